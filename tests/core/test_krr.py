@@ -1,0 +1,106 @@
+"""KRR against scikit-learn's KernelRidge, and cross-validation of sigma and lambda."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from wqml_dash.core.kernels import kernel_matrix
+from wqml_dash.core.krr import (KernelRidge, SolveError, cross_validate, fold_indices,
+                                median_distance, solve_krr)
+from wqml_dash.core.metrics import distances
+
+sklearn_kr = pytest.importorskip("sklearn.kernel_ridge")
+
+
+@pytest.mark.parametrize("metric,sigma,lam", [("l1", 4000.0, 1e-8), ("l2", 300.0, 1e-6),
+                                              ("w1", 5.0, 1e-8)])
+def test_matches_sklearn_precomputed(qm9, sample_rows, sorted_cms, metric, sigma, lam):
+    y = qm9.energy[sample_rows]
+    Xtr, ytr, Xte = sorted_cms[:200], y[:200], sorted_cms[200:]
+    ours = KernelRidge(metric=metric, sigma=sigma, lam=lam).fit(Xtr, ytr)
+    ref = sklearn_kr.KernelRidge(alpha=lam, kernel="precomputed")
+    ref.fit(kernel_matrix(metric, Xtr, None, sigma), ytr)
+    np.testing.assert_allclose(ours.alpha_, ref.dual_coef_, rtol=1e-6, atol=1e-8 * np.abs(ref.dual_coef_).max())
+    np.testing.assert_allclose(ours.predict(Xte), ref.predict(kernel_matrix(metric, Xte, Xtr, sigma)),
+                               rtol=1e-9)
+
+
+def test_interpolates_training_points_with_small_lambda(sorted_cms, qm9, sample_rows):
+    y = qm9.energy[sample_rows[:100]]
+    model = KernelRidge("w1", sigma=2.0, lam=1e-12).fit(sorted_cms[:100], y)
+    np.testing.assert_allclose(model.predict(sorted_cms[:100]), y, atol=1e-3)
+
+
+def test_predict_before_fit_and_bad_params():
+    with pytest.raises(RuntimeError, match="fit"):
+        KernelRidge().predict(np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="unknown metric"):
+        KernelRidge(metric="l7").fit(np.zeros((2, 3)), np.zeros(2))
+    with pytest.raises(ValueError, match="shape"):
+        KernelRidge().fit(np.zeros((2, 3)), np.zeros(3))
+    with pytest.raises(ValueError, match="unknown parameter"):
+        KernelRidge().set_params(gamma=1)
+    assert KernelRidge().set_params(sigma=3.0).get_params()["sigma"] == 3.0
+
+
+def test_solve_error_on_indefinite_matrix():
+    with pytest.raises(SolveError, match="increase lambda"):
+        solve_krr(np.array([[1.0, 2.0], [2.0, 1.0]]), np.ones(2), 0.0)
+
+
+def test_folds_partition():
+    folds = fold_indices(23, 5, seed=1)
+    assert len(folds) == 5
+    assert sorted(np.concatenate(folds).tolist()) == list(range(23))
+    assert [f.tolist() for f in folds] == [f.tolist() for f in fold_indices(23, 5, seed=1)]
+    with pytest.raises(ValueError, match="folds"):
+        fold_indices(3, 5, seed=0)
+
+
+def _brute_force_cv(D, y, metric, sigmas, lambdas, folds, seed):
+    out = np.zeros((len(sigmas), len(lambdas)))
+    for i, s in enumerate(sigmas):
+        for j, lam in enumerate(lambdas):
+            err = 0.0
+            for va in fold_indices(len(y), folds, seed):
+                tr = np.setdiff1d(np.arange(len(y)), va)
+                m = KernelRidge(metric, s, lam).fit_distances(D[np.ix_(tr, tr)], y[tr])
+                err += np.abs(m.predict_distances(D[np.ix_(va, tr)]) - y[va]).sum()
+            out[i, j] = err / len(y)
+    return out
+
+
+@pytest.mark.parametrize("metric", ["l1", "l2", "w1"])
+def test_cross_validation_matches_brute_force(qm9, sample_rows, sorted_cms, metric):
+    y = qm9.energy[sample_rows[:150]]
+    D = distances(metric, sorted_cms[:150])
+    factors, lambdas = [0.5, 2.0, 8.0, 32.0], [1e-8, 1e-4]
+    cv = cross_validate(D, y, metric, folds=4, sigma_factors=factors, lambdas=lambdas, seed=3,
+                        patience=0, extend=0)
+    sigmas = median_distance(D) * np.array(factors)
+    ref = _brute_force_cv(D, y, metric, sigmas, lambdas, 4, 3)
+    np.testing.assert_allclose(cv.scores, ref, rtol=1e-6)
+    i, j = np.unravel_index(np.argmin(ref), ref.shape)
+    assert cv.sigma == pytest.approx(sigmas[i]) and cv.lam == lambdas[j]
+    assert cv.mae == pytest.approx(ref.min(), rel=1e-6)
+
+
+def test_cross_validation_extends_grid_upwards(qm9, sample_rows, sorted_cms):
+    """Random-order L1 wants a huge sigma: a grid that stops too early must be continued."""
+    y = qm9.energy[sample_rows[:150]]
+    D = distances("l1", sorted_cms[:150])
+    short = cross_validate(D, y, "l1", folds=3, sigma_factors=[0.25, 0.5], lambdas=[1e-8],
+                           extend=6)
+    assert short.sigmas.size > 2
+    assert short.sigma > 0.5 * median_distance(D)
+
+
+def test_cv_is_cancellable(sorted_cms, qm9, sample_rows):
+    from wqml_dash.core.progress import CancelToken, Cancelled
+
+    token = CancelToken()
+    token.cancel()
+    D = distances("w1", sorted_cms[:50])
+    with pytest.raises(Cancelled):
+        cross_validate(D, qm9.energy[sample_rows[:50]], "w1", cancel=token)

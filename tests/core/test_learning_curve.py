@@ -1,0 +1,98 @@
+"""The learning-curve engine: protocol, determinism, progress, cancel, settings validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from wqml_dash.core.learning_curve import (PAPER_SERIES, LearningCurveSettings, parse_series,
+                                           run_learning_curve, series_product, split_rows)
+from wqml_dash.core.progress import CancelToken, Cancelled
+
+SMALL = dict(sizes=[50, 100], n_test=150, folds=3, seed=5,
+             sigma_factors=[1.0, 4.0, 16.0, 64.0], lambdas=[1e-8, 1e-4])
+
+
+def test_small_run_protocol(qm9):
+    settings = LearningCurveSettings(series=["sorted:l1", "random:w1"], **SMALL)
+    calls, seen = [], []
+    result = run_learning_curve(qm9, settings, progress=lambda d, t, m: calls.append((d, t, m)),
+                                on_point=seen.append)
+    assert [(p.order, p.metric, p.n_train) for p in result.points] == [
+        ("sorted", "l1", 50), ("sorted", "l1", 100), ("random", "w1", 50), ("random", "w1", 100)]
+    assert seen == result.points
+    assert calls[-1][0] == calls[-1][1] == 4
+    assert all(d <= t for d, t, _ in calls)
+    y = qm9.energy[result.test_rows]
+    for p in result.points:
+        assert p.predictions.shape == (150,)
+        assert p.mae == pytest.approx(np.abs(p.predictions - y).mean())
+        assert p.rmse >= p.mae > 0
+        assert p.sigma > 0 and p.lam in SMALL["lambdas"]
+        assert p.fit_seconds >= 0 and p.predict_seconds >= 0
+    # a model that learned something: far better than predicting the mean
+    baseline = np.abs(y - y.mean()).mean()
+    assert result.points[-1].mae < 0.5 * baseline
+    js = result.to_json()
+    assert js["config"]["series"] == ["sorted:l1", "random:w1"]
+    assert set(js["points"][0]) >= {"order", "metric", "n_train", "mae", "rmse", "sigma", "lambda", "seconds"}
+
+
+def test_deterministic_and_w1_order_invariant(qm9):
+    a = run_learning_curve(qm9, LearningCurveSettings(series=["sorted:w1", "random:w1"], **SMALL))
+    b = run_learning_curve(qm9, LearningCurveSettings(series=["sorted:w1"], **SMALL))
+    assert [p.mae for p in a.points[:2]] == [p.mae for p in b.points]
+    # W1 on random CMs is the same model as W1 on sorted CMs
+    np.testing.assert_allclose([p.mae for p in a.points[2:]], [p.mae for p in a.points[:2]], rtol=1e-9)
+
+
+def test_split_is_disjoint_and_nested():
+    train, test = split_rows(1000, 300, 200, seed=0)
+    assert len(set(train) & set(test)) == 0
+    assert len(set(train)) == 300 and len(set(test)) == 200
+    train_small, test_same = split_rows(1000, 100, 200, seed=0)
+    np.testing.assert_array_equal(train_small, train[:100])
+    np.testing.assert_array_equal(test_same, test)
+
+
+def test_cancel_stops_the_run(qm9):
+    token = CancelToken()
+
+    def progress(done, total, message):
+        if done >= 1:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        run_learning_curve(qm9, LearningCurveSettings(series=["sorted:l1"], **SMALL),
+                           progress=progress, cancel=token)
+
+
+def test_other_targets(qm9):
+    settings = LearningCurveSettings(series=["sorted:w1"], target="gap", **{**SMALL, "sizes": [100]})
+    p = run_learning_curve(qm9, settings).points[0]
+    assert 0 < p.mae < 0.1  # Hartree
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"series": ["sorted:l9"]}, "ORDER:METRIC"),
+    ({"series": []}, "length"),
+    ({"sizes": [3], "folds": 5}, "at least folds"),
+    ({"folds": 1}, "at least 2"),
+    ({"target": "nonsense"}, "nonsense"),
+    ({"lambdas": [-1.0]}, "non-negative"),
+])
+def test_settings_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        LearningCurveSettings(**kwargs)
+
+
+def test_settings_check_fits():
+    with pytest.raises(ValueError, match="exceeds"):
+        LearningCurveSettings(sizes=[130_000]).check_fits(130_831)
+
+
+def test_series_helpers():
+    assert parse_series(" Sorted:W1 ") == ("sorted", "w1")
+    assert series_product(["random", "sorted"], ["l1", "l2", "w1"]) == [
+        "random:l1", "sorted:l1", "random:l2", "sorted:l2", "random:w1"]
+    assert len(PAPER_SERIES) == 5

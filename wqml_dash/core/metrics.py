@@ -1,0 +1,136 @@
+"""Pairwise L1, L2 and W1 distance matrices (compiled, parallel, float64).
+
+W1 between two vectors x, y of d entries each is the 1-Wasserstein distance between their
+empirical distributions (weight 1/d per entry). For equal d it is exactly
+``mean(|sort(x) - sort(y)|)``: we sort every vector once and take L1 distances, so a W1 matrix
+costs the same as an L1 matrix plus an ``O(n d log d)`` sort.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numba
+import numpy as np
+
+Metric = Literal["l1", "l2", "w1"]
+METRICS: tuple[str, ...] = ("l1", "l2", "w1")
+
+# Reassociation lets LLVM vectorise the inner sums; results stay float64 sums of the same
+# terms, equal to a sequential sum up to rounding (relative 1e-15).
+_FAST = {"reassoc", "nsz", "contract"}
+
+
+def check_metric(metric: str) -> None:
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {list(METRICS)}")
+
+
+@numba.njit(fastmath=_FAST, inline="always")
+def _pair(x, y, squared):
+    s = 0.0
+    if squared:
+        for k in range(x.shape[0]):
+            t = x[k] - y[k]
+            s += t * t
+    else:
+        for k in range(x.shape[0]):
+            s += abs(x[k] - y[k])
+    return s
+
+
+@numba.njit(parallel=True, fastmath=_FAST, cache=True)
+def _cross(X, Y, squared, out):
+    for i in numba.prange(X.shape[0]):
+        x = X[i]
+        for j in range(Y.shape[0]):
+            out[i, j] = _pair(x, Y[j], squared)
+
+
+@numba.njit(parallel=True, fastmath=_FAST, cache=True)
+def _symmetric(X, squared, out):
+    # Rows t and n-1-t go together so each parallel iteration does the same amount of work.
+    n = X.shape[0]
+    for t in numba.prange((n + 1) // 2):
+        for half in range(2):
+            i = np.int64(t) if half == 0 else n - 1 - np.int64(t)
+            if half == 1 and i == np.int64(t):
+                break
+            x = X[i]
+            out[i, i] = 0.0
+            for j in range(i + 1, n):
+                v = _pair(x, X[j], squared)
+                out[i, j] = v
+                out[j, i] = v
+
+
+def _pairwise(X: np.ndarray, Y: np.ndarray | None, squared: bool) -> np.ndarray:
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"expected a 2-d array of vectors, got shape {X.shape}")
+    if Y is None:
+        out = np.empty((X.shape[0], X.shape[0]))
+        _symmetric(X, squared, out)
+        return out
+    Y = np.ascontiguousarray(Y, dtype=np.float64)
+    if Y.ndim != 2 or Y.shape[1] != X.shape[1]:
+        raise ValueError(f"vectors differ in length: {X.shape} and {Y.shape}")
+    out = np.empty((X.shape[0], Y.shape[0]))
+    _cross(X, Y, squared, out)
+    return out
+
+
+def l1_distances(X: np.ndarray, Y: np.ndarray | None = None) -> np.ndarray:
+    """Manhattan distances ``sum_k |X[i,k] - Y[j,k]|``.
+
+    Parameters
+    ----------
+    X : (n, d)
+    Y : (m, d), or None for the symmetric ``X`` against ``X`` (each pair computed once)
+
+    Returns
+    -------
+    (n, m) or (n, n) float64
+    """
+    return _pairwise(X, Y, squared=False)
+
+
+def l2_distances(X: np.ndarray, Y: np.ndarray | None = None) -> np.ndarray:
+    """Euclidean distances, computed from differences (no ``|x|^2 + |y|^2 - 2xy`` cancellation).
+
+    Shapes as in `l1_distances`.
+    """
+    return np.sqrt(_pairwise(X, Y, squared=True))
+
+
+def sorted_entries(X: np.ndarray) -> np.ndarray:
+    """Each row sorted ascending: (n, d) -> (n, d). The W1 'representation' of a vector."""
+    return np.sort(np.asarray(X, dtype=np.float64), axis=-1)
+
+
+def w1_distances(X: np.ndarray, Y: np.ndarray | None = None, *, presorted: bool = False) -> np.ndarray:
+    """1-Wasserstein distances between the empirical distributions of the rows' entries.
+
+    Parameters
+    ----------
+    X : (n, d)
+    Y : (m, d) or None (symmetric)
+    presorted : rows are already sorted ascending (`sorted_entries`); skips the sort
+
+    Returns
+    -------
+    (n, m) or (n, n) float64, in the units of the entries
+    """
+    X = np.asarray(X, dtype=np.float64)
+    d = X.shape[-1]
+    Xs = X if presorted else sorted_entries(X)
+    Ys = None if Y is None else (np.asarray(Y, dtype=np.float64) if presorted else sorted_entries(Y))
+    out = _pairwise(Xs, Ys, squared=False)
+    out /= d
+    return out
+
+
+def distances(metric: Metric, X: np.ndarray, Y: np.ndarray | None = None) -> np.ndarray:
+    """Distance matrix for ``metric`` in {'l1', 'l2', 'w1'}; shapes as in `l1_distances`."""
+    check_metric(metric)
+    return {"l1": l1_distances, "l2": l2_distances, "w1": w1_distances}[metric](X, Y)

@@ -1,0 +1,47 @@
+"""The app shell: a template with one tab per experience. `app.py` calls `create_app`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import holoviews as hv
+import panel as pn
+
+from .data_overview import DataOverview
+from .data_source import DataSource
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+ABOUT = """
+### What is this?
+Kernel ridge regression (KRR) predicts molecular energies from **Coulomb matrices** (CM).
+A CM depends on the order of the atoms. Sorting its rows by norm fixes the order but makes
+predictions **jump** when an atom moves and two rows swap places.
+
+The **Wasserstein metric W1** compares the *distributions* of the CM's entries instead:
+it does not care about atom order, it is smooth, and it is at least as accurate on QM9
+(Çaylak, von Lilienfeld & Baumeier, 2020).
+
+### Data
+QM9: 130,831 small organic molecules (H, C, N, O, F; up to 29 atoms) with DFT
+(B3LYP/6-31G(2df,p)) properties, shipped with the app; no network needed.
+"""
+
+
+def create_app() -> pn.template.BootstrapTemplate:
+    """Build the page for one browser session."""
+    # BootstrapTemplate fetches no web fonts: the page works offline (DESIGN.md).
+    pn.extension("tabulator", design="bootstrap", notifications=True)
+    hv.extension("bokeh", logo=False)
+    source = DataSource()
+    tabs = pn.Tabs(("QM9 data", DataOverview(source=source)), dynamic=True,
+                   sizing_mode="stretch_width", name="main-tabs")
+    template = pn.template.BootstrapTemplate(
+        title="wqml-dash · Wasserstein metric for quantum machine learning",
+        sidebar=[pn.pane.Markdown(ABOUT)],
+        main=[tabs],
+        header_background="#24476b",
+        sidebar_width=320,
+    )
+    pn.state.onload(source.load)
+    return template
