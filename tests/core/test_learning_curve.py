@@ -96,3 +96,10 @@ def test_series_helpers():
     assert series_product(["random", "sorted"], ["l1", "l2", "w1"]) == [
         "random:l1", "sorted:l1", "random:l2", "sorted:l2", "random:w1"]
     assert len(PAPER_SERIES) == 5
+
+
+def test_a_point_does_not_depend_on_the_other_sizes(qm9):
+    both = run_learning_curve(qm9, LearningCurveSettings(series=["random:l1"], **SMALL))
+    one = run_learning_curve(qm9, LearningCurveSettings(series=["random:l1"], **{**SMALL, "sizes": [50]}))
+    assert one.points[0].mae == both.points[0].mae
+    np.testing.assert_array_equal(one.test_rows, both.test_rows)

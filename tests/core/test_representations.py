@@ -101,3 +101,11 @@ def test_sorted_cm_is_permutation_invariant(qm9, row, seed):
     na = np.linalg.norm(unvectorize(a), axis=1)
     nb = np.linalg.norm(unvectorize(b), axis=1)
     np.testing.assert_allclose(na, nb, rtol=1e-12)
+
+
+def test_random_order_of_a_molecule_does_not_depend_on_the_others(qm9):
+    alone = dataset_coulomb_vectors(qm9, [77], order="random", seed=4)
+    among = dataset_coulomb_vectors(qm9, [5, 77, 9000], order="random", seed=4)
+    np.testing.assert_array_equal(alone[0], among[1])
+    other_seed = dataset_coulomb_vectors(qm9, [77], order="random", seed=5)
+    assert not np.array_equal(alone, other_seed)

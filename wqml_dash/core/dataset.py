@@ -170,10 +170,10 @@ class MolecularDataset:
                 "std": float(y.std()) if y.size else float("nan")}
 
     def to_frame(self, properties: tuple[str, ...] = (DEFAULT_TARGET, "gap")):
-        """A pandas DataFrame, one row per molecule: index, SMILES, formula, atoms, properties."""
+        """A pandas DataFrame, one row per molecule: qm9_index, smiles, formula, atoms, properties."""
         import pandas as pd
 
-        columns = {"index": self.index, "smiles": self.smiles, "formula": self.formulas(),
+        columns = {"qm9_index": self.index, "smiles": self.smiles, "formula": self.formulas(),
                    "atoms": self.n_atoms}
         columns.update({p: self.properties[p] for p in properties if p in self.properties})
         return pd.DataFrame(columns)
@@ -184,14 +184,26 @@ class MolecularDataset:
             raise ValueError(f"unknown property {name!r}; choose one of {sorted(self.properties)}")
         return self.properties[name]
 
-    def subset(self, rows: np.ndarray) -> "MolecularDataset":
-        """A new data set with the molecules at positions ``rows``, in that order."""
+    def atom_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the atoms of molecules ``rows`` in the flat arrays.
+
+        Returns
+        -------
+        atom_rows : (n_atoms of those molecules,) int64, molecule by molecule
+        offsets : (len(rows) + 1,) int64 offsets into ``atom_rows``
+        """
         rows = np.asarray(rows, dtype=np.int64)
         counts = self.n_atoms[rows]
         offsets = np.zeros(rows.size + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         atom_rows = (np.repeat(self.offsets[rows] - offsets[:-1], counts)
                      + np.arange(offsets[-1], dtype=np.int64))
+        return atom_rows, offsets
+
+    def subset(self, rows: np.ndarray) -> "MolecularDataset":
+        """A new data set with the molecules at positions ``rows``, in that order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        atom_rows, offsets = self.atom_rows(rows)
         return MolecularDataset(
             charges=self.charges[atom_rows],
             coordinates=self.coordinates[atom_rows],

@@ -141,7 +141,8 @@ def _coulomb_vectors(charges, coordinates, offsets, local_perm, size, sort_rows,
 
 
 def coulomb_vectors(charges: np.ndarray, coordinates: np.ndarray, offsets: np.ndarray,
-                    size: int, order: Order = "sorted", seed: int = 0) -> np.ndarray:
+                    size: int, order: Order = "sorted", seed: int = 0,
+                    random_keys: np.ndarray | None = None) -> np.ndarray:
     """Vectorised Coulomb matrices of many molecules stored back to back (compiled, parallel).
 
     Parameters
@@ -151,8 +152,9 @@ def coulomb_vectors(charges: np.ndarray, coordinates: np.ndarray, offsets: np.nd
     offsets : (n_molecules + 1,) atom offsets; molecule i is ``offsets[i]:offsets[i+1]``
     size : padded size, at least the largest molecule
     order : ``unsorted``, ``sorted`` (descending row norm, stable) or ``random``
-    seed : seeds the ``random`` order; molecule i's permutation depends only on the seed and
-        the molecules before it, so equal inputs give equal outputs
+    seed : seeds the ``random`` order (equal inputs give equal outputs)
+    random_keys : optional (n_atoms_total,) floats; the ``random`` order sorts each
+        molecule's atoms by these keys instead of keys drawn from ``seed``
 
     Returns
     -------
@@ -164,7 +166,7 @@ def coulomb_vectors(charges: np.ndarray, coordinates: np.ndarray, offsets: np.nd
     if counts.size and counts.max() > size:
         raise ValueError(f"size {size} is smaller than the largest molecule ({counts.max()} atoms)")
     if order == "random":
-        keys = np.random.default_rng(seed).random(offsets[-1])
+        keys = np.random.default_rng(seed).random(offsets[-1]) if random_keys is None else random_keys
         molecule = np.repeat(np.arange(counts.size), counts)
         local_perm = (np.lexsort((keys, molecule)) - np.repeat(offsets[:-1], counts)).astype(np.int64)
     else:
@@ -179,8 +181,16 @@ def dataset_coulomb_vectors(dataset, rows: np.ndarray | None = None, order: Orde
                             size: int | None = None, seed: int = 0) -> np.ndarray:
     """`coulomb_vectors` for molecules ``rows`` of a `MolecularDataset` (all by default).
 
-    ``size`` defaults to the data set's largest molecule (29 for QM9: 435 entries).
+    ``size`` defaults to the data set's largest molecule (29 for QM9: 435 entries). In the
+    ``random`` order each molecule's permutation depends only on ``seed`` and the molecule
+    itself, not on which other molecules are asked for.
     """
+    _check_order(order)
     size = dataset.max_atoms if size is None else size
-    sub = dataset if rows is None else dataset.subset(rows)
-    return coulomb_vectors(sub.charges, sub.coordinates, sub.offsets, size, order, seed)
+    rows = np.arange(len(dataset)) if rows is None else np.asarray(rows, dtype=np.int64)
+    atom_rows, offsets = dataset.atom_rows(rows)
+    keys = None
+    if order == "random":
+        keys = np.random.default_rng(seed).random(dataset.charges.size)[atom_rows]
+    return coulomb_vectors(dataset.charges[atom_rows], dataset.coordinates[atom_rows], offsets,
+                           size, order, seed, random_keys=keys)

@@ -10,16 +10,8 @@ import param
 from ..core.dataset import PROPERTIES
 from .data_source import DataSource
 
-_TABLE_COLUMNS = {"index": "QM9 index", "smiles": "SMILES", "formula": "Formula", "atoms": "Atoms",
+_TABLE_COLUMNS = {"qm9_index": "QM9 index", "smiles": "SMILES", "formula": "Formula", "atoms": "Atoms",
                   "atomization_energy": "E_at (kcal/mol)", "gap": "HOMO-LUMO gap (Ha)"}
-
-
-def _molecule_table(dataset):
-    # One frame per server process: building formulas for 130,831 molecules takes a second.
-    key = ("wqml-molecule-table", id(dataset))
-    if key not in pn.state.cache:
-        pn.state.cache[key] = dataset.to_frame()
-    return pn.state.cache[key]
 
 
 class DataOverview(pn.viewable.Viewer):
@@ -38,9 +30,9 @@ class DataOverview(pn.viewable.Viewer):
                                  "(a few seconds); later starts read a cache."),
                 pn.indicators.Progress(value=src.progress, max=100, width=400, name="qm9-progress"),
             )
-        return self._overview(src.dataset)
+        return self._overview(src.dataset, src.table)
 
-    def _overview(self, dataset):
+    def _overview(self, dataset, frame):
         info = dataset.describe()
         unit = PROPERTIES[info["target"]][0]
         numbers = pn.Row(
@@ -62,9 +54,10 @@ class DataOverview(pn.viewable.Viewer):
             title="QM9 atomization energies (from U0)", color="#3b6ea5", line_color=None,
             responsive=True, height=320, tools=["hover"], toolbar="above")
         table = pn.widgets.Tabulator(
-            _molecule_table(dataset).rename(columns=_TABLE_COLUMNS), pagination="remote",
+            frame, titles=_TABLE_COLUMNS, pagination="remote",
             page_size=10, show_index=False, disabled=True, sizing_mode="stretch_width",
-            formatters={"E_at (kcal/mol)": {"type": "money", "precision": 2, "symbol": ""}},
+            layout="fit_data_fill",
+            formatters={"atomization_energy": {"type": "money", "precision": 2, "symbol": ""}},
             name="molecule-table")
         return pn.Column(
             numbers,

@@ -11,6 +11,7 @@ from ..core.dataset import MolecularDataset
 from ..core.qm9 import load_qm9
 
 _LOCK = threading.Lock()
+_TABLES: dict = {}
 
 
 class DataSource(param.Parameterized):
@@ -21,6 +22,8 @@ class DataSource(param.Parameterized):
 
     dataset = param.ClassSelector(class_=MolecularDataset, allow_None=True, default=None,
                                   doc="The loaded data set, None until ready")
+    table = param.DataFrame(default=None, allow_None=True,
+                            doc="One row per molecule (index, SMILES, formula, ...), for browsing")
     progress = param.Integer(default=0, bounds=(0, 100), doc="Loading progress, percent")
     message = param.String(default="Loading QM9 ...")
     error = param.String(default="", doc="Why loading failed, for the user")
@@ -30,9 +33,12 @@ class DataSource(param.Parameterized):
     def _on_progress(self, done: int, total: int, message: str) -> None:
         self._latest = (done, total, message)  # read by the event loop, see load()
 
-    def _load_blocking(self) -> MolecularDataset:
+    def _load_blocking(self):
         with _LOCK:  # the first sessions of a fresh server wait for one parse
-            return load_qm9(progress=self._on_progress)
+            dataset = load_qm9(progress=self._on_progress)
+            if id(dataset) not in _TABLES:  # formulas of 130,831 molecules: about a second
+                _TABLES[id(dataset)] = dataset.to_frame()
+            return dataset, _TABLES[id(dataset)]
 
     async def load(self) -> None:
         """Load in a worker thread; mirror its progress into parameters on the event loop."""
@@ -44,8 +50,8 @@ class DataSource(param.Parameterized):
                               message=f"Loading QM9: {message}" if message else self.message)
             await asyncio.sleep(0.25)
         try:
-            dataset = await future
+            dataset, table = await future
         except Exception as exc:  # shown on the page; the server keeps running
             self.error = f"QM9 could not be loaded: {exc}"
             return
-        self.param.update(progress=100, message="QM9 loaded", dataset=dataset)
+        self.param.update(progress=100, message="QM9 loaded", table=table, dataset=dataset)

@@ -1,0 +1,44 @@
+"""The served app in a real headless Chromium: data summary, table, offline, no errors."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def _wait_for_data(page):
+    # The atom count appears only in the summary, once QM9 is loaded.
+    page.get_by_text("2,359,210").wait_for(timeout=90_000)
+
+
+def test_app_shows_the_data_set(app_url, watched_page, shot_path):
+    page = watched_page.page
+    page.goto(app_url)
+    _wait_for_data(page)
+    for text in ("Molecules", "130,831", "Largest molecule (atoms)", "-1,755.3", "238.1"):
+        assert page.get_by_text(text, exact=True).count() >= 1, text
+    page.locator(".tabulator").wait_for(timeout=30_000)
+    # The table's first page starts with methane, ammonia and water.
+    for formula in ("CH4", "H3N", "H2O"):
+        page.locator(".tabulator-cell", has_text=formula).first.wait_for(timeout=10_000)
+    assert page.locator("canvas").count() > 0  # the histogram is drawn (titles are on the canvas)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(shot_path), full_page=True)
+
+    assert watched_page.errors == []
+    assert watched_page.outside == []
+
+
+def test_table_pages_through_all_molecules(app_url, watched_page):
+    page = watched_page.page
+    page.goto(app_url)
+    _wait_for_data(page)
+    page.locator(".tabulator").wait_for(timeout=30_000)
+    first = page.locator(".tabulator-row").first.inner_text()
+    assert "CH4" in first
+    page.locator(".tabulator-page[data-page='next']").click()
+    # Page 2 starts with QM9 index 11, acetaldehyde (C2H4O).
+    page.locator(".tabulator-row", has_text="C2H4O").first.wait_for(timeout=30_000)
+    assert "CH4" not in page.locator(".tabulator-row").first.inner_text()
+    assert watched_page.errors == []
