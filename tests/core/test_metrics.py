@@ -107,3 +107,28 @@ def test_shape_errors():
         l1_distances(np.zeros((2, 3)), np.zeros((2, 4)))
     with pytest.raises(ValueError, match="2-d"):
         l1_distances(np.zeros(3))
+
+
+def test_concurrent_calls_from_threads(sorted_cms):
+    """The app and the executor call the compiled kernels from several threads at once."""
+    import threading
+
+    ref = {m: distances(m, sorted_cms) for m in ("l1", "w1")}
+    results, errors = [], []
+
+    def work(metric):
+        try:
+            for _ in range(3):
+                results.append((metric, distances(metric, sorted_cms)))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(m,)) for m in ("l1", "w1") * 3]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(results) == 18
+    for metric, D in results:
+        np.testing.assert_array_equal(D, ref[metric])

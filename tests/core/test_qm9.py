@@ -90,9 +90,7 @@ def _xyz_text(qm9, row: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize("mode", ["w:bz2", "w:gz", "w"])
-def test_release_loader_on_a_small_tarball(tmp_path, qm9, mode):
-    rows = [0, 5, 1000, 2000]
+def _write_tarball(qm9, rows, path, mode="w:bz2"):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode=mode) as tar:
         for row in rows[::-1]:  # out of order on purpose
@@ -100,9 +98,14 @@ def test_release_loader_on_a_small_tarball(tmp_path, qm9, mode):
             info = tarfile.TarInfo(f"dsgdb9nsd_{qm9.index[row]:06d}.xyz")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    path = tmp_path / "dsgdb9nsd.xyz.tar"
     path.write_bytes(buf.getvalue())
+    return path
 
+
+@pytest.mark.parametrize("mode", ["w:bz2", "w:gz", "w"])
+def test_release_loader_on_a_small_tarball(tmp_path, qm9, mode):
+    rows = [0, 5, 1000, 2000]
+    path = _write_tarball(qm9, rows, tmp_path / "dsgdb9nsd.xyz.tar", mode)
     got = qm9mod.load_qm9_release(path, exclude=[int(qm9.index[1000])])
     expected = qm9.subset([0, 5, 2000])
     np.testing.assert_array_equal(got.index, expected.index)
@@ -110,6 +113,26 @@ def test_release_loader_on_a_small_tarball(tmp_path, qm9, mode):
     np.testing.assert_allclose(got.coordinates, expected.coordinates, atol=1e-9)
     np.testing.assert_allclose(got.energy, expected.energy, rtol=1e-12)
     np.testing.assert_array_equal(got.smiles, expected.smiles)
+
+
+def test_release_loader_from_a_url(tmp_path, qm9):
+    """Served from this machine (127.0.0.1) the way a user would point at a mirror."""
+    import functools
+    import http.server
+    import threading
+
+    _write_tarball(qm9, [0, 7, 300], tmp_path / "dsgdb9nsd.xyz.tar.bz2")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/dsgdb9nsd.xyz.tar.bz2"
+        got = qm9mod.load_qm9_release(url)
+    finally:
+        server.shutdown()
+    np.testing.assert_array_equal(got.index, qm9.index[[0, 7, 300]])
+    np.testing.assert_allclose(got.energy, qm9.energy[[0, 7, 300]], rtol=1e-12)
 
 
 def test_release_loader_rejects_garbage(tmp_path):

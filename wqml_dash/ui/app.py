@@ -11,6 +11,8 @@ from .data_overview import DataOverview
 from .data_source import DataSource
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
+#: Inlined into the page (served by the app itself; nothing is fetched from elsewhere).
+_CSS = (ASSETS / "wqml.css").read_text() if (ASSETS / "wqml.css").exists() else ""
 
 ABOUT = """
 ### What is this?
@@ -31,14 +33,14 @@ QM9: 130,831 small organic molecules (H, C, N, O, F; up to 29 atoms) with DFT
 def create_app() -> pn.template.BootstrapTemplate:
     """Build the page for one browser session."""
     # BootstrapTemplate fetches no web fonts: the page works offline (DESIGN.md).
-    pn.extension("tabulator", design="bootstrap", notifications=True)
+    pn.extension("tabulator", design="bootstrap", notifications=True, raw_css=[_CSS])
     hv.extension("bokeh", logo=False)
     source = DataSource()
     tabs = pn.Tabs(("QM9 data", DataOverview(source=source)), dynamic=True,
                    sizing_mode="stretch_width", name="main-tabs")
     template = pn.template.BootstrapTemplate(
         title="wqml-dash · Wasserstein metric for quantum machine learning",
-        sidebar=[pn.pane.Markdown(ABOUT)],
+        sidebar=[pn.pane.Markdown(ABOUT, css_classes=["wqml-help"])],
         main=[tabs],
         header_background="#24476b",
         sidebar_width=320,
