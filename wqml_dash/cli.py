@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "or an original QM9 release archive, and summarise it.")
     data.add_argument("--release", metavar="PATH_OR_URL",
                       help="an original QM9 xyz tar archive instead of the embedded copy")
+    data.add_argument("--exclude-file", metavar="PATH",
+                      help="with --release: leave out the QM9 indices listed in this file "
+                           "(e.g. the release's uncharacterized.txt)")
     data.add_argument("--rebuild", action="store_true", help="rebuild the embedded cache")
     data.set_defaults(func=cmd_data)
     return parser
@@ -183,11 +186,14 @@ def cmd_learning_curve(args) -> int:
 def cmd_data(args) -> int:
     import numpy as np
 
-    from .core.qm9 import DataError, cache_path, load_qm9, load_qm9_release
+    from .core.qm9 import DataError, cache_path, load_qm9, load_qm9_release, read_index_list
 
+    if args.exclude_file and not args.release:
+        raise UsageError("--exclude-file applies to --release only")
     try:
         if args.release:
-            dataset = load_qm9_release(args.release)
+            exclude = read_index_list(args.exclude_file) if args.exclude_file else ()
+            dataset = load_qm9_release(args.release, exclude=exclude)
             source = args.release
         else:
             dataset = load_qm9(rebuild=args.rebuild,

@@ -151,3 +151,18 @@ def test_subset_keeps_molecules_intact(qm9):
     np.testing.assert_array_equal(z, z3)
     np.testing.assert_array_equal(r, r3)
     assert sub.formulas().tolist() == [qm9.formula(10), qm9.formula(3)]
+
+
+def test_release_through_the_cli_with_an_exclude_file(tmp_path, qm9, capsys):
+    from wqml_dash.cli import main
+
+    path = _write_tarball(qm9, [0, 1, 2, 3], tmp_path / "small.tar.bz2")
+    listing = tmp_path / "uncharacterized.txt"
+    listing.write_text(" Indices of molecules that failed the consistency check\n"
+                       "----\n     2  C  N\n     4  x\n")
+    assert qm9mod.read_index_list(listing) == [2, 4]
+    assert main(["data", "--release", str(path), "--exclude-file", str(listing)]) == 0
+    assert "molecules   2" in capsys.readouterr().out
+    listing.write_text("no numbers here\n")
+    assert main(["data", "--release", str(path), "--exclude-file", str(listing)]) == 2
+    assert "no molecule indices" in capsys.readouterr().err

@@ -241,6 +241,23 @@ def parse_qm9_xyz(text: str) -> dict:
             "smiles": smiles, "properties": props}
 
 
+def read_index_list(path: str | os.PathLike) -> list[int]:
+    """QM9 indices from a text file such as the release's ``uncharacterized.txt``.
+
+    Every line whose first field is an integer contributes that integer; headers, comments
+    and other lines are skipped.
+    """
+    indices = []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            fields = line.split()
+            if fields and fields[0].isdigit():
+                indices.append(int(fields[0]))
+    if not indices:
+        raise DataError(f"{path}: no molecule indices found")
+    return indices
+
+
 def _open_source(source: str | os.PathLike) -> io.BufferedIOBase:
     text = str(source)
     if re.match(r"^(https?|ftp)://", text):
