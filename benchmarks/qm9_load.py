@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-SNIPPET = ("import time; t = time.perf_counter(); from wqml_dash.core.qm9 import load_qm9; "
+SNIPPET = ("import time; t = time.perf_counter(); from wqml_dash.core.data import load_qm9; "
            "d = load_qm9(rebuild={rebuild}); print(time.perf_counter() - t, len(d))")
 
 

@@ -37,7 +37,7 @@ def main() -> None:
     from qmllib.kernels import wasserstein_kernel
 
     from wqml_dash.core.kernels import kernel_matrix
-    from wqml_dash.core.qm9 import load_qm9
+    from wqml_dash.core.data import load_qm9
     from wqml_dash.core.representations import dataset_coulomb_vectors
 
     qm9 = load_qm9()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wqml_dash.core.qm9 import load_qm9
+from wqml_dash.core.data import load_qm9
 from wqml_dash.core.representations import dataset_coulomb_vectors
 
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .core.dataset import PROPERTIES
+from .core.data import PROPERTIES
 from .core.learning_curve import (PAPER_SERIES, LearningCurveSettings, parse_series,
                                   run_learning_curve, series_product)
 from .core.metrics import METRICS
@@ -143,7 +143,7 @@ def format_table(points) -> str:
 
 
 def cmd_learning_curve(args) -> int:
-    from .core.qm9 import load_qm9
+    from .core.data import load_qm9
 
     try:
         settings = LearningCurveSettings(
@@ -186,7 +186,7 @@ def cmd_learning_curve(args) -> int:
 def cmd_data(args) -> int:
     import numpy as np
 
-    from .core.qm9 import DataError, cache_path, load_qm9, load_qm9_release, read_index_list
+    from .core.data.qm9 import DataError, cache_path, load_qm9, load_qm9_release, read_index_list
 
     if args.exclude_file and not args.release:
         raise UsageError("--exclude-file applies to --release only")

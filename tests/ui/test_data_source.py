@@ -10,9 +10,17 @@ from wqml_dash.ui import data_source
 from wqml_dash.ui.data_overview import DataOverview
 
 
+def _run(coro_fn):
+    """asyncio.run in a thread of its own (Playwright's sync API may own this thread's loop)."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro_fn()).result()
+
+
 def test_load_publishes_dataset_and_table(qm9):
     src = data_source.DataSource()
-    asyncio.run(src.load())
+    _run(src.load)
     assert src.dataset is qm9
     assert len(src.table) == len(qm9)
     assert list(src.table.columns[:4]) == ["qm9_index", "smiles", "formula", "atoms"]
@@ -43,7 +51,7 @@ def test_progress_is_mirrored_while_loading(monkeypatch, qm9):
         release.set()
         await task
 
-    asyncio.run(run())
+    _run(run)
     assert (40, "Loading QM9: parsing geometries") in seen
     assert src.dataset is qm9
 
@@ -54,7 +62,7 @@ def test_failure_is_shown_not_raised(monkeypatch):
 
     monkeypatch.setattr(data_source, "load_qm9", broken)
     src = data_source.DataSource()
-    asyncio.run(src.load())
+    _run(src.load)
     assert src.dataset is None
     assert "disk full" in src.error
     view = DataOverview(source=src)._body()

@@ -15,7 +15,7 @@ from typing import Optional
 import numpy as np
 import param
 
-from .dataset import DEFAULT_TARGET, PROPERTIES, MolecularDataset
+from .data.dataset import DEFAULT_TARGET, PROPERTIES, MolecularDataset
 from .krr import DEFAULT_LAMBDAS, DEFAULT_SIGMA_FACTORS, KernelRidge, cross_validate
 from .metrics import METRICS, distances, sorted_entries
 from .progress import CancelToken, ProgressCallback, report

@@ -7,7 +7,7 @@ import numpy as np
 import panel as pn
 import param
 
-from ..core.dataset import PROPERTIES
+from ..core.data import PROPERTIES
 from .data_source import DataSource
 
 _TABLE_COLUMNS = {"qm9_index": "QM9 index", "smiles": "SMILES", "formula": "Formula", "atoms": "Atoms",

@@ -7,8 +7,7 @@ import threading
 
 import param
 
-from ..core.dataset import MolecularDataset
-from ..core.qm9 import load_qm9
+from ..core.data import MolecularDataset, load_qm9
 
 _LOCK = threading.Lock()
 _TABLES: dict = {}

@@ -8,8 +8,8 @@ import tarfile
 import numpy as np
 import pytest
 
-from wqml_dash.core import qm9 as qm9mod
-from wqml_dash.core.dataset import ATOM_REFERENCE_U0, HARTREE_TO_KCAL
+from wqml_dash.core.data import qm9 as qm9mod
+from wqml_dash.core.data.dataset import ATOM_REFERENCE_U0, HARTREE_TO_KCAL
 
 
 def test_count_mean_std(qm9):

@@ -22,7 +22,7 @@ from typing import Iterable, Optional
 import numpy as np
 
 from .dataset import SYMBOL_TO_Z, MolecularDataset, atomization_energy
-from .progress import ProgressCallback, report
+from ..progress import ProgressCallback, report
 
 #: Bump when the cache layout or parsing changes: older caches are then rebuilt.
 CACHE_SCHEMA = 1
