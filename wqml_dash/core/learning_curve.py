@@ -178,7 +178,7 @@ def run_learning_curve(dataset: MolecularDataset, settings: LearningCurveSetting
     distance_seconds: dict[str, float] = {}
     reps: dict[str, np.ndarray] = {}
 
-    for s_idx, (order, metric) in enumerate(series):
+    for order, metric in series:
         label = f"{order}:{metric}"
         report(progress, len(points), total, f"{label}: representations and distances")
         t0 = time.perf_counter()
@@ -203,8 +203,8 @@ def run_learning_curve(dataset: MolecularDataset, settings: LearningCurveSetting
                 cancel.check()
             done = len(points)
 
-            def cv_progress(i, k, msg, _n=n, _done=done):
-                report(progress, _done, total, f"{label} n={_n}: cross-validation {msg}")
+            def cv_progress(i, k, msg, _where=f"{label} n={n}", _done=done):
+                report(progress, _done, total, f"{_where}: cross-validation {msg}")
 
             t0 = time.perf_counter()
             d_nn = D_train[:n, :n]

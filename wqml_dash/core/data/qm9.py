@@ -99,10 +99,9 @@ def _parse_qm9pack(data_dir: Path, progress: Optional[ProgressCallback]) -> Mole
     n_atoms = df["N_atoms"].to_numpy(np.int64)
     offsets = np.zeros(len(df) + 1, dtype=np.int64)
     np.cumsum(n_atoms, out=offsets[1:])
-    symbols = _parse_number_lists(df["Elements"], dtype=str)
-    lookup = {s: z for s, z in SYMBOL_TO_Z.items()}
+    symbols, inverse = np.unique(_parse_number_lists(df["Elements"], dtype=str), return_inverse=True)
     try:
-        charges = np.array([lookup[s.strip()] for s in symbols], dtype=np.int8)
+        charges = np.array([SYMBOL_TO_Z[s.strip()] for s in symbols], dtype=np.int8)[inverse]
     except KeyError as exc:
         raise DataError(f"unknown element symbol {exc} in qm9pack data") from None
     coordinates = _parse_number_lists(df["XYZ_Ang"]).reshape(-1, 3)
