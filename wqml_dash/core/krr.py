@@ -14,7 +14,7 @@ import numpy as np
 import scipy.linalg
 
 from .kernels import kernel_from_distances
-from .metrics import Metric, check_metric, distances, sorted_entries
+from .metrics import Metric, check_metric, distances, prepare
 from .progress import CancelToken, ProgressCallback, report
 
 #: Sigma grid as multiples of the median training distance (powers of two). The Laplacian
@@ -80,26 +80,13 @@ class KernelRidge:
             setattr(self, k, v)
         return self
 
-    def _prepare(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
-        return sorted_entries(X) if self.metric == "w1" else X
-
-    def _distances(self, A: np.ndarray, B: Optional[np.ndarray]) -> np.ndarray:
-        # Rows are already sorted for W1, so W1 is L1 / d here.
-        if self.metric == "w1":
-            D = distances("l1", A, B)
-            D /= A.shape[1]
-            return D
-        return distances(self.metric, A, B)
-
     def fit(self, X: np.ndarray, y: np.ndarray) -> "KernelRidge":
         """Fit on representations X (n, d) and targets y (n,)."""
-        check_metric(self.metric)
-        Xp = self._prepare(X)
+        Xp = prepare(self.metric, X)
         y = np.asarray(y, dtype=np.float64)
         if y.shape != (Xp.shape[0],):
             raise ValueError(f"y must have shape ({Xp.shape[0]},), got {y.shape}")
-        return self.fit_distances(self._distances(Xp, None), y, _X=Xp)
+        return self.fit_distances(distances(self.metric, Xp, presorted=True), y, _X=Xp)
 
     def fit_distances(self, distance: np.ndarray, y: np.ndarray, _X=None) -> "KernelRidge":
         """Fit from a precomputed (n, n) training distance matrix (then use `predict_distances`)."""
@@ -119,7 +106,8 @@ class KernelRidge:
         """Predict for representations X (m, d): (m,)."""
         if getattr(self, "X_fit_", None) is None:
             raise RuntimeError("call fit(X, y) before predict(X)")
-        return self.predict_distances(self._distances(self._prepare(X), self.X_fit_))
+        Xp = prepare(self.metric, X)
+        return self.predict_distances(distances(self.metric, Xp, self.X_fit_, presorted=True))
 
 
 def fold_indices(n: int, folds: int, seed: int) -> list[np.ndarray]:

@@ -17,7 +17,7 @@ import param
 
 from .data.dataset import DEFAULT_TARGET, PROPERTIES, MolecularDataset
 from .krr import DEFAULT_LAMBDAS, DEFAULT_SIGMA_FACTORS, KernelRidge, cross_validate
-from .metrics import METRICS, distances, sorted_entries
+from .metrics import METRICS, distances, prepare
 from .progress import CancelToken, ProgressCallback, report
 from .representations import ORDERS, dataset_coulomb_vectors
 
@@ -184,18 +184,10 @@ def run_learning_curve(dataset: MolecularDataset, settings: LearningCurveSetting
         t0 = time.perf_counter()
         if order not in reps:
             reps[order] = dataset_coulomb_vectors(dataset, rows, order=order, seed=settings.seed)
-        X = reps[order]
-        if metric == "w1":
-            X = sorted_entries(X)
-            metric_for_d = "l1"
-        else:
-            metric_for_d = metric
+        X = prepare(metric, reps[order])
         X_train, X_test = X[: sizes[-1]], X[sizes[-1]:]
-        D_train = distances(metric_for_d, X_train)
-        D_test = distances(metric_for_d, X_test, X_train)
-        if metric == "w1":
-            D_train /= X.shape[1]
-            D_test /= X.shape[1]
+        D_train = distances(metric, X_train, presorted=True)
+        D_test = distances(metric, X_test, X_train, presorted=True)
         distance_seconds[label] = time.perf_counter() - t0
 
         for n in sizes:

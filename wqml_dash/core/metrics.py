@@ -130,7 +130,19 @@ def w1_distances(X: np.ndarray, Y: np.ndarray | None = None, *, presorted: bool 
     return out
 
 
-def distances(metric: Metric, X: np.ndarray, Y: np.ndarray | None = None) -> np.ndarray:
-    """Distance matrix for ``metric`` in {'l1', 'l2', 'w1'}; shapes as in `l1_distances`."""
+def prepare(metric: Metric, X: np.ndarray) -> np.ndarray:
+    """What ``metric`` compares: for W1 the rows sorted (done once), else X itself. (n, d)."""
     check_metric(metric)
-    return {"l1": l1_distances, "l2": l2_distances, "w1": w1_distances}[metric](X, Y)
+    return sorted_entries(X) if metric == "w1" else np.asarray(X, dtype=np.float64)
+
+
+def distances(metric: Metric, X: np.ndarray, Y: np.ndarray | None = None, *,
+              presorted: bool = False) -> np.ndarray:
+    """Distance matrix for ``metric`` in {'l1', 'l2', 'w1'}; shapes as in `l1_distances`.
+
+    ``presorted``: X and Y come from `prepare` (W1 then skips its sort; others ignore it).
+    """
+    check_metric(metric)
+    if metric == "w1":
+        return w1_distances(X, Y, presorted=presorted)
+    return {"l1": l1_distances, "l2": l2_distances}[metric](X, Y)
