@@ -42,3 +42,19 @@ def test_table_pages_through_all_molecules(app_url, watched_page):
     page.locator(".tabulator-row", has_text="C2H4O").first.wait_for(timeout=30_000)
     assert "CH4" not in page.locator(".tabulator-row").first.inner_text()
     assert watched_page.errors == []
+
+
+def test_histogram_follows_the_property_chooser(app_url, watched_page, shot_path):
+    page = watched_page.page
+    page.goto(app_url)
+    _wait_for_data(page)
+    plot = page.locator(".bk-Canvas, canvas").first
+    plot.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    before = plot.screenshot()
+    page.locator("select").first.select_option(label="HOMO-LUMO gap (Ha)")
+    page.wait_for_timeout(2000)
+    after = plot.screenshot()
+    page.screenshot(path=str(shot_path))
+    assert before != after  # the bars and axis were redrawn for the new property
+    assert watched_page.errors == []
