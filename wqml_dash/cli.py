@@ -16,7 +16,6 @@ from .core.data import PROPERTIES
 from .core.learning_curve import (PAPER_SERIES, LearningCurveSettings, parse_series,
                                   run_learning_curve, series_product)
 from .core.metrics import METRICS
-from .core.progress import Cancelled, CancelToken
 from .core.representations import ORDERS
 
 EXIT_USAGE = 2
@@ -99,9 +98,7 @@ def _series_from_args(args) -> list[str]:
     if args.series and (args.order or args.metric):
         raise UsageError("give either --series or --order/--metric, not both")
     if args.series:
-        for spec in args.series:
-            parse_series(spec)
-        return [s.lower() for s in args.series]
+        return [":".join(parse_series(spec)) for spec in args.series]
     if not args.order and not args.metric:
         return list(PAPER_SERIES)
     orders = args.order or ["random", "sorted"]
@@ -163,11 +160,10 @@ def cmd_learning_curve(args) -> int:
         settings.check_fits(len(dataset))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    cancel = CancelToken()
     points = []
     try:
-        result = run_learning_curve(dataset, settings, progress=bar, cancel=cancel, on_point=points.append)
-    except (KeyboardInterrupt, Cancelled):
+        result = run_learning_curve(dataset, settings, progress=bar, on_point=points.append)
+    except KeyboardInterrupt:
         bar.close()
         print(format_table(points), file=sys.stderr)
         print("wqml: interrupted; the points above had finished", file=sys.stderr)
