@@ -82,7 +82,7 @@ def _xyz_text(qm9, row: int) -> str:
     props = [p[k][row] for k in ("A", "B", "C", "mu", "alpha", "homo", "lumo", "gap", "r2",
                                  "zpve", "U0", "U", "H", "G", "Cv")]
     lines = [str(len(z)), f"gdb {qm9.index[row]}\t" + "\t".join(repr(float(v)) for v in props)]
-    for zi, ri in zip(z, r):
+    for zi, ri in zip(z, r, strict=False):
         # The release writes some numbers with Mathematica exponents.
         coords = "\t".join(f"{c:.10f}" if abs(c) > 1e-3 else f"{c * 1e6:.6f}*^-6" for c in ri)
         lines.append(f"{symbols[int(zi)]}\t{coords}\t0.0")

@@ -8,7 +8,6 @@ and fold.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 import scipy.linalg
@@ -73,14 +72,14 @@ class KernelRidge:
     def get_params(self, deep: bool = True) -> dict:
         return {"metric": self.metric, "sigma": self.sigma, "lam": self.lam}
 
-    def set_params(self, **params) -> "KernelRidge":
+    def set_params(self, **params) -> KernelRidge:
         for k, v in params.items():
             if k not in self.get_params():
                 raise ValueError(f"unknown parameter {k!r}")
             setattr(self, k, v)
         return self
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "KernelRidge":
+    def fit(self, X: np.ndarray, y: np.ndarray) -> KernelRidge:
         """Fit on representations X (n, d) and targets y (n,)."""
         Xp = prepare(self.metric, X)
         y = np.asarray(y, dtype=np.float64)
@@ -88,7 +87,7 @@ class KernelRidge:
             raise ValueError(f"y must have shape ({Xp.shape[0]},), got {y.shape}")
         return self.fit_distances(distances(self.metric, Xp, presorted=True), y, _X=Xp)
 
-    def fit_distances(self, distance: np.ndarray, y: np.ndarray, _X=None) -> "KernelRidge":
+    def fit_distances(self, distance: np.ndarray, y: np.ndarray, _X=None) -> KernelRidge:
         """Fit from a precomputed (n, n) training distance matrix (then use `predict_distances`)."""
         K = kernel_from_distances(distance, self.metric, self.sigma,
                                   out=np.empty_like(distance, dtype=np.float64))
@@ -150,8 +149,8 @@ class CVResult:
 
 def cross_validate(distance: np.ndarray, y: np.ndarray, metric: Metric, *, folds: int = 5,
                    sigma_factors=DEFAULT_SIGMA_FACTORS, lambdas=DEFAULT_LAMBDAS, seed: int = 0,
-                   patience: int = 3, extend: int = 8, cancel: Optional[CancelToken] = None,
-                   progress: Optional[ProgressCallback] = None) -> CVResult:
+                   patience: int = 3, extend: int = 8, cancel: CancelToken | None = None,
+                   progress: ProgressCallback | None = None) -> CVResult:
     """k-fold cross-validation of sigma and lambda on one precomputed distance matrix.
 
     Sigmas are ``median_distance(distance) * sigma_factors``, tried in increasing order;
@@ -192,7 +191,7 @@ def cross_validate(distance: np.ndarray, y: np.ndarray, metric: Metric, *, folds
         kernel_from_distances(distance, metric, sigma, out=K)
         abs_err = np.zeros(lambdas.size)
         failed = np.zeros(lambdas.size, dtype=bool)
-        for tr, va in zip(train_sets, val_sets):
+        for tr, va in zip(train_sets, val_sets, strict=False):
             k_tr = K[np.ix_(tr, tr)]
             k_va = K[np.ix_(va, tr)]
             for j, lam in enumerate(lambdas):

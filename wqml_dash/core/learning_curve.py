@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Optional
 
 import numpy as np
 import param
@@ -148,8 +147,8 @@ def split_rows(n_molecules: int, n_train_max: int, n_test: int, seed: int) -> tu
 
 
 def run_learning_curve(dataset: MolecularDataset, settings: LearningCurveSettings, *,
-                       progress: Optional[ProgressCallback] = None,
-                       cancel: Optional[CancelToken] = None,
+                       progress: ProgressCallback | None = None,
+                       cancel: CancelToken | None = None,
                        on_point=None) -> LearningCurveResult:
     """Run the protocol for every series and size of ``settings``.
 

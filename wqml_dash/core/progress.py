@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable, Optional
+from collections.abc import Callable
 
 #: ``progress(done, total, message)``: ``done`` of ``total`` units finished.
 ProgressCallback = Callable[[int, int, str], None]
@@ -32,7 +32,7 @@ class CancelToken:
             raise Cancelled("cancelled")
 
 
-def report(progress: Optional[ProgressCallback], done: int, total: int, message: str = "") -> None:
+def report(progress: ProgressCallback | None, done: int, total: int, message: str = "") -> None:
     """Call ``progress`` if one was given."""
     if progress is not None:
         progress(done, total, message)

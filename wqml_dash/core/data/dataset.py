@@ -200,7 +200,7 @@ class MolecularDataset:
                      + np.arange(offsets[-1], dtype=np.int64))
         return atom_rows, offsets
 
-    def subset(self, rows: np.ndarray) -> "MolecularDataset":
+    def subset(self, rows: np.ndarray) -> MolecularDataset:
         """A new data set with the molecules at positions ``rows``, in that order."""
         rows = np.asarray(rows, dtype=np.int64)
         atom_rows, offsets = self.atom_rows(rows)

@@ -17,7 +17,7 @@ import tarfile
 import tempfile
 import urllib.request
 from pathlib import Path
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -78,7 +78,7 @@ def _parse_number_lists(column, dtype=float) -> np.ndarray:
     return np.array(text.split(","), dtype=dtype)
 
 
-def _parse_qm9pack(data_dir: Path, progress: Optional[ProgressCallback]) -> MolecularDataset:
+def _parse_qm9pack(data_dir: Path, progress: ProgressCallback | None) -> MolecularDataset:
     import pandas as pd
 
     frames = []
@@ -141,7 +141,7 @@ def _save_cache(dataset: MolecularDataset, path: Path, meta: dict) -> None:
         raise
 
 
-def _load_cache(path: Path, meta: dict) -> Optional[MolecularDataset]:
+def _load_cache(path: Path, meta: dict) -> MolecularDataset | None:
     """The cached data set, or None when the file is absent, stale or damaged."""
     if not path.exists():
         return None
@@ -161,14 +161,14 @@ def _load_cache(path: Path, meta: dict) -> Optional[MolecularDataset]:
         return None
 
 
-def cache_path(cache_dir: Optional[Path] = None) -> Path:
+def cache_path(cache_dir: Path | None = None) -> Path:
     return Path(cache_dir or default_cache_dir()) / f"qm9-v{CACHE_SCHEMA}.npz"
 
 
 _MEMORY: dict[Path, MolecularDataset] = {}
 
 
-def load_qm9(progress: Optional[ProgressCallback] = None, *, cache_dir: Optional[Path] = None,
+def load_qm9(progress: ProgressCallback | None = None, *, cache_dir: Path | None = None,
              rebuild: bool = False) -> MolecularDataset:
     """All 130,831 QM9 molecules from ``qm9pack``, sorted by QM9 index.
 
@@ -226,7 +226,7 @@ def parse_qm9_xyz(text: str) -> dict:
         head = lines[1].split()
         if head[0] != "gdb" or len(head) < 17:
             raise ValueError("line 2 is not a QM9 property line")
-        props = {k: _float(v) for k, v in zip(_XYZ_PROPERTIES, head[2:17])}
+        props = {k: _float(v) for k, v in zip(_XYZ_PROPERTIES, head[2:17], strict=False)}
         atoms = [line.split() for line in lines[2:2 + n]]
         charges = np.array([SYMBOL_TO_Z[a[0]] for a in atoms], dtype=np.int8)
         coords = np.array([[_float(t) for t in a[1:4]] for a in atoms], dtype=np.float64)
@@ -265,7 +265,7 @@ def _open_source(source: str | os.PathLike) -> io.BufferedIOBase:
 
 
 def load_qm9_release(source: str | os.PathLike, *, exclude: Iterable[int] = (),
-                     progress: Optional[ProgressCallback] = None) -> MolecularDataset:
+                     progress: ProgressCallback | None = None) -> MolecularDataset:
     """QM9 from the original release: a tar archive (plain, gz or bz2) of ``*.xyz`` files.
 
     Parameters

@@ -1,61 +1,20 @@
-"""The ``wqml`` command line, on the same core as the app.
-
-Errors a user can cause end with a one-line message on stderr and exit code 2.
-"""
+"""``wqml learning-curve``: QM9 learning curves with the paper's protocol."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
 
-from .core.data import PROPERTIES
-from .core.learning_curve import (PAPER_SERIES, LearningCurveSettings, parse_series,
-                                  run_learning_curve, series_product)
-from .core.metrics import METRICS
-from .core.representations import ORDERS
-
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+from ..core.data import PROPERTIES
+from ..core.learning_curve import (PAPER_SERIES, LearningCurveSettings, parse_series,
+                                   run_learning_curve, series_product)
+from ..core.metrics import METRICS
+from ..core.representations import ORDERS
+from .common import EXIT_INTERRUPTED, UsageError, float_list, int_list
 
 
-class UsageError(Exception):
-    """A problem with the user's input: reported in one line, exit code 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse's own errors: same format, same exit code
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
-    return values
-
-
-def _float_list(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-    if not values or not all(math.isfinite(v) for v in values):
-        raise argparse.ArgumentTypeError(f"expected finite numbers, got {text!r}")
-    return values
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="wqml", description="Quantum machine learning with the Wasserstein metric.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
+def add_parser(sub) -> None:
     defaults = LearningCurveSettings()
     lc = sub.add_parser(
         "learning-curve", help="QM9 learning curves with the paper's protocol",
@@ -68,30 +27,18 @@ def build_parser() -> argparse.ArgumentParser:
                     help="atom order (repeatable); combined with every --metric")
     lc.add_argument("--metric", action="append", choices=METRICS,
                     help="metric (repeatable); combined with every --order")
-    lc.add_argument("--sizes", type=_int_list, default=defaults.sizes,
+    lc.add_argument("--sizes", type=int_list, default=defaults.sizes,
                     help="training sizes, comma-separated (default %(default)s)")
     lc.add_argument("--test", type=int, default=defaults.n_test, help="test-set size (default %(default)s)")
     lc.add_argument("--folds", type=int, default=defaults.folds, help="cross-validation folds (default %(default)s)")
     lc.add_argument("--seed", type=int, default=defaults.seed, help="seed (default %(default)s)")
     lc.add_argument("--target", default=defaults.target, choices=sorted(PROPERTIES), metavar="PROPERTY",
                     help="QM9 property to learn (default %(default)s)")
-    lc.add_argument("--sigma-factors", type=_float_list, help="sigma grid as multiples of the median distance")
-    lc.add_argument("--lambdas", type=_float_list, help="lambda grid, comma-separated")
+    lc.add_argument("--sigma-factors", type=float_list, help="sigma grid as multiples of the median distance")
+    lc.add_argument("--lambdas", type=float_list, help="lambda grid, comma-separated")
     lc.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
     lc.add_argument("--quiet", action="store_true", help="no progress bar")
-    lc.set_defaults(func=cmd_learning_curve)
-
-    data = sub.add_parser("data", help="load (and cache) QM9, print a summary",
-                          description="Load the embedded QM9 (building its cache on first use) "
-                                      "or an original QM9 release archive, and summarise it.")
-    data.add_argument("--release", metavar="PATH_OR_URL",
-                      help="an original QM9 xyz tar archive instead of the embedded copy")
-    data.add_argument("--exclude-file", metavar="PATH",
-                      help="with --release: leave out the QM9 indices listed in this file "
-                           "(e.g. the release's uncharacterized.txt)")
-    data.add_argument("--rebuild", action="store_true", help="rebuild the embedded cache")
-    data.set_defaults(func=cmd_data)
-    return parser
+    lc.set_defaults(func=run)
 
 
 def _series_from_args(args) -> list[str]:
@@ -139,8 +86,8 @@ def format_table(points) -> str:
     return "\n".join(lines)
 
 
-def cmd_learning_curve(args) -> int:
-    from .core.data import load_qm9
+def run(args) -> int:
+    from ..core.data import load_qm9
 
     try:
         settings = LearningCurveSettings(
@@ -179,43 +126,3 @@ def cmd_learning_curve(args) -> int:
     return 0
 
 
-def cmd_data(args) -> int:
-    import numpy as np
-
-    from .core.data.qm9 import DataError, cache_path, load_qm9, load_qm9_release, read_index_list
-
-    if args.exclude_file and not args.release:
-        raise UsageError("--exclude-file applies to --release only")
-    try:
-        if args.release:
-            exclude = read_index_list(args.exclude_file) if args.exclude_file else ()
-            dataset = load_qm9_release(args.release, exclude=exclude)
-            source = args.release
-        else:
-            dataset = load_qm9(rebuild=args.rebuild,
-                               progress=lambda d, t, m: print(f"QM9: {m}", file=sys.stderr))
-            source = f"qm9pack (cache {cache_path()})"
-    except (DataError, OSError) as exc:
-        raise UsageError(str(exc)) from None
-    e = dataset.energy
-    print(f"source      {source}")
-    print(f"molecules   {len(dataset)}")
-    print(f"atoms       {dataset.charges.size} (largest molecule {dataset.max_atoms})")
-    print(f"E_at        mean {e.mean():.2f}  std {e.std():.2f}  min {e.min():.2f}  max {e.max():.2f} kcal/mol")
-    print(f"properties  {', '.join(sorted(dataset.properties))}")
-    print(f"elements    {sorted(np.unique(dataset.charges).tolist())}")
-    return 0
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except UsageError as exc:
-        print(f"wqml: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-
-
-if __name__ == "__main__":
-    sys.exit(main())
