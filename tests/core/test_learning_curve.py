@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wqml_dash.core.learning_curve import (PAPER_SERIES, LearningCurveSettings, parse_series,
-                                           run_learning_curve, series_product, split_rows)
+from wqml_dash.core.learning_curve import (PAPER_SERIES, LearningCurveSettings, fit_point, parse_series,
+                                           run_learning_curve, series_features, series_product, split_rows)
 from wqml_dash.core.progress import CancelToken, Cancelled
 
 SMALL = dict(sizes=[50, 100], n_test=150, folds=3, seed=5,
@@ -103,6 +103,21 @@ def test_a_point_does_not_depend_on_the_other_sizes(qm9):
     one = run_learning_curve(qm9, LearningCurveSettings(series=["random:l1"], **{**SMALL, "sizes": [50]}))
     assert one.points[0].mae == both.points[0].mae
     np.testing.assert_array_equal(one.test_rows, both.test_rows)
+
+
+def test_fit_point_alone_equals_the_engine(qm9):
+    """A single (series, size) task, as the runs layer sends it, gives the engine's point."""
+    settings = LearningCurveSettings(series=["sorted:w1"], **SMALL)
+    whole = run_learning_curve(qm9, settings)
+    train, test = split_rows(len(qm9), 100, SMALL["n_test"], SMALL["seed"])
+    y = qm9.target(settings.target)
+    X_train = series_features(qm9, train, "sorted", "w1", SMALL["seed"])
+    X_test = series_features(qm9, test, "sorted", "w1", SMALL["seed"])
+    point = fit_point(X_train, y[train], X_test, y[test], "sorted", "w1", 50, settings)
+    assert point.mae == pytest.approx(whole.points[0].mae, rel=1e-12)
+    assert (point.sigma, point.lam) == (whole.points[0].sigma, whole.points[0].lam)
+    with pytest.raises(ValueError, match="training size"):
+        fit_point(X_train, y[train], X_test, y[test], "sorted", "w1", 101, settings)
 
 
 def test_paper_series_at_1000_reproduce_the_ranking(qm9):

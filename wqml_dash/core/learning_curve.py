@@ -146,11 +146,79 @@ def split_rows(n_molecules: int, n_train_max: int, n_test: int, seed: int) -> tu
     return perm[n_test:n_test + n_train_max], perm[:n_test]
 
 
+def series_features(dataset: MolecularDataset, rows: np.ndarray, order: str, metric: str,
+                    seed: int) -> np.ndarray:
+    """Representations of ``rows`` for one series, prepared for ``distances(metric, ...,
+    presorted=True)`` (W1: entries sorted).
+
+    Parameters
+    ----------
+    dataset : the molecules
+    rows : (m,) row positions in ``dataset``
+    order, metric : the series
+    seed : seeds the random order
+
+    Returns
+    -------
+    (m, size*(size+1)/2) float64
+    """
+    return prepare(metric, dataset_coulomb_vectors(dataset, rows, order=order, seed=seed))
+
+
+def fit_point(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
+              order: str, metric: str, n: int, settings: LearningCurveSettings, *,
+              D_train: np.ndarray | None = None, D_test: np.ndarray | None = None,
+              cancel: CancelToken | None = None,
+              progress: ProgressCallback | None = None) -> CurvePoint:
+    """One learning-curve point: cross-validate, fit on the first ``n`` training molecules, test.
+
+    This is the unit of work of a learning curve (one series, one size); the runs layer sends
+    each as a task, `run_learning_curve` loops over them.
+
+    Parameters
+    ----------
+    X_train : (n_pool, d) prepared representations of the training pool (`series_features`);
+        the first ``n`` are used (training sets are nested)
+    y_train : (n_pool,) targets of the pool
+    X_test : (n_test, d) prepared test representations
+    y_test : (n_test,) test targets
+    order, metric : the series
+    n : training-set size, <= n_pool
+    settings : folds, seed and the sigma / lambda grids
+    D_train : optional (>= n, >= n) precomputed training distances (top-left block used)
+    D_test : optional (n_test, >= n) precomputed test-to-training distances
+    cancel : checked between solves
+    progress : ``progress(done, total, message)`` of the cross-validation
+
+    Returns
+    -------
+    CurvePoint
+    """
+    if not settings.folds <= n <= X_train.shape[0]:
+        raise ValueError(f"training size {n} must be between folds={settings.folds} and the pool "
+                         f"of {X_train.shape[0]}")
+    t0 = time.perf_counter()
+    d_nn = D_train[:n, :n] if D_train is not None else distances(metric, X_train[:n], presorted=True)
+    cv = cross_validate(d_nn, y_train[:n], metric, folds=settings.folds,
+                        sigma_factors=settings.sigma_factors, lambdas=settings.lambdas,
+                        seed=settings.seed, cancel=cancel, progress=progress)
+    model = KernelRidge(metric, cv.sigma, cv.lam).fit_distances(d_nn, y_train[:n])
+    t1 = time.perf_counter()
+    d_test = D_test[:, :n] if D_test is not None else distances(metric, X_test, X_train[:n], presorted=True)
+    pred = model.predict_distances(d_test)
+    t2 = time.perf_counter()
+    err = pred - y_test
+    return CurvePoint(order=order, metric=metric, n_train=n,
+                      mae=float(np.abs(err).mean()), rmse=float(np.sqrt((err ** 2).mean())),
+                      sigma=cv.sigma, lam=cv.lam, cv_mae=cv.mae,
+                      fit_seconds=t1 - t0, predict_seconds=t2 - t1, predictions=pred)
+
+
 def run_learning_curve(dataset: MolecularDataset, settings: LearningCurveSettings, *,
                        progress: ProgressCallback | None = None,
                        cancel: CancelToken | None = None,
                        on_point=None) -> LearningCurveResult:
-    """Run the protocol for every series and size of ``settings``.
+    """Run the protocol for every series and size of ``settings``, in this process.
 
     Parameters
     ----------
@@ -175,16 +243,14 @@ def run_learning_curve(dataset: MolecularDataset, settings: LearningCurveSetting
     total = len(series) * len(sizes)
     points: list[CurvePoint] = []
     distance_seconds: dict[str, float] = {}
-    reps: dict[str, np.ndarray] = {}
 
     for order, metric in series:
         label = f"{order}:{metric}"
         report(progress, len(points), total, f"{label}: representations and distances")
         t0 = time.perf_counter()
-        if order not in reps:
-            reps[order] = dataset_coulomb_vectors(dataset, rows, order=order, seed=settings.seed)
-        X = prepare(metric, reps[order])
+        X = series_features(dataset, rows, order, metric, settings.seed)
         X_train, X_test = X[: sizes[-1]], X[sizes[-1]:]
+        # One distance matrix of the largest size serves every (nested) size.
         D_train = distances(metric, X_train, presorted=True)
         D_test = distances(metric, X_test, X_train, presorted=True)
         distance_seconds[label] = time.perf_counter() - t0
@@ -197,20 +263,8 @@ def run_learning_curve(dataset: MolecularDataset, settings: LearningCurveSetting
             def cv_progress(i, k, msg, _where=f"{label} n={n}", _done=done):
                 report(progress, _done, total, f"{_where}: cross-validation {msg}")
 
-            t0 = time.perf_counter()
-            d_nn = D_train[:n, :n]
-            cv = cross_validate(d_nn, y_train[:n], metric, folds=settings.folds,
-                                sigma_factors=settings.sigma_factors, lambdas=settings.lambdas,
-                                seed=settings.seed, cancel=cancel, progress=cv_progress)
-            model = KernelRidge(metric, cv.sigma, cv.lam).fit_distances(d_nn, y_train[:n])
-            t1 = time.perf_counter()
-            pred = model.predict_distances(D_test[:, :n])
-            t2 = time.perf_counter()
-            err = pred - y_test
-            point = CurvePoint(order=order, metric=metric, n_train=n,
-                               mae=float(np.abs(err).mean()), rmse=float(np.sqrt((err ** 2).mean())),
-                               sigma=cv.sigma, lam=cv.lam, cv_mae=cv.mae,
-                               fit_seconds=t1 - t0, predict_seconds=t2 - t1, predictions=pred)
+            point = fit_point(X_train, y_train, X_test, y_test, order, metric, n, settings,
+                              D_train=D_train, D_test=D_test, cancel=cancel, progress=cv_progress)
             points.append(point)
             if on_point is not None:
                 on_point(point)
