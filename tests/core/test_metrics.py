@@ -54,6 +54,17 @@ def test_l1_l2_match_cdist(sorted_cms):
     np.testing.assert_allclose(l2_distances(X), cdist(X, X, "euclidean"), rtol=RTOL, atol=1e-9)
 
 
+@pytest.mark.parametrize("n", range(1, 14))
+def test_every_block_remainder_matches_cdist(sorted_cms, n):
+    """The kernels work on blocks of four rows: sizes that are not multiples of 4 take the
+    remainder paths, which must give the same numbers."""
+    X, Y = sorted_cms[:n], sorted_cms[20:20 + (n % 6) + 1]
+    np.testing.assert_allclose(l1_distances(X, Y), cdist(X, Y, "cityblock"), rtol=RTOL)
+    np.testing.assert_allclose(l2_distances(X, Y), cdist(X, Y, "euclidean"), rtol=RTOL)
+    np.testing.assert_allclose(l1_distances(X), cdist(X, X, "cityblock"), rtol=RTOL)
+    np.testing.assert_allclose(l2_distances(X), cdist(X, X, "euclidean"), rtol=RTOL, atol=1e-9)
+
+
 @pytest.mark.parametrize("metric", ["l1", "l2", "w1"])
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 64])
 def test_symmetric_case_equals_cross_case(sorted_cms, metric, n):
