@@ -26,14 +26,24 @@ def check_metric(metric: str) -> None:
         raise ValueError(f"unknown metric {metric!r}; choose one of {list(METRICS)}")
 
 
-def _make_kernels(term):
-    """Compiled cross and symmetric distance-matrix kernels summing ``term(x_k, y_k)``.
+# The inner loops work on four rows of X against one row of Y at once (register blocking):
+# each loaded y_k serves four sums, which roughly doubles the throughput of a plain pair loop
+# (the loop is compute-bound, not memory-bound, for QM9-sized vectors). Each term (L1's
+# |a - b|, L2's (a - b)^2) gets its own compiled inner loops; the drivers choose between them
+# outside the loops, so every inner loop stays branch-free and vectorised.
 
-    The inner loop works on four rows of X against one row of Y at once (register blocking):
-    each loaded ``y_k`` serves four sums, which roughly doubles the throughput of a plain
-    pair loop (it is compute-bound, not memory-bound, for QM9-sized vectors).
-    """
+@numba.njit(fastmath=_FAST, inline="always")
+def _abs_diff(a, b):
+    return abs(a - b)
 
+
+@numba.njit(fastmath=_FAST, inline="always")
+def _squared_diff(a, b):
+    t = a - b
+    return t * t
+
+
+def _inner_loops(term):
     @numba.njit(fastmath=_FAST, inline="always")
     def pair(x, y):
         s = 0.0
@@ -53,65 +63,71 @@ def _make_kernels(term):
             s3 += term(x3[k], yk)
         return s0, s1, s2, s3
 
-    @numba.njit(parallel=True, fastmath=_FAST, cache=True)
-    def cross(X, Y, out):
-        n = X.shape[0]
-        for b in numba.prange((n + 3) // 4):
-            i0 = 4 * b
-            if i0 + 4 <= n:
-                for j in range(Y.shape[0]):
-                    out[i0, j], out[i0 + 1, j], out[i0 + 2, j], out[i0 + 3, j] = four(X, i0, Y[j])
-            else:
-                for i in range(i0, n):
-                    for j in range(Y.shape[0]):
-                        out[i, j] = pair(X[i], Y[j])
+    return pair, four
 
-    @numba.njit(parallel=True, fastmath=_FAST, cache=True)
-    def symmetric(X, out):
-        # Blocks of four rows; block t goes with block nb-1-t so each parallel iteration does
-        # about the same number of pairs.
-        n = X.shape[0]
-        nb = (n + 3) // 4
-        for t in numba.prange((nb + 1) // 2):
-            for half in range(2):
-                b = np.int64(t) if half == 0 else nb - 1 - np.int64(t)
-                if half == 1 and b == np.int64(t):
-                    break
-                i0 = 4 * b
-                i1 = min(i0 + 4, n)
-                for i in range(i0, i1):  # the small triangle inside the block
-                    out[i, i] = 0.0
-                    for j in range(i + 1, i1):
-                        v = pair(X[i], X[j])
+
+_pair_l1, _four_l1 = _inner_loops(_abs_diff)
+_pair_l2, _four_l2 = _inner_loops(_squared_diff)
+
+
+@numba.njit(fastmath=_FAST, inline="always")
+def _pair(x, y, squared):
+    return _pair_l2(x, y) if squared else _pair_l1(x, y)
+
+
+@numba.njit(fastmath=_FAST, inline="always")
+def _row_block(X, i0, Y, j0, j1, squared, out, mirror):
+    """out[i0:i0+4, j] for j in [j0, j1), and the mirrored out[j, i0:i0+4] if ``mirror``."""
+    for j in range(j0, j1):
+        if squared:
+            v0, v1, v2, v3 = _four_l2(X, i0, Y[j])
+        else:
+            v0, v1, v2, v3 = _four_l1(X, i0, Y[j])
+        out[i0, j], out[i0 + 1, j], out[i0 + 2, j], out[i0 + 3, j] = v0, v1, v2, v3
+        if mirror:
+            out[j, i0], out[j, i0 + 1], out[j, i0 + 2], out[j, i0 + 3] = v0, v1, v2, v3
+
+
+@numba.njit(parallel=True, fastmath=_FAST, cache=True)
+def _cross(X, Y, squared, out):
+    n = X.shape[0]
+    for b in numba.prange((n + 3) // 4):
+        i0 = 4 * b
+        if i0 + 4 <= n:
+            _row_block(X, i0, Y, 0, Y.shape[0], squared, out, False)
+        else:
+            for i in range(i0, n):
+                for j in range(Y.shape[0]):
+                    out[i, j] = _pair(X[i], Y[j], squared)
+
+
+@numba.njit(parallel=True, fastmath=_FAST, cache=True)
+def _symmetric(X, squared, out):
+    # Blocks of four rows; block t goes with block nb-1-t so each parallel iteration does
+    # about the same number of pairs.
+    n = X.shape[0]
+    nb = (n + 3) // 4
+    for t in numba.prange((nb + 1) // 2):
+        for half in range(2):
+            b = np.int64(t) if half == 0 else nb - 1 - np.int64(t)
+            if half == 1 and b == np.int64(t):
+                break
+            i0 = 4 * b
+            i1 = min(i0 + 4, n)
+            for i in range(i0, i1):  # the small triangle inside the block
+                out[i, i] = 0.0
+                for j in range(i + 1, i1):
+                    v = _pair(X[i], X[j], squared)
+                    out[i, j] = v
+                    out[j, i] = v
+            if i1 - i0 == 4:
+                _row_block(X, i0, X, i1, n, squared, out, True)
+            else:
+                for i in range(i0, i1):
+                    for j in range(i1, n):
+                        v = _pair(X[i], X[j], squared)
                         out[i, j] = v
                         out[j, i] = v
-                if i1 - i0 == 4:
-                    for j in range(i1, n):
-                        v0, v1, v2, v3 = four(X, i0, X[j])
-                        out[i0, j], out[i0 + 1, j], out[i0 + 2, j], out[i0 + 3, j] = v0, v1, v2, v3
-                        out[j, i0], out[j, i0 + 1], out[j, i0 + 2], out[j, i0 + 3] = v0, v1, v2, v3
-                else:
-                    for i in range(i0, i1):
-                        for j in range(i1, n):
-                            v = pair(X[i], X[j])
-                            out[i, j] = v
-                            out[j, i] = v
-
-    return cross, symmetric
-
-
-@numba.njit(fastmath=_FAST, inline="always")
-def _abs_diff(a, b):
-    return abs(a - b)
-
-
-@numba.njit(fastmath=_FAST, inline="always")
-def _squared_diff(a, b):
-    t = a - b
-    return t * t
-
-
-_KERNELS = {False: _make_kernels(_abs_diff), True: _make_kernels(_squared_diff)}
 
 
 def _pairwise(X: np.ndarray, Y: np.ndarray | None, squared: bool) -> np.ndarray:
@@ -120,13 +136,13 @@ def _pairwise(X: np.ndarray, Y: np.ndarray | None, squared: bool) -> np.ndarray:
         raise ValueError(f"expected a 2-d array of vectors, got shape {X.shape}")
     if Y is None:
         out = np.empty((X.shape[0], X.shape[0]))
-        _KERNELS[squared][1](X, out)
+        _symmetric(X, squared, out)
         return out
     Y = np.ascontiguousarray(Y, dtype=np.float64)
     if Y.ndim != 2 or Y.shape[1] != X.shape[1]:
         raise ValueError(f"vectors differ in length: {X.shape} and {Y.shape}")
     out = np.empty((X.shape[0], Y.shape[0]))
-    _KERNELS[squared][0](X, Y, out)
+    _cross(X, Y, squared, out)
     return out
 
 
