@@ -26,7 +26,7 @@ from .scan_models import MODEL_LABELS, MODEL_SPECS, fit_predict, select_hyperpar
 
 __all__ = ["AXES", "REFERENCES", "REFERENCE_HELP", "MODELS", "MODEL_LABELS", "DEFAULT_MODELS", "ScanError",
            "ScanSettings", "ScanResult", "ScanEngine", "run_scan", "scan_axis", "displaced_coords",
-           "sorted_cm", "scan_grid", "draw_training_sets", "swap_intervals", "jump_ratio"]
+           "sorted_cm", "scan_grid", "settings_for_example", "draw_training_sets", "swap_intervals", "jump_ratio"]
 
 AXES: tuple[str, ...] = ("normal", "x", "y", "z", "bond", "custom")
 MODELS: tuple[str, ...] = tuple(MODEL_SPECS)
@@ -480,6 +480,18 @@ class ScanEngine:
     def cm_at(self, d: float) -> tuple[np.ndarray, np.ndarray]:
         """Sorted Coulomb matrix (n, n) and its permutation (n,) at displacement ``d`` (any value)."""
         return sorted_cm(self.mol.charges, displaced_coords(self.mol, self.atom, self.axis, d))
+
+
+def settings_for_example(key: str, **overrides) -> ScanSettings:
+    """`ScanSettings` with the atom, axis (and partner) of teaching example ``key``."""
+    from .molecule import TEACHING_EXAMPLES
+
+    if key not in TEACHING_EXAMPLES:
+        raise ScanError(f"unknown example {key!r}; choose one of {list(TEACHING_EXAMPLES)}")
+    e = TEACHING_EXAMPLES[key]
+    values = {"atom": e.atom, "axis": e.axis, "partner": e.partner}
+    values.update(overrides)
+    return ScanSettings(**values)
 
 
 def run_scan(mol: Molecule, settings: ScanSettings | None = None, train_index=None) -> ScanResult:
