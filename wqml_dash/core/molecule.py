@@ -243,7 +243,7 @@ def _qm9_row(dataset, qm9_index: int) -> int:
     if rows.size == 0:
         lo, hi = int(np.min(dataset.index)), int(np.max(dataset.index))
         raise MoleculeError(f"QM9 has no molecule #{qm9_index} (indices run from {lo} to {hi}; "
-                            "3,054 that failed QM9's checks are left out)")
+                            "molecules that failed QM9's consistency checks are left out)")
     return int(rows[0])
 
 
