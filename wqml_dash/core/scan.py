@@ -22,7 +22,7 @@ from .metrics import distances, prepare
 from .molecule import Molecule, MoleculeError
 from .reference_energies import REFERENCE_HELP, REFERENCES, ReferenceError, reference_energies
 from .representations import coulomb_matrix, coulomb_vectors, order_permutation
-from .scan_models import MODEL_LABELS, MODEL_SPECS, fit_predict, select_hyperparameters
+from .scan_models import MODEL_LABELS, MODEL_SPECS, fit_predict, select_hyperparameters, single_threaded
 
 __all__ = ["AXES", "REFERENCES", "REFERENCE_HELP", "MODELS", "MODEL_LABELS", "DEFAULT_MODELS", "ScanError",
            "ScanSettings", "ScanResult", "ScanEngine", "run_scan", "scan_axis", "displaced_coords",
@@ -439,30 +439,30 @@ class ScanEngine:
             small = self._check_train_index(train_index)
         position = np.full(self.d.size, -1, dtype=np.int64)
         position[self.rows] = np.arange(self.rows.size)
-        out: dict[str, np.ndarray] = {}
-        hyper: dict[str, tuple[float, float]] = {}
-        loo: dict[str, float] = {}
-        ratios: dict[str, float] = {}
-        for name in models:
-            metric, order, uses_large = MODEL_SPECS[name]
-            train = large if uses_large else small
-            X = self.features(metric, order)
-            tr = position[train]
-            d_query = distances(metric, X, X[tr], presorted=True)
-            d_train = np.ascontiguousarray(d_query[tr])
-            y = self.reference[train]
-            hp = select_hyperparameters(d_train, y - y.mean(), metric, sigma=s.sigma, lam=s.lam)
-            pred = np.full(self.d.size, np.nan)
-            pred[self.rows] = fit_predict(d_train, d_query, y, metric, hp.sigma, hp.lam)
-            out[name] = pred
-            hyper[name] = (hp.sigma, hp.lam)
-            loo[name] = hp.loo_mae
-            ratios[name] = jump_ratio(pred, self.reference, self.valid)
+        out, hyper, loo, ratios = {}, {}, {}, {}
+        with single_threaded():
+            for name in models:
+                out[name], hyper[name], loo[name] = self._fit_model(name, small, large, position)
+                ratios[name] = jump_ratio(out[name], self.reference, self.valid)
         return ScanResult(d=self.d, valid=self.valid, reference=self.reference, models=out,
                           train_index=small, train_index_large=large if n_large else np.zeros(0, dtype=np.int64),
                           swap_points=self.swap_points, swap_intervals=self.swap_intervals,
                           jump_ratio=ratios, hyperparameters=hyper, axis=self.axis, notice=self.notice,
                           atom=self.atom, reference_name=self.reference_name, loo_mae=loo)
+
+    def _fit_model(self, name: str, small: np.ndarray, large: np.ndarray, position: np.ndarray):
+        """One model: (predictions (g,), (sigma, lambda), LOO MAE)."""
+        metric, order, uses_large = MODEL_SPECS[name]
+        train = large if uses_large else small
+        X = self.features(metric, order)
+        tr = position[train]
+        d_query = distances(metric, X, X[tr], presorted=True)  # (g_valid, n_train)
+        d_train = np.ascontiguousarray(d_query[tr])
+        y = self.reference[train]
+        hp = select_hyperparameters(d_train, y - y.mean(), metric, sigma=self.settings.sigma, lam=self.settings.lam)
+        pred = np.full(self.d.size, np.nan)
+        pred[self.rows] = fit_predict(d_train, d_query, y, metric, hp.sigma, hp.lam)
+        return pred, (hp.sigma, hp.lam), hp.loo_mae
 
     def _check_train_index(self, train_index) -> np.ndarray:
         idx = np.asarray(train_index)
