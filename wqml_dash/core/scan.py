@@ -26,7 +26,8 @@ from .scan_models import MODEL_LABELS, MODEL_SPECS, fit_predict, select_hyperpar
 
 __all__ = ["AXES", "REFERENCES", "REFERENCE_HELP", "MODELS", "MODEL_LABELS", "DEFAULT_MODELS", "ScanError",
            "ScanSettings", "ScanResult", "ScanEngine", "run_scan", "scan_axis", "displaced_coords",
-           "sorted_cm", "scan_grid", "settings_for_example", "draw_training_sets", "swap_intervals", "jump_ratio"]
+           "sorted_cm", "scan_grid", "settings_for_example",
+           "normalize_energy", "normalize_displacement", "draw_training_sets", "swap_intervals", "jump_ratio"]
 
 AXES: tuple[str, ...] = ("normal", "x", "y", "z", "bond", "custom")
 MODELS: tuple[str, ...] = tuple(MODEL_SPECS)
@@ -251,6 +252,19 @@ def jump_ratio(values: np.ndarray, reference: np.ndarray, valid: np.ndarray) -> 
     dv = np.abs(np.diff(values))[pairs].max()
     dr = np.abs(np.diff(reference))[pairs].max()
     return float(dv / dr) if dr > 0 else float("nan")
+
+
+def normalize_energy(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Energies rescaled so that the reference spans [0, 1] (the paper's normalised E); NaN kept."""
+    lo, hi = np.nanmin(reference), np.nanmax(reference)
+    return (np.asarray(values, dtype=np.float64) - lo) / (hi - lo if hi > lo else 1.0)
+
+
+def normalize_displacement(d: np.ndarray) -> np.ndarray:
+    """Displacements divided by the largest |d| of the grid: [-1, 1] (the paper's normalised d)."""
+    d = np.asarray(d, dtype=np.float64)
+    scale = np.abs(d).max()
+    return d / scale if scale > 0 else d
 
 
 # ----------------------------------------------------------------------------------------
