@@ -7,7 +7,7 @@ import pytest
 
 from wqml_dash.core.kernels import kernel_from_distances
 from wqml_dash.core.krr import solve_krr
-from wqml_dash.core.molecule import Molecule, MoleculeError, molecule_from_example
+from wqml_dash.core.molecule import TEACHING_EXAMPLES, Molecule, MoleculeError, molecule_from_example
 from wqml_dash.core.scan import (MODELS, ScanEngine, ScanError, ScanSettings, displaced_coords, draw_training_sets,
                                  jump_ratio, run_scan, scan_axis, scan_grid, settings_for_example, sorted_cm,
                                  swap_intervals)
@@ -111,7 +111,8 @@ def test_w1_smooth_and_l1_sorted_jumps_at_swap_points(formic_acid):
 
 
 def test_default_teaching_example_shows_the_papers_figure():
-    r = run_scan(molecule_from_example("acrolein"), settings_for_example("acrolein", models=["l1_sorted", "w1"]))
+    default = next(iter(TEACHING_EXAMPLES))  # the app's default
+    r = run_scan(molecule_from_example(default), settings_for_example(default, models=["l1_sorted", "w1"]))
     assert r.jump_ratio["l1_sorted"] > 3 and r.jump_ratio["w1"] < 1.2
     assert r.swap_points.size > 0 and r.notice is None
 
