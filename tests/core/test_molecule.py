@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from rdkit import Chem
@@ -141,3 +143,13 @@ def test_teaching_examples_build(key):
 def test_unknown_example():
     with pytest.raises(MoleculeError, match="unknown example"):
         molecule_from_example("unobtainium")
+
+
+EXAMPLE_FILES = sorted((Path(__file__).resolve().parents[2] / "assets" / "examples").iterdir())
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.name for p in EXAMPLE_FILES])
+def test_shipped_example_files_parse(path):
+    mol = molecule_from_file(path.read_bytes(), path.name)
+    expected = {"formic_acid.xyz": "CH2O2", "pyridine.sdf": "C5H5N", "ethanol.pdb": "C2H6O"}[path.name]
+    assert mol.formula == expected and mol.bonds.shape[0] >= len(mol) - 1 and mol.molblock is not None

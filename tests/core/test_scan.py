@@ -237,3 +237,22 @@ def test_settings_bounds():
         ScanSettings(models=["l7"])
     with pytest.raises(ValueError):
         ScanSettings(n_train=1)
+
+
+def test_views_at_any_displacement(formic_acid):
+    from scipy.stats import wasserstein_distance
+
+    engine = ScanEngine(formic_acid, ScanSettings(atom=0))
+    np.testing.assert_allclose(engine.geometry_at(0.3)[0] - formic_acid.coords[0], 0.3 * engine.axis)
+    cm, perm = engine.cm_at(0.6)
+    assert cm.shape == (5, 5) and sorted(perm.tolist()) == list(range(5))
+    norms = np.linalg.norm(cm, axis=1)
+    assert (np.diff(norms) <= 0).all()
+    assert perm[:2].tolist() == [2, 0] and engine.cm_at(0.2)[1][:2].tolist() == [0, 2]  # the oxygens swapped
+    x_d, x_0, w1 = engine.cdfs_at(0.6)
+    assert x_d.size == x_0.size == 15 and (np.diff(x_d) >= 0).all()
+    assert w1 == pytest.approx(wasserstein_distance(x_d, x_0)) and w1 > 0
+    assert engine.cdfs_at(0.0)[2] == 0.0
+    assert engine.index_of(0.304) == 130
+    with pytest.raises(ScanError, match="no Coulomb matrix"):
+        ScanEngine(hand_molecule(), ScanSettings(atom=1, axis="x", d_min=-0.2, d_max=0.2)).cm_at(-1.0)

@@ -491,9 +491,37 @@ class ScanEngine:
             raise ScanError("a training point lies where atoms collide (left out of the scan)")
         return idx
 
+    def geometry_at(self, d: float) -> np.ndarray:
+        """Coordinates (n, 3), Angstrom, with the atom moved by ``d`` (any value, on the grid or not)."""
+        return displaced_coords(self.mol, self.atom, self.axis, float(d))
+
     def cm_at(self, d: float) -> tuple[np.ndarray, np.ndarray]:
-        """Sorted Coulomb matrix (n, n) and its permutation (n,) at displacement ``d`` (any value)."""
-        return sorted_cm(self.mol.charges, displaced_coords(self.mol, self.atom, self.axis, d))
+        """Sorted Coulomb matrix (n, n) and its permutation (n,) at displacement ``d`` (any value).
+
+        Raises `ScanError` when two atoms coincide at ``d``.
+        """
+        try:
+            return sorted_cm(self.mol.charges, self.geometry_at(d))
+        except ValueError as exc:
+            raise ScanError(f"no Coulomb matrix at d = {d:g} Å: {exc}") from None
+
+    def cdfs_at(self, d: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """The entries behind W1: both empirical CDFs and the area between them.
+
+        Returns
+        -------
+        x_d : (n(n+1)/2,) Coulomb-matrix entries at ``d``, sorted ascending (the CDF steps)
+        x_0 : (n(n+1)/2,) the same at d = 0
+        w1 : the W1 distance between them, ``mean(|x_d - x_0|)`` (the area between the CDFs)
+        """
+        iu = np.triu_indices(len(self.mol))
+        x_d = np.sort(self.cm_at(d)[0][iu])
+        x_0 = np.sort(self.cm_at(0.0)[0][iu])
+        return x_d, x_0, float(np.abs(x_d - x_0).mean())
+
+    def index_of(self, d: float) -> int:
+        """The grid index nearest to ``d``."""
+        return int(np.abs(self.d - float(d)).argmin())
 
 
 def settings_for_example(key: str, **overrides) -> ScanSettings:
