@@ -8,6 +8,7 @@ results into plain arrays and turns its failures into one-line `MoleculeError` m
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -277,6 +278,21 @@ def _hill(counts: dict[str, int]) -> str:
     return "".join(f"{s}{counts[s] if counts[s] > 1 else ''}" for s in order if counts[s] > 0)
 
 
+_FRAMES: dict[int, tuple] = {}
+
+
+def _dataset_frame(dataset):
+    """``dataset.to_frame()``, computed once per data set object (formulas take about a second)."""
+    hit = _FRAMES.get(id(dataset))
+    if hit is not None and hit[0]() is dataset:
+        return hit[1]
+    frame = dataset.to_frame()
+    for key in [k for k, (ref, _) in _FRAMES.items() if ref() is None]:
+        del _FRAMES[key]
+    _FRAMES[id(dataset)] = (weakref.ref(dataset), frame)
+    return frame
+
+
 def search_qm9(dataset, query: str, limit: int = 50):
     """QM9 molecules matching ``query``: a formula (``C2H6O``), a SMILES, or a QM9 index.
 
@@ -293,7 +309,7 @@ def search_qm9(dataset, query: str, limit: int = 50):
     from rdkit.Chem.rdMolDescriptors import CalcMolFormula
 
     text = (query or "").strip()
-    frame = dataset.to_frame()
+    frame = _dataset_frame(dataset)
     if not text:
         return frame.iloc[:0]
     formulas = frame["formula"].to_numpy()
@@ -320,7 +336,7 @@ def search_qm9(dataset, query: str, limit: int = 50):
     if not hits:
         return frame.iloc[:0]
     rows = pd.unique(np.concatenate(hits).astype(np.int64))[:limit]
-    return frame.iloc[rows]
+    return frame.iloc[rows].copy()
 
 
 _READERS = {".xyz": "xyz", ".sdf": "sdf", ".mol": "sdf", ".sd": "sdf", ".pdb": "pdb", ".ent": "pdb"}
