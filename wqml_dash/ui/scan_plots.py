@@ -33,7 +33,7 @@ STYLE: dict[str, dict] = {
 }
 #: Human names of the series, for legends, readouts and help.
 LABELS: dict[str, str] = {
-    "reference": "Reference energy",
+    "reference": "Reference",
     "l1_sorted": "L1 · sorted CM",
     "w1": "W1 (Wasserstein)",
     "l1_unsorted": "L1 · unsorted CM",
@@ -65,7 +65,7 @@ class ScanPlot:
     on_tap : called with the clicked x (in the plot's display units) when the user clicks the plot
     """
 
-    def __init__(self, on_tap: Callable[[float], None] | None = None, height: int = 400):
+    def __init__(self, on_tap: Callable[[float], None] | None = None, height: int = 360):
         self.curves = ColumnDataSource({"x": [], **{k: [] for k in SERIES}})
         self.train = ColumnDataSource({"x": [], "y": []})
         self.train_large = ColumnDataSource({"x": [], "y": []})
@@ -98,7 +98,7 @@ class ScanPlot:
             **{k: [r] for k, r in self.lines.items()},
             "train": [train], "train_large": [large], "swap": [swap],
         }
-        self.legend = Legend(items=[], location="top_left", click_policy="hide", label_text_font_size="11pt",
+        self.legend = Legend(items=[], location="top_center", click_policy="hide", label_text_font_size="11pt",
                              background_fill_alpha=0.85, spacing=0, padding=6)
         fig.add_layout(self.legend)
         self.train_large_renderer = large
@@ -158,7 +158,7 @@ class ScanPlot:
 class CMHeatmap:
     """The sorted Coulomb matrix at d, rows and columns labelled by atom (they swap at a swap point)."""
 
-    def __init__(self, height: int = 330):
+    def __init__(self, height: int = 300):
         self.cells = ColumnDataSource({"x": [], "y": [], "value": [], "row": [], "col": []})
         self.moving = ColumnDataSource({"x": [], "y": [], "w": [], "h": []})
         self.mapper = LogColorMapper(palette=Viridis256, low=0.1, high=100)
@@ -210,7 +210,7 @@ class CMHeatmap:
 class CDFPlot:
     """Empirical CDFs of the CM entries at d and at d = 0; the shaded area between them is W1."""
 
-    def __init__(self, height: int = 330):
+    def __init__(self, height: int = 300):
         self.now = ColumnDataSource({"x": [], "y": []})
         self.zero = ColumnDataSource({"x": [], "y": []})
         self.area = ColumnDataSource({"left": [], "right": [], "bottom": [], "top": []})
