@@ -1,0 +1,499 @@
+"""Displacement scans (the paper's Fig. 2): move one atom along an axis, compare KRR models.
+
+Atom ``a`` moves along the unit axis ``u``: ``R_a(d) = R_a + d u`` for d on a grid (default
+[-1, 1] Angstrom in steps of 0.01). Geometries where two atoms come closer than
+``min_distance`` are flagged and never reach the Coulomb matrix. Along the valid grid we
+compute a reference energy, draw ``n_train`` training points (seeded), fit KRR models on
+Coulomb matrices with different metrics and atom orders, and predict the whole curve.
+
+`ScanEngine` does the geometry-dependent work once (geometries, Coulomb matrices per order,
+reference energies, swap points); `ScanEngine.result` only fits and predicts, which for
+201 grid points takes a few milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import param
+
+from .metrics import distances, prepare
+from .molecule import Molecule, MoleculeError
+from .reference_energies import REFERENCE_HELP, REFERENCES, ReferenceError, reference_energies
+from .representations import coulomb_matrix, coulomb_vectors, order_permutation
+from .scan_models import MODEL_LABELS, MODEL_SPECS, fit_predict, select_hyperparameters
+
+__all__ = ["AXES", "REFERENCES", "REFERENCE_HELP", "MODELS", "MODEL_LABELS", "DEFAULT_MODELS", "ScanError",
+           "ScanSettings", "ScanResult", "ScanEngine", "run_scan", "scan_axis", "displaced_coords",
+           "sorted_cm", "scan_grid", "settings_for_example", "draw_training_sets", "swap_intervals", "jump_ratio"]
+
+AXES: tuple[str, ...] = ("normal", "x", "y", "z", "bond", "custom")
+MODELS: tuple[str, ...] = tuple(MODEL_SPECS)
+DEFAULT_MODELS: tuple[str, ...] = ("l1_sorted", "w1")
+
+#: Most grid points a scan may have (the CLI and app refuse finer grids with a clear message).
+MAX_GRID_POINTS = 20001
+
+
+class ScanError(MoleculeError):
+    """Settings that make no scan: empty range, unknown atom, undefined axis, too few points."""
+
+
+class ScanSettings(param.Parameterized):
+    """Everything that defines a displacement scan; the app and ``wqml scan`` build on these."""
+
+    atom = param.Integer(0, bounds=(0, None), doc="Index of the atom that moves (0-based)")
+    axis = param.Selector(default="normal", objects=list(AXES), doc=(
+        "Direction of motion: normal of the best-fit plane, x, y, z, along the bond to `partner`, "
+        "or `custom_axis`"))
+    partner = param.Integer(None, allow_None=True, doc="For axis='bond': the other atom")
+    custom_axis = param.NumericTuple((0.0, 0.0, 1.0), length=3, doc="For axis='custom': a vector (normalised)")
+    d_min = param.Number(-1.0, doc="Smallest displacement, Angstrom")
+    d_max = param.Number(1.0, doc="Largest displacement, Angstrom")
+    step = param.Number(0.01, bounds=(0.001, 0.5), doc="Grid step, Angstrom (the paper: 0.01)")
+    n_train = param.Integer(10, bounds=(2, None), doc="Training points drawn from the grid (the paper: 10)")
+    n_train_large = param.Integer(80, bounds=(2, None), doc="Training points of the 'large' L1 model (the paper: 80)")
+    seed = param.Integer(0, doc="Seeds the training points and the random atom orders")
+    models = param.ListSelector(default=list(DEFAULT_MODELS), objects=list(MODELS), doc="Models to fit")
+    reference = param.Selector(default="lj", objects=list(REFERENCES), doc="Reference energy")
+    sigma = param.Number(None, allow_None=True, doc=(
+        "Kernel width for every model (None: chosen by leave-one-out cross-validation)"))
+    lam = param.Number(None, allow_None=True, bounds=(0, None), doc=(
+        "Regularisation lambda for every model (None: chosen by leave-one-out cross-validation)"))
+    min_distance = param.Number(0.5, bounds=(0.0, None), doc=(
+        "Angstrom: geometries with two atoms closer than this are left out"))
+    normalize = param.Boolean(False, doc="Display E and d normalised to [0, 1], as in the paper (display only)")
+
+
+# ----------------------------------------------------------------------------------------
+# Geometry
+
+
+def scan_axis(mol: Molecule, settings: ScanSettings) -> np.ndarray:
+    """The unit vector (3,) along which ``settings.atom`` moves.
+
+    ``normal``: the smallest principal axis of the centred coordinates (the best-fit plane's
+    normal), signed so that its largest component is positive. For a linear molecule the
+    normal is not unique; any perpendicular direction is returned (deterministically).
+
+    Raises
+    ------
+    ScanError
+        unknown atom or partner, zero custom vector, a single atom.
+    """
+    n = len(mol)
+    _check_atom(settings.atom, n, "atom")
+    if settings.axis in ("x", "y", "z"):
+        u = np.zeros(3)
+        u["xyz".index(settings.axis)] = 1.0
+        return u
+    if settings.axis == "normal":
+        if n < 2:
+            raise ScanError("a single atom has no molecular plane; choose x, y or z")
+        centred = mol.coords - mol.coords.mean(axis=0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=True)
+        u = vt[2]
+    elif settings.axis == "bond":
+        if settings.partner is None:
+            raise ScanError("axis 'bond' needs a partner atom")
+        _check_atom(settings.partner, n, "partner")
+        if settings.partner == settings.atom:
+            raise ScanError("the partner atom must differ from the moving atom")
+        u = mol.coords[settings.partner] - mol.coords[settings.atom]
+    elif settings.axis == "custom":
+        u = np.asarray(settings.custom_axis, dtype=np.float64)
+        if not np.isfinite(u).all() or np.linalg.norm(u) < 1e-12:
+            raise ScanError("the custom axis must be a non-zero vector")
+    else:
+        raise ScanError(f"unknown axis {settings.axis!r}; choose one of {list(AXES)}")
+    u = u / np.linalg.norm(u)
+    if settings.axis == "normal" and u[np.argmax(np.abs(u))] < 0:
+        u = -u
+    return u + 0.0  # no negative zeros
+
+
+def _check_atom(i, n, what):
+    if i is None or not 0 <= int(i) < n:
+        raise ScanError(f"{what} {i} does not exist: the molecule has atoms 0 to {n - 1}")
+
+
+def scan_grid(d_min: float, d_max: float, step: float) -> np.ndarray:
+    """Displacements (g,) from ``d_min`` to ``d_max`` (included when on the grid), Angstrom.
+
+    Values are rounded to 1e-9 Angstrom so that d = 0 is exactly zero on the default grid.
+    """
+    if not (np.isfinite(d_min) and np.isfinite(d_max) and np.isfinite(step)):
+        raise ScanError("the range and step must be finite numbers")
+    if step <= 0:
+        raise ScanError(f"the step must be positive, got {step}")
+    if d_max <= d_min:
+        raise ScanError(f"the range is empty: d_min {d_min} must be below d_max {d_max}")
+    count = int(np.floor((d_max - d_min) / step + 1e-9)) + 1
+    if count > MAX_GRID_POINTS:
+        raise ScanError(f"{count} grid points are too many (at most {MAX_GRID_POINTS}): use a larger step")
+    return np.round(d_min + step * np.arange(count), 9) + 0.0
+
+
+def displaced_coords(mol: Molecule, atom: int, axis: np.ndarray, d) -> np.ndarray:
+    """Coordinates with ``atom`` moved by ``d`` along ``axis``.
+
+    ``d`` a number: (n, 3); ``d`` an array (g,): (g, n, 3). Angstrom.
+    """
+    d_arr = np.asarray(d, dtype=np.float64)
+    coords = np.broadcast_to(mol.coords, d_arr.shape + mol.coords.shape).copy()
+    coords[..., atom, :] += d_arr[..., None] * np.asarray(axis, dtype=np.float64)
+    return coords
+
+
+def sorted_cm(charges: np.ndarray, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Coulomb matrix with rows and columns sorted by descending row norm (stable).
+
+    Returns
+    -------
+    cm : (n, n) sorted Coulomb matrix
+    perm : (n,) original atom index of each sorted row
+    """
+    cm = coulomb_matrix(charges, coords)
+    perm = order_permutation(cm, len(charges), "sorted")
+    return cm[np.ix_(perm, perm)], perm
+
+
+def _coulomb_matrices(charges: np.ndarray, geometries: np.ndarray) -> np.ndarray:
+    """Unsorted Coulomb matrices of many geometries of one molecule: (g, n, 3) -> (g, n, n)."""
+    z = np.asarray(charges, dtype=np.float64)
+    diff = geometries[:, :, None, :] - geometries[:, None, :, :]
+    r = np.sqrt((diff * diff).sum(-1))
+    n = z.size
+    idx = np.arange(n)
+    r[:, idx, idx] = 1.0
+    cm = np.outer(z, z)[None] / r
+    cm[:, idx, idx] = 0.5 * z ** 2.4
+    return cm
+
+
+def sorted_permutations(cms: np.ndarray) -> np.ndarray:
+    """Sorted order of each Coulomb matrix (g, n, n) -> (g, n): descending row norm, stable."""
+    return np.argsort(-np.linalg.norm(cms, axis=2), axis=1, kind="stable")
+
+
+def swap_intervals(cms: np.ndarray, perms: np.ndarray, valid: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
+    """Grid intervals (i, i+1), both valid, where the sorted order changes the sorted matrix.
+
+    A change of permutation between two atoms whose rows are equivalent (a symmetry, or rounding
+    between equal norms) leaves the sorted matrix unchanged, makes no jump and is not reported:
+    an interval counts when sorting matrix i+1 with the order of point i gives a different
+    matrix than its own order does.
+
+    Parameters
+    ----------
+    cms : (g, n, n) unsorted Coulomb matrices
+    perms : (g, n) sorted orders (`sorted_permutations`)
+    valid : (g,) bool
+
+    Returns
+    -------
+    (k, 2) int64 grid index pairs
+    """
+    out = []
+    scale = float(np.abs(cms[valid]).max()) if valid.any() else 1.0
+    for i in np.flatnonzero(valid[:-1] & valid[1:]):
+        a, b = perms[i], perms[i + 1]
+        if np.array_equal(a, b):
+            continue
+        m = cms[i + 1]
+        if np.abs(m[np.ix_(a, a)] - m[np.ix_(b, b)]).max() > rtol * scale:
+            out.append((i, i + 1))
+    return np.array(out, dtype=np.int64).reshape(-1, 2)
+
+
+def min_pair_distances(geometries: np.ndarray) -> np.ndarray:
+    """Smallest interatomic distance of each geometry: (g, n, 3) -> (g,), Angstrom (inf for 1 atom)."""
+    n = geometries.shape[1]
+    if n < 2:
+        return np.full(geometries.shape[0], np.inf)
+    i, j = np.triu_indices(n, k=1)
+    return np.linalg.norm(geometries[:, i] - geometries[:, j], axis=-1).min(axis=1)
+
+
+# ----------------------------------------------------------------------------------------
+# Training sets and smoothness
+
+
+def draw_training_sets(valid: np.ndarray, n_train: int, n_large: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Training grid indices drawn at random from the valid points, seeded.
+
+    The small set is the first ``n_train`` of one random permutation of the valid points and
+    the large set its first ``n_large``, so the large set contains the small one when larger.
+
+    Returns
+    -------
+    (n_train,), (n_large,) sorted int64 grid indices
+    """
+    pool = np.flatnonzero(valid)
+    need = max(n_train, n_large)
+    if pool.size < need:
+        raise ScanError(f"only {pool.size} valid grid points for {need} training points: "
+                        "widen the range, refine the step or train on fewer points")
+    order = np.random.default_rng(seed).permutation(pool)
+    return np.sort(order[:n_train]), np.sort(order[:n_large])
+
+
+def jump_ratio(values: np.ndarray, reference: np.ndarray, valid: np.ndarray) -> float:
+    """Largest |change| between neighbouring valid grid points of ``values``, over the reference's.
+
+    About 1 for a curve as smooth as the reference; much larger for a curve with a jump.
+    NaN when the reference is flat.
+    """
+    pairs = valid[:-1] & valid[1:]
+    if not pairs.any():
+        return float("nan")
+    dv = np.abs(np.diff(values))[pairs].max()
+    dr = np.abs(np.diff(reference))[pairs].max()
+    return float(dv / dr) if dr > 0 else float("nan")
+
+
+# ----------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class ScanResult:
+    """A displacement scan: reference, model predictions, training points, swap points.
+
+    Attributes
+    ----------
+    d : (g,) displacements, Angstrom (whole grid)
+    valid : (g,) bool; False where two atoms are closer than ``min_distance``
+    reference : (g,) kcal/mol (NaN where invalid)
+    models : model name -> (g,) predictions, kcal/mol (NaN where invalid)
+    train_index : (n_train,) grid indices of the training points
+    train_index_large : (n_train_large,) grid indices for ``l1_sorted_large`` (empty if off)
+    swap_points : (k,) d at the midpoints of intervals where the sorted CM's order changes
+    swap_intervals : (k, 2) grid index pairs (i, i + 1)
+    jump_ratio : model -> largest jump between neighbours / the reference's largest jump
+    hyperparameters : model -> (sigma, lambda) used
+    axis : (3,) unit vector
+    notice : a message for the user (left-out geometries), or None
+    atom : the moving atom
+    reference_name : which reference (`REFERENCES`)
+    """
+
+    d: np.ndarray
+    valid: np.ndarray
+    reference: np.ndarray
+    models: dict[str, np.ndarray]
+    train_index: np.ndarray
+    train_index_large: np.ndarray
+    swap_points: np.ndarray
+    swap_intervals: np.ndarray
+    jump_ratio: dict[str, float]
+    hyperparameters: dict[str, tuple[float, float]]
+    axis: np.ndarray
+    notice: str | None = None
+    atom: int = 0
+    reference_name: str = "lj"
+    loo_mae: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """Plain JSON-able dict, the ``wqml scan --json`` schema; NaN (invalid points) as null."""
+        def floats(a):
+            return [None if not np.isfinite(v) else float(v) for v in np.asarray(a, dtype=np.float64)]
+
+        return {
+            "d": floats(self.d),
+            "valid": [bool(v) for v in self.valid],
+            "reference": floats(self.reference),
+            "reference_name": self.reference_name,
+            "models": {k: floats(v) for k, v in self.models.items()},
+            "train_index": [int(i) for i in self.train_index],
+            "train_index_large": [int(i) for i in self.train_index_large],
+            "swap_points": floats(self.swap_points),
+            "swap_intervals": [[int(i), int(j)] for i, j in self.swap_intervals],
+            "jump_ratio": {k: (float(v) if np.isfinite(v) else None) for k, v in self.jump_ratio.items()},
+            "hyperparameters": {k: {"sigma": float(s), "lambda": float(lam)}
+                                for k, (s, lam) in self.hyperparameters.items()},
+            "atom": int(self.atom),
+            "axis": floats(self.axis),
+            "notice": self.notice,
+            "units": {"d": "Angstrom", "energy": "kcal/mol"},
+        }
+
+    def to_frame(self):
+        """pandas DataFrame, one row per grid point: d, valid, reference, one column per model, is_train."""
+        import pandas as pd
+
+        frame = pd.DataFrame({"d": self.d, "valid": self.valid, "reference": self.reference})
+        for name, values in self.models.items():
+            frame[name] = values
+        is_train = np.zeros(self.d.size, dtype=bool)
+        is_train[self.train_index] = True
+        frame["is_train"] = is_train
+        if "l1_sorted_large" in self.models:
+            large = np.zeros(self.d.size, dtype=bool)
+            large[self.train_index_large] = True
+            frame["is_train_large"] = large
+        return frame
+
+
+class ScanEngine:
+    """A displacement scan with everything that does not depend on the training set cached.
+
+    Construction computes the axis, grid, geometries, validity, Coulomb matrices (sorted,
+    unsorted, random order), the W1 representation, swap points and the reference energies.
+    `result` then only draws or takes training points and fits the models.
+
+    Parameters
+    ----------
+    mol : the molecule
+    settings : `ScanSettings`; read once (copy the values you change into a new engine,
+        except ``models``, ``n_train``, ``n_train_large``, ``seed``, ``sigma``, ``lam``, which
+        `result` reads each time it is called)
+
+    Raises
+    ------
+    ScanError, ReferenceError (both ValueError) for settings or molecules that make no scan.
+    """
+
+    def __init__(self, mol: Molecule, settings: ScanSettings):
+        self.mol = mol
+        self.settings = settings
+        self.atom = int(settings.atom)
+        self.axis = scan_axis(mol, settings)
+        self.d = scan_grid(settings.d_min, settings.d_max, settings.step)
+        self.geometries = displaced_coords(mol, self.atom, self.axis, self.d)
+        self.valid = min_pair_distances(self.geometries) >= settings.min_distance
+        n_bad = int((~self.valid).sum())
+        if not self.valid.any():
+            raise ScanError(f"every geometry has two atoms closer than {settings.min_distance} Å")
+        self.notice = None
+        if n_bad:
+            lo, hi = self.d[~self.valid].min(), self.d[~self.valid].max()
+            self.notice = (f"{n_bad} of {self.d.size} geometries left out (d from {lo:+.2f} to {hi:+.2f} Å): "
+                           f"atoms closer than {settings.min_distance:g} Å")
+        self.rows = np.flatnonzero(self.valid)
+        good = self.geometries[self.rows]
+        cms = _coulomb_matrices(mol.charges, good)
+        perms = sorted_permutations(cms)
+        full_cms = np.zeros((self.d.size,) + cms.shape[1:])
+        full_cms[self.rows] = cms
+        full_perms = np.zeros((self.d.size, len(mol)), dtype=np.int64)
+        full_perms[self.rows] = perms
+        self.permutations = full_perms  # (g, n), zeros where invalid
+        self.swap_intervals = swap_intervals(full_cms, full_perms, self.valid)
+        self.swap_points = (self.d[self.swap_intervals[:, 0]] + self.d[self.swap_intervals[:, 1]]) / 2 \
+            if len(self.swap_intervals) else np.zeros(0)
+        self.reference_name = settings.reference
+        reference = np.full(self.d.size, np.nan)
+        reference[self.rows] = reference_energies(settings.reference, mol, good)
+        if not np.isfinite(reference[self.rows]).all():
+            raise ReferenceError("the reference energy is not finite along the scan")
+        self.reference = reference
+        self._charges = mol.charges
+        self._good = good
+        self._features: dict[tuple[str, str], np.ndarray] = {}
+        self._seed = int(settings.seed)
+        for name in settings.models:
+            self.features(*MODEL_SPECS[name][:2])
+
+    def features(self, metric: str, order: str) -> np.ndarray:
+        """Prepared representations of the valid geometries for ``metric``: (g_valid, n(n+1)/2).
+
+        Random order: a different seeded permutation per geometry, as for the molecules of a
+        data set (the paper's 'random' CMs).
+        """
+        key = (metric, "sorted" if metric == "w1" else order)
+        if key not in self._features:
+            n, g = len(self.mol), self.rows.size
+            offsets = np.arange(g + 1, dtype=np.int64) * n
+            X = coulomb_vectors(np.tile(self._charges, g), self._good.reshape(-1, 3), offsets, n,
+                                order=key[1], seed=self._seed)
+            self._features[key] = prepare(metric, X)
+        return self._features[key]
+
+    def train_sets(self, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Seeded training grid indices (small, large) for the engine's settings."""
+        s = self.settings
+        large = s.n_train_large if "l1_sorted_large" in s.models else 0
+        return draw_training_sets(self.valid, s.n_train, large, s.seed if seed is None else seed)
+
+    def result(self, train_index=None, *, models=None, seed: int | None = None) -> ScanResult:
+        """Fit the models and predict along the scan.
+
+        Parameters
+        ----------
+        train_index : grid indices of the training points (valid, distinct, at least 2);
+            None draws ``settings.n_train`` of them with ``seed``
+        models : model names (default ``settings.models``)
+        seed : training-set seed (default ``settings.seed``)
+        """
+        s = self.settings
+        models = list(s.models if models is None else models)
+        unknown = [m for m in models if m not in MODEL_SPECS]
+        if unknown:
+            raise ScanError(f"unknown model(s) {unknown}; choose from {list(MODELS)}")
+        seed = s.seed if seed is None else seed
+        n_large = s.n_train_large if "l1_sorted_large" in models else 0
+        small, large = draw_training_sets(self.valid, s.n_train if train_index is None else 2, n_large, seed)
+        if train_index is not None:
+            small = self._check_train_index(train_index)
+        position = np.full(self.d.size, -1, dtype=np.int64)
+        position[self.rows] = np.arange(self.rows.size)
+        out: dict[str, np.ndarray] = {}
+        hyper: dict[str, tuple[float, float]] = {}
+        loo: dict[str, float] = {}
+        ratios: dict[str, float] = {}
+        for name in models:
+            metric, order, uses_large = MODEL_SPECS[name]
+            train = large if uses_large else small
+            X = self.features(metric, order)
+            tr = position[train]
+            d_query = distances(metric, X, X[tr], presorted=True)
+            d_train = np.ascontiguousarray(d_query[tr])
+            y = self.reference[train]
+            hp = select_hyperparameters(d_train, y - y.mean(), metric, sigma=s.sigma, lam=s.lam)
+            pred = np.full(self.d.size, np.nan)
+            pred[self.rows] = fit_predict(d_train, d_query, y, metric, hp.sigma, hp.lam)
+            out[name] = pred
+            hyper[name] = (hp.sigma, hp.lam)
+            loo[name] = hp.loo_mae
+            ratios[name] = jump_ratio(pred, self.reference, self.valid)
+        return ScanResult(d=self.d, valid=self.valid, reference=self.reference, models=out,
+                          train_index=small, train_index_large=large if n_large else np.zeros(0, dtype=np.int64),
+                          swap_points=self.swap_points, swap_intervals=self.swap_intervals,
+                          jump_ratio=ratios, hyperparameters=hyper, axis=self.axis, notice=self.notice,
+                          atom=self.atom, reference_name=self.reference_name, loo_mae=loo)
+
+    def _check_train_index(self, train_index) -> np.ndarray:
+        idx = np.asarray(train_index)
+        if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
+            raise ScanError("training points must be a list of grid indices")
+        idx = np.unique(idx.astype(np.int64))
+        if idx.size < 2:
+            raise ScanError("at least 2 training points are needed")
+        if idx.min() < 0 or idx.max() >= self.d.size:
+            raise ScanError(f"training indices must lie between 0 and {self.d.size - 1}")
+        if not self.valid[idx].all():
+            raise ScanError("a training point lies where atoms collide (left out of the scan)")
+        return idx
+
+    def cm_at(self, d: float) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted Coulomb matrix (n, n) and its permutation (n,) at displacement ``d`` (any value)."""
+        return sorted_cm(self.mol.charges, displaced_coords(self.mol, self.atom, self.axis, d))
+
+
+def settings_for_example(key: str, **overrides) -> ScanSettings:
+    """`ScanSettings` with the atom, axis (and partner) of teaching example ``key``."""
+    from .molecule import TEACHING_EXAMPLES
+
+    if key not in TEACHING_EXAMPLES:
+        raise ScanError(f"unknown example {key!r}; choose one of {list(TEACHING_EXAMPLES)}")
+    e = TEACHING_EXAMPLES[key]
+    values = {"atom": e.atom, "axis": e.axis, "partner": e.partner}
+    values.update(overrides)
+    return ScanSettings(**values)
+
+
+def run_scan(mol: Molecule, settings: ScanSettings | None = None, train_index=None) -> ScanResult:
+    """One displacement scan (`ScanEngine` then `ScanEngine.result`)."""
+    return ScanEngine(mol, settings or ScanSettings()).result(train_index)
