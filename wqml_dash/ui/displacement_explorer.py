@@ -85,67 +85,68 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.molecule_view = MoleculeView(height=360, sizing_mode="stretch_width", min_width=280,
                                           name="molecule-view")
         self._scene_key = None
+        self._url_problems: list[str] = []
         self._transform = display_transform(np.zeros(1), np.zeros(1), False)
 
         # --- molecule source
         self.source_picker = pn.widgets.RadioButtonGroup(options=SOURCE_LABELS, value=st.source,
-                                                         button_type="primary", button_style="outline",
-                                                         name="molecule-source", sizing_mode="stretch_width")
+                                                         color="primary", variant="outline",
+                                                         sizing_mode="stretch_width")
         example_options = {ex.title: key for key, ex in TEACHING_EXAMPLES.items()}
-        self.example_select = pn.widgets.Select(name="Teaching example", options=example_options,
+        self.example_select = pn.widgets.Select(label="Teaching example", options=example_options,
                                                 value=st.key if st.key in TEACHING_EXAMPLES else None,
                                                 sizing_mode="stretch_width")
         self.example_text = pn.pane.Markdown("", css_classes=["wqml-note"], margin=(0, 10))
-        self.smiles_input = pn.widgets.TextInput(name="SMILES", placeholder="e.g. C=CC=O (acrolein)",
+        self.smiles_input = pn.widgets.TextInput(label="SMILES", placeholder="e.g. C=CC=O (acrolein)",
                                                  sizing_mode="stretch_width")
-        self.smiles_button = pn.widgets.Button(name="Build 3D molecule", button_type="primary")
-        self.qm9_query = pn.widgets.TextInput(name="Search QM9 by SMILES or formula",
+        self.smiles_button = pn.widgets.Button(label="Build 3D molecule", color="primary")
+        self.qm9_query = pn.widgets.TextInput(label="Search QM9 by SMILES or formula",
                                               placeholder="e.g. C3H4O or C=CC=O", sizing_mode="stretch_width")
-        self.qm9_results = pn.widgets.Select(name="Matches", options={}, sizing_mode="stretch_width", size=5)
-        self.qm9_index = pn.widgets.IntInput(name="QM9 index", value=1, start=1, width=120)
-        self.qm9_button = pn.widgets.Button(name="Load", button_type="primary", align="end")
+        self.qm9_results = pn.widgets.Select(label="Matches", options={}, sizing_mode="stretch_width", size=5)
+        self.qm9_index = pn.widgets.IntInput(label="QM9 index", value=1, start=1, width=120)
+        self.qm9_button = pn.widgets.Button(label="Load", color="primary", align="end")
         self.file_input = pn.widgets.FileInput(accept=".xyz,.sdf,.mol,.pdb", multiple=False,
                                                sizing_mode="stretch_width")
         self.molecule_info = pn.pane.Markdown("", margin=(0, 10), css_classes=["wqml-molinfo"])
 
         # --- scan settings: widgets from the core's ScanSettings parameters
         self.atom_select = pn.widgets.Select.from_param(
-            settings.param.atom, name="Moving atom", options={f"atom {settings.atom}": settings.atom},
+            settings.param.atom, label="Moving atom", options={f"atom {settings.atom}": settings.atom},
             sizing_mode="stretch_width")
         self.axis_select = pn.widgets.Select.from_param(
-            settings.param.axis, name="Axis", options={AXIS_LABELS[a]: a for a in AXES},
+            settings.param.axis, label="Axis", options={AXIS_LABELS[a]: a for a in AXES},
             sizing_mode="stretch_width")
-        self.partner_select = pn.widgets.Select(name="Bond partner", options={}, sizing_mode="stretch_width",
+        self.partner_select = pn.widgets.Select(label="Bond partner", options={}, sizing_mode="stretch_width",
                                                 visible=False)
-        self.custom_axis = pn.widgets.LiteralInput.from_param(settings.param.custom_axis, name="Axis vector (x, y, z)",
+        self.custom_axis = pn.widgets.LiteralInput.from_param(settings.param.custom_axis, label="Axis vector (x, y, z)",
                                                               visible=False, sizing_mode="stretch_width")
-        self.d_min = pn.widgets.FloatInput.from_param(settings.param.d_min, name="From d (Å)", step=0.1, width=95)
-        self.d_max = pn.widgets.FloatInput.from_param(settings.param.d_max, name="to d (Å)", step=0.1, width=95)
-        self.step = pn.widgets.FloatInput.from_param(settings.param.step, name="Step (Å)", step=0.005, width=85)
+        self.d_min = pn.widgets.FloatInput.from_param(settings.param.d_min, label="From d (Å)", step=0.1, width=95)
+        self.d_max = pn.widgets.FloatInput.from_param(settings.param.d_max, label="to d (Å)", step=0.1, width=95)
+        self.step = pn.widgets.FloatInput.from_param(settings.param.step, label="Step (Å)", step=0.005, width=85)
         self.reference_select = pn.widgets.Select.from_param(
-            settings.param.reference, name="Reference energy",
+            settings.param.reference, label="Reference energy",
             options={REFERENCE_LABELS.get(r, r): r for r in REFERENCES}, sizing_mode="stretch_width")
         self.reference_help = pn.pane.Markdown("", css_classes=["wqml-note"], margin=(0, 10))
 
         # --- models
-        self.n_train = pn.widgets.IntInput.from_param(settings.param.n_train, name="Training points", width=120)
-        self.seed = pn.widgets.IntInput.from_param(settings.param.seed, name="Seed", width=90)
-        self.new_set = pn.widgets.Button(name="New training set", button_type="primary", align="end")
+        self.n_train = pn.widgets.IntInput.from_param(settings.param.n_train, label="Training points", width=120)
+        self.seed = pn.widgets.IntInput.from_param(settings.param.seed, label="Seed", width=90)
+        self.new_set = pn.widgets.Button(label="New training set", color="primary", align="end")
         self.extra_models = pn.widgets.CheckBoxGroup(
-            name="Also show", options={MODEL_LABELS[m]: m for m in OPTIONAL_MODELS},
+            label="Also show", options={MODEL_LABELS[m]: m for m in OPTIONAL_MODELS},
             value=[m for m in settings.models if m in OPTIONAL_MODELS], inline=False)
         self.normalize = pn.widgets.Checkbox.from_param(settings.param.normalize,
-                                                        name="Normalised E and d (as in the paper)")
-        self.sigma = pn.widgets.FloatInput.from_param(settings.param.sigma, name="σ (empty: automatic)", width=120)
-        self.lam = pn.widgets.FloatInput.from_param(settings.param.lam, name="λ (empty: automatic)", width=120)
-        self.n_large = pn.widgets.IntInput.from_param(settings.param.n_train_large, name="Large training set",
+                                                        label="Normalised E and d (as in the paper)")
+        self.sigma = pn.widgets.FloatInput.from_param(settings.param.sigma, label="σ (empty: automatic)", width=120)
+        self.lam = pn.widgets.FloatInput.from_param(settings.param.lam, label="λ (empty: automatic)", width=120)
+        self.n_large = pn.widgets.IntInput.from_param(settings.param.n_train_large, label="Large training set",
                                                       width=120)
         self.min_distance = pn.widgets.FloatInput.from_param(settings.param.min_distance,
-                                                             name="Collision distance (Å)", step=0.05, width=120)
+                                                             label="Collision distance (Å)", step=0.05, width=120)
         self.hyper_text = pn.pane.Markdown("", css_classes=["wqml-note"], margin=(0, 10))
 
         # --- displacement, readouts, downloads, messages
-        self.slider = pn.widgets.FloatSlider(name="Displacement d (Å)", start=-1, end=1, step=0.01, value=st.d,
+        self.slider = pn.widgets.FloatSlider(label="Displacement d (Å)", start=-1, end=1, step=0.01, value=st.d,
                                              sizing_mode="stretch_width", format="0.00", bar_color=MOVING,
                                              margin=(5, 20))
         # A Bokeh Div: a new text is one property change (an HTML pane rebuilds its stylesheets each time).
@@ -153,10 +154,10 @@ class DisplacementExplorer(pn.viewable.Viewer):
                                 css_classes=["wqml-readouts"])
         self.readouts = pn.pane.Bokeh(self._readout_div, sizing_mode="stretch_width")
         self.csv_download = pn.widgets.FileDownload(callback=self._csv, filename="scan.csv", label="Scan as CSV",
-                                                    button_type="success", button_style="outline")
+                                                    color="success", variant="outline")
         self.json_download = pn.widgets.FileDownload(callback=self._json, filename="scan.json",
-                                                     label="Scan as JSON", button_type="success",
-                                                     button_style="outline")
+                                                     label="Scan as JSON", color="success",
+                                                     variant="outline")
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
         self.notice = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
 
@@ -197,6 +198,9 @@ class DisplacementExplorer(pn.viewable.Viewer):
                 location.sync(target, mapping, on_error=self._on_url_error)
         self.state.start(url_keys=keys)
         self.source_picker.value = self.state.source
+        if self._url_problems:
+            names = ", ".join(sorted(self._url_problems))
+            self.state.error = f"The link's value for {names} is not valid; the default is used instead."
 
     def _url_mappings(self) -> dict:
         objs = {"state": self.state, "settings": self.state.settings}
@@ -207,16 +211,15 @@ class DisplacementExplorer(pn.viewable.Viewer):
 
     def _on_url_error(self, values: dict) -> None:
         # Panel applies a link's values all at once; apply the good ones one by one and name the rest.
-        bad = []
         for target, mapping in self._url_mappings().items():
             for pname, value in values.items():
                 if pname in mapping:
                     try:
                         target.param.update({pname: value})
                     except Exception:
-                        bad.append(mapping[pname])
-        if bad:
-            self.state.error = f"The link's value for {', '.join(sorted(bad))} is not valid; the default is used."
+                        self._url_problems.append(mapping[pname])
+        if self.state._started and self._url_problems:  # the address was edited later
+            self.state.error = f"The link's value for {', '.join(self._url_problems)} is not valid."
 
     # ------------------------------------------------------------------ molecule source
     def _on_source(self, event) -> None:
@@ -390,9 +393,11 @@ class DisplacementExplorer(pn.viewable.Viewer):
             f"<td>{_fmt(v)}</td><td>{_fmt(err, signed=True) if err is not None else ''}</td>"
             f"<td>{_fmt(jr, 1) if k != 'reference' else '1'}</td></tr>"
             for k, v, err, jr in rows)
-        where = "" if frame.valid else " <b>atoms collide here: left out</b>"
-        return (f"<div class='wqml-d'>d = <b>{frame.d:+.2f} Å</b>{where} · distance of the CM to d = 0: "
-                f"<b>W1 {_fmt(frame.w1, 3)}</b>, L1 (sorted) {_fmt(frame.l1_sorted, 2)}</div>"
+        where = "" if frame.valid else " <b class='bad'>atoms collide here: left out</b>"
+        chosen = "chosen by clicking" if self.state.train else f"drawn with seed {self.state.settings.seed}"
+        return (f"<div class='wqml-d'>d = <b>{frame.d:+.2f} Å</b>{where} · CM distance to d = 0: "
+                f"<b>W1 {_fmt(frame.w1, 3)}</b>, L1 sorted {_fmt(frame.l1_sorted, 2)}</div>"
+                f"<div class='wqml-train'>{len(result.train_index)} training points, {chosen}</div>"
                 "<table><thead><tr><th>Curve</th><th>E at d (kcal/mol)</th><th>Error</th>"
                 "<th title='largest step between neighbouring grid points / the reference&#39;s'>Jump ratio</th>"
                 f"</tr></thead><tbody>{body}</tbody></table>")

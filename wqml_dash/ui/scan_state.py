@@ -200,7 +200,7 @@ class ExplorerState(param.Parameterized):
             updates.update(atom=0, axis="normal", partner=None)
             if self.source == "example" and self.key in TEACHING_EXAMPLES:
                 example = TEACHING_EXAMPLES[self.key]
-                updates.update(atom=example.atom, axis=example.axis)
+                updates.update(atom=example.atom, axis=example.axis, partner=getattr(example, "partner", None))
         elif not 0 <= self.settings.atom < len(mol):
             updates["atom"] = 0
         if self.settings.partner is not None and not 0 <= self.settings.partner < len(mol):
