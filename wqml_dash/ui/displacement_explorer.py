@@ -85,6 +85,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.molecule_view = MoleculeView(height=360, sizing_mode="stretch_width", min_width=280,
                                           name="molecule-view")
         self._scene_key = None
+        self._shown_atom = None
+        self._shown_engine = None
         self._url_problems: list[str] = []
         self._transform = display_transform(np.zeros(1), np.zeros(1), False)
 
@@ -315,16 +317,18 @@ class DisplacementExplorer(pn.viewable.Viewer):
             return
         with pn.io.hold():
             symbols = mol.symbols
-            self.atom_select.options = {f"{atom_label(symbols, i)} ({_ELEMENT.get(s, s)})": i
-                                        for i, s in enumerate(symbols)}
-            self.atom_select.value = settings.atom
-            self._partner_options()
-            if st.source == "example":
-                self.example_select.value = st.key
-                self.example_text.object = TEACHING_EXAMPLES[st.key].description
-            formula = getattr(mol, "formula", "")
-            self.molecule_info.object = (f"**{mol.name}** · {formula} · {len(mol)} atoms"
-                                         + (f"  \n`{mol.smiles}`" if mol.smiles else ""))
+            new_molecule = id(mol) != self._scene_key
+            if new_molecule:
+                self.atom_select.options = {f"{atom_label(symbols, i)} ({_ELEMENT.get(s, s)})": i
+                                            for i, s in enumerate(symbols)}
+                self.atom_select.value = settings.atom
+                if st.source == "example":
+                    self.example_select.value = st.key
+                    self.example_text.object = TEACHING_EXAMPLES[st.key].description
+                self.molecule_info.object = (f"**{mol.name}** · {mol.formula} · {len(mol)} atoms"
+                                             + (f"  \n`{mol.smiles}`" if mol.smiles else ""))
+            if new_molecule or result.atom != self._shown_atom:
+                self._partner_options()
             to_x, to_e, _ = self._transform = display_transform(result.d, result.reference, settings.normalize)
             x = to_x(result.d)
             series = {"reference": to_e(result.reference), **{k: to_e(v) for k, v in result.models.items()}}
@@ -338,15 +342,15 @@ class DisplacementExplorer(pn.viewable.Viewer):
                                            f"{len(result.swap_points)} swap point(s)")
             geoms = st.engine.geometries
             start, end = geoms[0][result.atom], geoms[-1][result.atom]
-            scene_key = id(mol)
-            self.molecule_view.show(symbols, geoms[st.grid_index(st.d, result.d)], mol.bonds,
-                                    highlight=result.atom, axis_start=start, axis_end=end,
-                                    new_scene=scene_key != self._scene_key)
-            self.molecule_view.frame_coords = np.round(mol.coords, 4).tolist()
-            self._scene_key = scene_key
-            if st.zero_entries is not None:
-                diag = np.diag(st.engine.cm_at(0.0)[0])
-                self.heatmap.set_scale(low=0.1, high=max(float(diag.max()) * 1.3, 1.0))
+            if st.engine is not self._shown_engine:  # new geometries: new atom, axis, range or molecule
+                self.molecule_view.show(symbols, geoms[st.grid_index(st.d, result.d)], mol.bonds,
+                                        highlight=result.atom, axis_start=start, axis_end=end,
+                                        new_scene=new_molecule)
+                self.molecule_view.frame_coords = np.round(mol.coords, 4).tolist()
+                if st.zero_entries is not None:
+                    diag = np.diag(st.engine.cm_at(0.0)[0])
+                    self.heatmap.set_scale(low=0.1, high=max(float(diag.max()) * 1.3, 1.0))
+            self._scene_key, self._shown_atom, self._shown_engine = id(mol), result.atom, st.engine
             step = float(result.d[1] - result.d[0]) if result.d.size > 1 else 0.01
             self.slider.param.update(start=float(result.d[0]), end=float(result.d[-1]), step=step,
                                      value=float(st.d))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
+from bokeh.core.properties import value
 from bokeh.events import Tap
 from bokeh.models import (
     ColorBar, ColumnDataSource, FixedTicker, HoverTool, Legend, LegendItem, LogColorMapper, Range1d, Span,
@@ -98,8 +99,17 @@ class ScanPlot:
             **{k: [r] for k, r in self.lines.items()},
             "train": [train], "train_large": [large], "swap": [swap],
         }
-        self.legend = Legend(items=[], location="top_center", click_policy="hide", label_text_font_size="11pt",
-                             background_fill_alpha=0.85, spacing=0, padding=6)
+        # Every legend entry exists from the start and is only shown or relabelled later: assigning
+        # new LegendItem models would make Bokeh re-walk the whole document (~0.2 s).
+        self.legend_items = {k: LegendItem(label=value(LABELS[k]), renderers=r, visible=k == "reference")
+                             for k, r in self.renderers_legend.items() if k in SERIES}
+        self.legend_items["train"] = LegendItem(label=value("training points"), renderers=[train])
+        self.legend_items["train_large"] = LegendItem(label=value("large training set"), renderers=[large],
+                                                      visible=False)
+        self.legend_items["swap"] = LegendItem(label=value("swap point (sorted order changes)"), renderers=[swap],
+                                               visible=False)
+        self.legend = Legend(items=list(self.legend_items.values()), location="top_center", click_policy="hide",
+                             label_text_font_size="11pt", background_fill_alpha=0.85, spacing=0, padding=6)
         fig.add_layout(self.legend)
         self.train_large_renderer = large
         self.figure = fig
@@ -136,14 +146,12 @@ class ScanPlot:
         self.train_large_renderer.visible = has_large
         self.swaps.data = {"x": np.asarray(swaps, dtype=float)}
         self.invalid.data = {"x0": [a for a, _ in invalid], "x1": [b for _, b in invalid]}
-        items = [LegendItem(label=LABELS[k], renderers=self.renderers_legend[k]) for k in SERIES if k in series]
-        items.append(LegendItem(label=f"training points ({n_train})", renderers=self.renderers_legend["train"]))
-        if has_large:
-            items.append(LegendItem(label=f"large training set ({n_train_large})",
-                                    renderers=self.renderers_legend["train_large"]))
-        if len(swaps):
-            items.append(LegendItem(label="swap point (sorted order changes)", renderers=self.renderers_legend["swap"]))
-        self.legend.items = items
+        items = self.legend_items
+        for key in SERIES:
+            items[key].visible = key in series
+        items["train"].label = value(f"training points ({n_train})")
+        items["train_large"].update(visible=has_large, label=value(f"large training set ({n_train_large})"))
+        items["swap"].visible = len(swaps) > 0
         self.figure.xaxis.axis_label = x_label
         self.figure.yaxis.axis_label = y_label
 
