@@ -165,7 +165,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
 
         # --- wiring
         self.source_picker.param.watch(self._on_source, "value")
-        self.example_select.param.watch(lambda e: e.new and st.choose("example", e.new), "value")
+        self.example_select.param.watch(self._pick_example, "value")
         # The text box commits on Enter or when it loses focus (clicking the button does both).
         self.smiles_button.on_click(lambda e: self._build_smiles(self.smiles_input.value))
         self.smiles_input.param.watch(lambda e: self._build_smiles(e.new), "value")
@@ -226,6 +226,10 @@ class DisplacementExplorer(pn.viewable.Viewer):
     # ------------------------------------------------------------------ molecule source
     def _on_source(self, event) -> None:
         self._source_panel.objects = [self._source_widgets[event.new]]
+
+    def _pick_example(self, event) -> None:
+        if event.new and (self.state.source, self.state.key) != ("example", event.new):  # not our own echo
+            self.state.choose("example", event.new)
 
     def _build_smiles(self, smiles: str) -> None:
         smiles = (smiles or "").strip()
@@ -319,9 +323,10 @@ class DisplacementExplorer(pn.viewable.Viewer):
             symbols = mol.symbols
             new_molecule = id(mol) != self._scene_key
             if new_molecule:
-                self.atom_select.options = {f"{atom_label(symbols, i)} ({_ELEMENT.get(s, s)})": i
-                                            for i, s in enumerate(symbols)}
-                self.atom_select.value = settings.atom
+                # options and value together: a value missing from the options would be replaced
+                self.atom_select.param.update(
+                    options={f"{atom_label(symbols, i)} ({_ELEMENT.get(s, s)})": i for i, s in enumerate(symbols)},
+                    value=settings.atom)
                 if st.source == "example":
                     self.example_select.value = st.key
                     self.example_text.object = TEACHING_EXAMPLES[st.key].description
