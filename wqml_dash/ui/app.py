@@ -9,6 +9,7 @@ import panel as pn
 
 from .data_overview import DataOverview
 from .data_source import DataSource
+from .displacement_explorer import DisplacementExplorer
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 #: Inlined into the page (served by the app itself; nothing is fetched from elsewhere).
@@ -36,14 +37,17 @@ def create_app() -> pn.template.BootstrapTemplate:
     pn.extension("tabulator", design="bootstrap", notifications=True, raw_css=[_CSS])
     hv.extension("bokeh", logo=False)
     source = DataSource()
-    tabs = pn.Tabs(("QM9 data", DataOverview(source=source)), dynamic=True,
-                   sizing_mode="stretch_width", name="main-tabs")
+    explorer = DisplacementExplorer(data_source=source)
+    tabs = pn.Tabs(("Displacement explorer", explorer), ("QM9 data", DataOverview(source=source)), dynamic=True,
+                   active=0, sizing_mode="stretch_width", name="main-tabs")
     template = pn.template.BootstrapTemplate(
         title="wqml-dash · Wasserstein metric for quantum machine learning",
         sidebar=[pn.pane.Markdown(ABOUT, css_classes=["wqml-help"])],
         main=[tabs],
         header_background="#24476b",
         sidebar_width=320,
+        collapsed_sidebar=True,  # room for the explorer on a projector; the menu button opens it
     )
     pn.state.onload(source.load)
+    pn.state.onload(lambda: explorer.start(pn.state.location))
     return template

@@ -1,0 +1,139 @@
+"""The displacement explorer's state without a browser: what is recomputed when, user errors, clicks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from wqml_dash.core.molecule import TEACHING_EXAMPLES
+from wqml_dash.ui.scan_state import DEFAULT_EXAMPLE, ExplorerState, display_transform, toggle_training_point
+
+GRID = np.round(np.arange(-1, 1.0001, 0.01), 9)
+
+
+def test_click_adds_the_nearest_valid_grid_point():
+    valid = np.ones(GRID.size, bool)
+    valid[150:] = False  # atoms collide beyond d = 0.49
+    new, msg = toggle_training_point([10, 20], GRID, valid, 0.123, tolerance=0.02)
+    assert msg is None and new == [10, 20, 112]
+    new, msg = toggle_training_point([10, 20], GRID, valid, 0.8, tolerance=0.02)
+    assert new == [10, 20, 149]  # the nearest *valid* point
+
+
+def test_click_near_a_training_point_removes_it_but_keeps_two():
+    valid = np.ones(GRID.size, bool)
+    new, msg = toggle_training_point([10, 20, 30], GRID, valid, GRID[20] + 0.015, tolerance=0.02)
+    assert (new, msg) == ([10, 30], None)
+    new, msg = toggle_training_point([10, 30], GRID, valid, GRID[30], tolerance=0.02)
+    assert new == [10, 30] and "at least two" in msg
+
+
+def test_normalised_display_maps_reference_to_unit_range_and_back():
+    d = GRID
+    ref = 5 * d ** 2 - 700
+    to_x, to_e, from_x = display_transform(d, ref, True)
+    assert to_x(d).min() == -1 and to_x(d).max() == 1
+    assert np.isclose(to_e(ref).min(), 0) and np.isclose(to_e(ref).max(), 1)
+    assert np.isclose(from_x(to_x(0.37)), 0.37)
+    same = display_transform(d, ref, False)
+    assert same[0](0.37) == 0.37 and same[1](-700.0) == -700.0
+
+
+@pytest.fixture
+def state():
+    s = ExplorerState()
+    s.start()
+    assert s.error == "" and s.result is not None
+    return s
+
+
+def test_start_shows_the_default_example_with_its_atom_and_axis(state):
+    example = TEACHING_EXAMPLES[DEFAULT_EXAMPLE]
+    assert state.molecule.source == f"example:{DEFAULT_EXAMPLE}"
+    assert (state.settings.atom, state.settings.axis) == (example.atom, example.axis)
+    assert len(state.result.train_index) == state.settings.n_train
+    assert set(state.result.models) == {"l1_sorted", "w1"}
+
+
+def test_a_link_naming_the_atom_keeps_it():
+    s = ExplorerState()
+    s.settings.atom = 0
+    s.start(url_keys={"atom", "mol"})
+    assert s.settings.atom == 0 and s.result.atom == 0
+
+
+def test_frame_at_d_follows_the_sorted_order_across_a_swap(state):
+    result = state.result
+    assert len(result.swap_intervals), "the default example must have a swap point"
+    i, j = result.swap_intervals[0]
+    before, after = state.frame(result.d[i]), state.frame(result.d[j])
+    assert not np.array_equal(before.order, after.order)  # rows swap: the heatmap's labels change
+    zero = state.frame(0.0)
+    assert zero.d == 0.0 and zero.w1 == 0.0 and zero.l1_sorted == 0.0
+    np.testing.assert_allclose(zero.coords, state.molecule.coords)
+    moved = state.frame(0.5)
+    shift = moved.coords - state.molecule.coords
+    assert np.count_nonzero(np.abs(shift).sum(1) > 1e-12) == 1  # only the chosen atom moved
+    assert np.isclose(np.linalg.norm(shift[state.settings.atom]), 0.5)
+    assert moved.w1 > 0 and np.all(np.diff(moved.entries) >= 0)
+    assert state.frame(0.123456).d == 0.12  # snapped to the grid
+
+
+def test_new_training_set_retrains_without_a_new_engine(state):
+    engine, before = state.engine, state.result.train_index.copy()
+    state.new_training_set()
+    assert state.settings.seed == 1 and state.engine is engine
+    assert not np.array_equal(before, state.result.train_index)
+
+
+def test_geometry_settings_build_a_new_engine_and_clear_clicked_points(state):
+    state.toggle_training_point(0.0 if 100 not in state.result.train_index else 0.5)
+    assert state.train and len(state.result.train_index) == state.settings.n_train + 1
+    engine = state.engine
+    state.settings.atom = 0
+    assert state.engine is not engine and state.train == [] and state.result.atom == 0
+
+
+def test_clicked_training_points_are_used(state):
+    state.toggle_training_point(0.0)
+    assert 100 in state.train
+    np.testing.assert_array_equal(state.result.train_index, state.train)
+    state.settings.n_train = 6  # a new random draw replaces the clicked set
+    assert state.train == [] and len(state.result.train_index) == 6
+
+
+def test_bad_smiles_keeps_the_current_molecule(state):
+    mol, result = state.molecule, state.result
+    assert state.choose("smiles", "C1CC((") is False
+    assert "SMILES" in state.error
+    assert state.molecule is mol and state.result is result
+
+
+def test_a_new_molecule_resets_atom_and_training_points(state):
+    state.toggle_training_point(0.3)
+    assert state.choose("smiles", "C=CC=C")
+    assert state.error == "" and (state.source, state.key) == ("smiles", "C=CC=C")
+    assert state.settings.atom == 0 and state.train == []
+    assert state.result.d.size == state.engine.d.size and len(state.molecule) == 10
+
+
+def test_settings_that_make_no_scan_give_a_message_then_recover(state):
+    state.settings.axis = "bond"  # without a partner
+    assert "partner" in state.error and state.result is None
+    state.settings.partner = 1 if state.settings.atom != 1 else 0
+    assert state.error == "" and state.result is not None
+
+
+def test_unknown_link_falls_back_to_the_default_example():
+    s = ExplorerState(source="qm9", key="12")  # no QM9 loaded in this state
+    s.start(url_keys={"mol", "source"})
+    assert s.source == "example" and s.key == DEFAULT_EXAMPLE and s.result is not None
+    assert "QM9" in s.error
+
+
+def test_models_toggle_refits_only(state):
+    engine = state.engine
+    state.settings.models = ["l1_sorted", "w1", "l2_sorted", "l1_sorted_large"]
+    assert state.engine is engine
+    assert set(state.result.models) == {"l1_sorted", "w1", "l2_sorted", "l1_sorted_large"}
+    assert len(state.result.train_index_large) == state.settings.n_train_large

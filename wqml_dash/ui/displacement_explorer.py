@@ -1,0 +1,493 @@
+"""The "Displacement explorer" tab: the paper's Fig. 2, live.
+
+One atom of a molecule moves along an axis; KRR models trained on a few points of the scan
+predict the energy along it. The sorted-CM L1 model jumps where two rows of the sorted Coulomb
+matrix swap; the W1 model stays smooth. The slider moves the atom in 3D, the marker along the
+curves, the sorted CM and the CM-entry distributions, all updated in place.
+
+Layout: controls on the left; the scan plot with the slider and readouts, the 3D view, the sorted
+CM and the CDFs on the right. State lives in `ExplorerState`; this module only arranges views.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import Div, InlineStyleSheet
+
+from ..core.molecule import TEACHING_EXAMPLES, search_qm9
+from ..core.scan import AXES, DEFAULT_MODELS, MODEL_LABELS, REFERENCE_HELP, REFERENCES
+from .data_source import DataSource
+from .molecule_view import MoleculeView
+from .scan_plots import LABELS, MOVING, STYLE, CDFPlot, CMHeatmap, ScanPlot
+from .scan_state import URL_STATE, ExplorerState, atom_label, display_transform
+
+SOURCE_LABELS = {"Example": "example", "QM9": "qm9", "SMILES": "smiles", "File": "file"}
+AXIS_LABELS = {"normal": "Normal to the molecular plane", "x": "x axis", "y": "y axis", "z": "z axis",
+               "bond": "Along a bond (choose the partner)", "custom": "Custom vector"}
+REFERENCE_LABELS = {"lj": "Lennard-Jones model (default)", "lj_uff": "Lennard-Jones, UFF parameters",
+                    "uff": "UFF force field (RDKit)", "mmff94": "MMFF94 force field (RDKit)"}
+OPTIONAL_MODELS = [m for m in MODEL_LABELS if m not in DEFAULT_MODELS]
+
+HELP = """
+One atom (orange ring in the 3D view) moves along the orange arrow by a displacement **d**.
+The **black curve** is a reference energy at every d. Two machine-learning models (kernel ridge
+regression on **Coulomb matrices**, CM) learn that curve from a few **training points** (open circles):
+
+* **L1 · sorted CM** (orange-red) compares CMs whose rows were sorted by size. Where two rows
+  change places (**swap points**, dashed lines) the sorted CM changes abruptly, and so does the
+  prediction: the curve **jumps**.
+* **W1 (Wasserstein)** (blue) compares the *distribution* of all CM entries, which does not
+  depend on the order of the atoms: no swap can make it jump, and the curve stays **smooth**.
+
+Move the slider (or use the arrow keys on it) and watch the **sorted CM**: at a swap point two atom
+labels trade places. The **CDF** view shows why W1 is smooth: the shaded area between the
+distributions at d and at d = 0 *is* W1, and it grows gradually.
+
+**Jump ratio**: the largest step between neighbouring points of a curve divided by the reference's
+largest step; about 1 is smooth, much more is a jump. Click the plot to add or remove a training point.
+"""
+
+
+READOUT_CSS = InlineStyleSheet(css="""
+table { border-collapse: collapse; font-size: 15px; margin: 2px 0 6px 0; }
+th, td { padding: 3px 14px 3px 4px; text-align: right; border-bottom: 1px solid #e3e7ed; }
+th:first-child, td:first-child { text-align: left; }
+th { font-weight: 600; color: #394452; }
+.sw { display: inline-block; width: 16px; height: 4px; margin: 0 8px 3px 0; border-radius: 2px; }
+.wqml-d { font-size: 16px; margin-bottom: 4px; }
+.bad { color: #c0392b; }
+""")
+
+
+def _fmt(value: float, digits: int = 2, signed: bool = False) -> str:
+    if value is None or not np.isfinite(value):
+        return "–"
+    return f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
+
+
+class DisplacementExplorer(pn.viewable.Viewer):
+    """The displacement explorer tab (a Panel Viewer around an `ExplorerState`)."""
+
+    state = param.ClassSelector(class_=ExplorerState)
+
+    def __init__(self, data_source: DataSource | None = None, **params):
+        params.setdefault("state", ExplorerState(data_source=data_source))
+        super().__init__(**params)
+        st, settings = self.state, self.state.settings
+        self.plot = ScanPlot(on_tap=self._on_tap)
+        self.heatmap = CMHeatmap()
+        self.cdf = CDFPlot()
+        self.molecule_view = MoleculeView(height=360, sizing_mode="stretch_width", min_width=280,
+                                          name="molecule-view")
+        self._scene_key = None
+        self._shown_atom = None
+        self._shown_engine = None
+        self._url_problems: list[str] = []
+        self._transform = display_transform(np.zeros(1), np.zeros(1), False)
+
+        # --- molecule source
+        self.source_picker = pn.widgets.RadioButtonGroup(options=SOURCE_LABELS, value=st.source,
+                                                         color="primary", variant="outline",
+                                                         sizing_mode="stretch_width")
+        example_options = {ex.title: key for key, ex in TEACHING_EXAMPLES.items()}
+        self.example_select = pn.widgets.Select(label="Teaching example", options=example_options,
+                                                value=st.key if st.key in TEACHING_EXAMPLES else None,
+                                                sizing_mode="stretch_width")
+        self.example_text = pn.pane.Markdown("", css_classes=["wqml-note"], margin=(0, 10))
+        self.smiles_input = pn.widgets.TextInput(label="SMILES", placeholder="e.g. C=CC=O (acrolein)",
+                                                 sizing_mode="stretch_width")
+        self.smiles_button = pn.widgets.Button(label="Build 3D molecule", color="primary")
+        self.qm9_query = pn.widgets.TextInput(label="Search QM9 by SMILES or formula",
+                                              placeholder="e.g. C3H4O or C=CC=O", sizing_mode="stretch_width")
+        self.qm9_results = pn.widgets.Select(label="Matches", options={}, sizing_mode="stretch_width", size=5)
+        self.qm9_index = pn.widgets.IntInput(label="QM9 index", value=1, start=1, width=120)
+        self.qm9_button = pn.widgets.Button(label="Load", color="primary", align="end")
+        self.file_input = pn.widgets.FileInput(accept=".xyz,.sdf,.mol,.pdb", multiple=False,
+                                               sizing_mode="stretch_width")
+        self.molecule_info = pn.pane.Markdown("", margin=(0, 10), css_classes=["wqml-molinfo"])
+
+        # --- scan settings: widgets from the core's ScanSettings parameters
+        self.atom_select = pn.widgets.Select.from_param(
+            settings.param.atom, label="Moving atom", options={f"atom {settings.atom}": settings.atom},
+            sizing_mode="stretch_width")
+        self.axis_select = pn.widgets.Select.from_param(
+            settings.param.axis, label="Axis", options={AXIS_LABELS[a]: a for a in AXES},
+            sizing_mode="stretch_width")
+        self.partner_select = pn.widgets.Select(label="Bond partner", options={}, sizing_mode="stretch_width",
+                                                visible=False)
+        self.custom_axis = pn.widgets.LiteralInput.from_param(settings.param.custom_axis, label="Axis vector (x, y, z)",
+                                                              visible=False, sizing_mode="stretch_width")
+        self.d_min = pn.widgets.FloatInput.from_param(settings.param.d_min, label="From d (Å)", step=0.1, width=95)
+        self.d_max = pn.widgets.FloatInput.from_param(settings.param.d_max, label="to d (Å)", step=0.1, width=95)
+        self.step = pn.widgets.FloatInput.from_param(settings.param.step, label="Step (Å)", step=0.005, width=85)
+        self.reference_select = pn.widgets.Select.from_param(
+            settings.param.reference, label="Reference energy",
+            options={REFERENCE_LABELS.get(r, r): r for r in REFERENCES}, sizing_mode="stretch_width")
+        self.reference_help = pn.pane.Markdown("", css_classes=["wqml-note"], margin=(0, 10))
+
+        # --- models
+        self.n_train = pn.widgets.IntInput.from_param(settings.param.n_train, label="Training points", width=120)
+        self.seed = pn.widgets.IntInput.from_param(settings.param.seed, label="Seed", width=90)
+        self.new_set = pn.widgets.Button(label="New training set", color="primary", align="end")
+        self.extra_models = pn.widgets.CheckBoxGroup(
+            label="Also show", options={MODEL_LABELS[m]: m for m in OPTIONAL_MODELS},
+            value=[m for m in settings.models if m in OPTIONAL_MODELS], inline=False)
+        self.normalize = pn.widgets.Checkbox.from_param(settings.param.normalize,
+                                                        label="Normalised E and d (as in the paper)")
+        self.sigma = pn.widgets.FloatInput.from_param(settings.param.sigma, label="σ (empty: automatic)", width=120)
+        self.lam = pn.widgets.FloatInput.from_param(settings.param.lam, label="λ (empty: automatic)", width=120)
+        self.n_large = pn.widgets.IntInput.from_param(settings.param.n_train_large, label="Large training set",
+                                                      width=120)
+        self.min_distance = pn.widgets.FloatInput.from_param(settings.param.min_distance,
+                                                             label="Collision distance (Å)", step=0.05, width=120)
+        self.hyper_text = pn.pane.Markdown("", css_classes=["wqml-note"], margin=(0, 10))
+
+        # --- displacement, readouts, downloads, messages
+        self.slider = pn.widgets.FloatSlider(label="Displacement d (Å)", start=-1, end=1, step=0.01, value=st.d,
+                                             sizing_mode="stretch_width", format="0.00", bar_color=MOVING,
+                                             margin=(5, 20))
+        # A Bokeh Div: a new text is one property change (an HTML pane rebuilds its stylesheets each time).
+        self._readout_div = Div(text="", sizing_mode="stretch_width", stylesheets=[READOUT_CSS],
+                                css_classes=["wqml-readouts"])
+        self.readouts = pn.pane.Bokeh(self._readout_div, sizing_mode="stretch_width")
+        self.csv_download = pn.widgets.FileDownload(callback=self._csv, filename="scan.csv", label="Scan as CSV",
+                                                    color="success", variant="outline")
+        self.json_download = pn.widgets.FileDownload(callback=self._json, filename="scan.json",
+                                                     label="Scan as JSON", color="success",
+                                                     variant="outline")
+        self.alert = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
+        self.notice = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
+
+        # --- wiring
+        self.source_picker.param.watch(self._on_source, "value")
+        self.example_select.param.watch(self._pick_example, "value")
+        # The text box commits on Enter or when it loses focus (clicking the button does both).
+        self.smiles_button.on_click(lambda e: self._build_smiles(self.smiles_input.value))
+        self.smiles_input.param.watch(lambda e: self._build_smiles(e.new), "value")
+        self.qm9_query.param.watch(self._on_qm9_query, "value")
+        self.qm9_results.param.watch(lambda e: e.new is not None and self._load_qm9(e.new), "value")
+        self.qm9_button.on_click(lambda e: self._load_qm9(self.qm9_index.value))
+        self.file_input.param.watch(self._on_file, "value")
+        self.partner_select.param.watch(lambda e: setattr(settings, "partner", e.new), "value")
+        self.new_set.on_click(lambda e: st.new_training_set())
+        self.extra_models.param.watch(self._on_extra_models, "value")
+        self.slider.param.watch(self._on_slider, "value")
+        self.molecule_view.param.watch(self._on_pick, "highlight")
+        st.param.watch(self._on_result, "result")
+        st.param.watch(self._on_d, "d")
+        st.param.watch(self._on_messages, ["error", "notice"])
+        settings.param.watch(self._on_axis, ["axis", "atom"])
+        settings.param.watch(self._on_normalize, "normalize")
+        settings.param.watch(self._on_reference, "reference")
+        settings.param.watch(lambda e: self.extra_models.param.update(
+            value=[m for m in e.new if m in OPTIONAL_MODELS]), "models")
+        self._on_reference()
+        self._on_axis()
+        self._layout = self._build_layout()
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, location=None) -> None:
+        """Apply a shared link (``location``: ``pn.state.location``), keep the URL in sync, compute."""
+        keys: set[str] = set()
+        if location is not None:
+            keys = set(location.query_params) & set(URL_STATE)
+            for target, mapping in self._url_mappings().items():
+                location.sync(target, mapping, on_error=self._on_url_error)
+        self.state.start(url_keys=keys)
+        self.source_picker.value = self.state.source
+        if self._url_problems:
+            names = ", ".join(sorted(self._url_problems))
+            self.state.error = f"The link's value for {names} is not valid; the default is used instead."
+
+    def _url_mappings(self) -> dict:
+        objs = {"state": self.state, "settings": self.state.settings}
+        mappings: dict = {}
+        for url_name, (obj, pname) in URL_STATE.items():
+            mappings.setdefault(objs[obj], {})[pname] = url_name
+        return mappings
+
+    def _on_url_error(self, values: dict) -> None:
+        # Panel applies a link's values all at once; apply the good ones one by one and name the rest.
+        for target, mapping in self._url_mappings().items():
+            for pname, value in values.items():
+                if pname in mapping:
+                    try:
+                        target.param.update({pname: value})
+                    except Exception:
+                        self._url_problems.append(mapping[pname])
+        if self.state._started and self._url_problems:  # the address was edited later
+            self.state.error = f"The link's value for {', '.join(self._url_problems)} is not valid."
+
+    # ------------------------------------------------------------------ molecule source
+    def _on_source(self, event) -> None:
+        self._source_panel.objects = [self._source_widgets[event.new]]
+
+    def _pick_example(self, event) -> None:
+        if event.new and (self.state.source, self.state.key) != ("example", event.new):  # not our own echo
+            self.state.choose("example", event.new)
+
+    def _build_smiles(self, smiles: str) -> None:
+        smiles = (smiles or "").strip()
+        if smiles and (self.state.source, self.state.key) != ("smiles", smiles):
+            self.state.choose("smiles", smiles)
+
+    def _on_qm9_query(self, event) -> None:
+        dataset = self.state.data_source.dataset if self.state.data_source else None
+        query = (event.new or "").strip()
+        if not query:
+            self.qm9_results.options = {}
+            return
+        if dataset is None:
+            self.state.error = "QM9 is still loading; search again in a moment."
+            return
+        try:
+            frame = search_qm9(dataset, query, limit=50)
+        except ValueError as exc:
+            self.state.error = f"QM9 search: {exc}"
+            return
+        if frame.empty:
+            self.state.error = f"No QM9 molecule matches {query!r}."
+        self.qm9_results.options = {f"#{int(r.qm9_index)}  {r.formula}  {r.smiles}": int(r.qm9_index)
+                                    for r in frame.itertuples()}
+
+    def _load_qm9(self, index) -> None:
+        if self.state.choose("qm9", str(int(index))):
+            self.qm9_index.value = int(index)
+
+    def _on_file(self, event) -> None:
+        if event.new:
+            self.state.choose("file", self.file_input.filename or "upload.xyz", event.new)
+
+    # ------------------------------------------------------------------ settings
+    def _on_extra_models(self, event) -> None:
+        models = list(DEFAULT_MODELS) + [m for m in OPTIONAL_MODELS if m in event.new]
+        if models != list(self.state.settings.models):
+            self.state.settings.models = models
+
+    def _on_axis(self, *events) -> None:
+        settings = self.state.settings
+        self.partner_select.visible = settings.axis == "bond"
+        self.custom_axis.visible = settings.axis == "custom"
+        self._partner_options()
+
+    def _partner_options(self) -> None:
+        mol, settings = self.state.molecule, self.state.settings
+        if mol is None:
+            return
+        symbols = mol.symbols
+        bonded = {int(j) for i, j in mol.bonds if i == settings.atom} | {int(i) for i, j in mol.bonds
+                                                                         if j == settings.atom}
+        options = {f"{atom_label(symbols, j)}{' (bonded)' if j in bonded else ''}": j
+                   for j in sorted(range(len(mol)), key=lambda j: (j not in bonded, j)) if j != settings.atom}
+        self.partner_select.options = options
+        if settings.partner in options.values():
+            self.partner_select.value = settings.partner
+        elif settings.axis == "bond" and options:
+            self.partner_select.value = next(iter(options.values()))
+
+    def _on_reference(self, *events) -> None:
+        ref = self.state.settings.reference
+        label = REFERENCE_LABELS.get(ref, ref)
+        self.reference_help.object = f"**Reference energy: {label}.** {REFERENCE_HELP.get(ref, '')}"
+
+    def _on_normalize(self, event) -> None:
+        self._on_result()
+
+    def _on_pick(self, event) -> None:
+        if event.new is not None and event.new != self.state.settings.atom:
+            self.state.settings.atom = int(event.new)
+
+    def _on_tap(self, x: float) -> None:
+        self.state.toggle_training_point(float(self._transform[2](x)))
+
+    def _on_slider(self, event) -> None:
+        self.state.d = float(event.new)
+
+    # ------------------------------------------------------------------ showing the state
+    def _on_messages(self, *events) -> None:
+        st = self.state
+        self.alert.param.update(object=st.error, visible=bool(st.error))
+        self.notice.param.update(object=st.notice, visible=bool(st.notice))
+
+    def _on_result(self, *events) -> None:
+        st = self.state
+        result, mol, settings = st.result, st.molecule, st.settings
+        if result is None or mol is None:
+            return
+        with pn.io.hold():
+            symbols = mol.symbols
+            new_molecule = id(mol) != self._scene_key
+            if new_molecule:
+                # options and value together: a value missing from the options would be replaced
+                self.atom_select.param.update(
+                    options={f"{atom_label(symbols, i)} ({_ELEMENT.get(s, s)})": i for i, s in enumerate(symbols)},
+                    value=settings.atom)
+                if st.source == "example":
+                    self.example_select.value = st.key
+                    self.example_text.object = TEACHING_EXAMPLES[st.key].description
+                self.molecule_info.object = (f"**{mol.name}** · {mol.formula} · {len(mol)} atoms"
+                                             + (f"  \n`{mol.smiles}`" if mol.smiles else ""))
+            if new_molecule or result.atom != self._shown_atom:
+                self._partner_options()
+            to_x, to_e, _ = self._transform = display_transform(result.d, result.reference, settings.normalize)
+            x = to_x(result.d)
+            series = {"reference": to_e(result.reference), **{k: to_e(v) for k, v in result.models.items()}}
+            invalid = _runs(x, ~result.valid)
+            self.plot.set_result(
+                x, series, result.train_index, result.train_index_large, to_x(result.swap_points), invalid,
+                n_train=len(result.train_index), n_train_large=settings.n_train_large,
+                x_label="d / max |d|" if settings.normalize else "Displacement d (Å)",
+                y_label="Normalised energy" if settings.normalize else "Energy (kcal/mol)")
+            self.plot.figure.title.text = (f"{mol.name}: atom {atom_label(symbols, result.atom)} moves · "
+                                           f"{len(result.swap_points)} swap point(s)")
+            geoms = st.engine.geometries
+            start, end = geoms[0][result.atom], geoms[-1][result.atom]
+            if st.engine is not self._shown_engine:  # new geometries: new atom, axis, range or molecule
+                self.molecule_view.show(symbols, geoms[st.grid_index(st.d, result.d)], mol.bonds,
+                                        highlight=result.atom, axis_start=start, axis_end=end,
+                                        new_scene=new_molecule)
+                self.molecule_view.frame_coords = np.round(mol.coords, 4).tolist()
+                if st.zero_entries is not None:
+                    diag = np.diag(st.engine.cm_at(0.0)[0])
+                    self.heatmap.set_scale(low=0.1, high=max(float(diag.max()) * 1.3, 1.0))
+            self._scene_key, self._shown_atom, self._shown_engine = id(mol), result.atom, st.engine
+            step = float(result.d[1] - result.d[0]) if result.d.size > 1 else 0.01
+            self.slider.param.update(start=float(result.d[0]), end=float(result.d[-1]), step=step,
+                                     value=float(st.d))
+            hyper = ", ".join(f"{MODEL_LABELS.get(k, k)}: σ = {s:.3g}, λ = {lam:.1e}"
+                              for k, (s, lam) in result.hyperparameters.items())
+            self.hyper_text.object = f"Used: {hyper}" if hyper else ""
+            self._show_frame()
+
+    def _on_d(self, event) -> None:
+        if self.slider.value != event.new:
+            self.slider.value = event.new
+        self._show_frame()
+
+    def _show_frame(self) -> None:
+        st = self.state
+        frame, result = st.frame(), st.result
+        if frame is None:
+            return
+        to_x, to_e, _ = self._transform
+        with pn.io.hold():
+            values = {"reference": frame.reference, **frame.predictions}
+            self.plot.set_d(float(to_x(frame.d)), {k: float(to_e(v)) for k, v in values.items()})
+            self.molecule_view.move(frame.coords, invalid=not frame.valid)
+            symbols = st.molecule.symbols
+            if frame.valid and frame.cm is not None:
+                labels = [atom_label(symbols, j) for j in frame.order]
+                moving = int(np.flatnonzero(frame.order == result.atom)[0])
+                self.heatmap.set_matrix(frame.cm, labels, moving, f"Sorted CM at d = {frame.d:+.2f} Å")
+                if st.zero_entries is not None:
+                    self.cdf.set_entries(frame.entries, st.zero_entries,
+                                         f"CDFs at d = {frame.d:+.2f} Å and 0 · W1 = {frame.w1:.3f}")
+            else:
+                self.heatmap.figure.title.text = f"d = {frame.d:+.2f} Å: atoms collide (left out)"
+                self.cdf.figure.title.text = f"d = {frame.d:+.2f} Å: atoms collide (left out)"
+            self._readout_div.text = self._readout_html(frame)
+
+    def _readout_html(self, frame) -> str:
+        result = self.state.result
+        rows = [("reference", frame.reference, None, 1.0)]
+        for key, value in frame.predictions.items():
+            rows.append((key, value, value - frame.reference, result.jump_ratio.get(key)))
+        body = "".join(
+            f"<tr><td><span class='sw' style='background:{STYLE[k]['color']}'></span>{LABELS.get(k, k)}</td>"
+            f"<td>{_fmt(v)}</td><td>{_fmt(err, signed=True) if err is not None else ''}</td>"
+            f"<td>{_fmt(jr, 1) if k != 'reference' else '1'}</td></tr>"
+            for k, v, err, jr in rows)
+        where = "" if frame.valid else " <b class='bad'>atoms collide here: left out</b>"
+        chosen = "chosen by clicking" if self.state.train else f"drawn with seed {self.state.settings.seed}"
+        return (f"<div class='wqml-d'>d = <b>{frame.d:+.2f} Å</b>{where} · CM distance to d = 0: "
+                f"<b>W1 {_fmt(frame.w1, 3)}</b>, L1 sorted {_fmt(frame.l1_sorted, 2)}</div>"
+                f"<div class='wqml-train'>{len(result.train_index)} training points, {chosen}</div>"
+                "<table><thead><tr><th>Curve</th><th>E at d (kcal/mol)</th><th>Error</th>"
+                "<th title='largest step between neighbouring grid points / the reference&#39;s'>Jump ratio</th>"
+                f"</tr></thead><tbody>{body}</tbody></table>")
+
+    # ------------------------------------------------------------------ downloads
+    def _name(self) -> str:
+        mol = self.state.molecule
+        base = "".join(c if c.isalnum() else "_" for c in (mol.name if mol else "scan")).strip("_") or "scan"
+        return f"{base}_atom{self.state.settings.atom}"
+
+    def _csv(self):
+        result = self.state.result
+        self.csv_download.filename = f"{self._name()}.csv"
+        return io.StringIO(result.to_frame().to_csv(index=False) if result is not None else "")
+
+    def _json(self):
+        result = self.state.result
+        self.json_download.filename = f"{self._name()}.json"
+        return io.StringIO(json.dumps(result.to_json() if result is not None else {}, indent=1))
+
+    # ------------------------------------------------------------------ layout
+    def _build_layout(self):
+        self._source_widgets = {
+            "example": pn.Column(self.example_select, self.example_text, sizing_mode="stretch_width"),
+            "qm9": pn.Column(self.qm9_query, self.qm9_results, pn.Row(self.qm9_index, self.qm9_button),
+                             sizing_mode="stretch_width"),
+            "smiles": pn.Column(self.smiles_input, self.smiles_button, sizing_mode="stretch_width"),
+            "file": pn.Column(pn.pane.Markdown("XYZ, SDF/MOL or PDB; read in memory, nothing is stored.",
+                                               css_classes=["wqml-note"]), self.file_input,
+                              sizing_mode="stretch_width"),
+        }
+        self._source_panel = pn.Column(self._source_widgets[self.state.source], sizing_mode="stretch_width")
+        molecule_card = pn.Card(self.source_picker, self._source_panel, self.molecule_info, title="Molecule",
+                                sizing_mode="stretch_width", collapsible=False, css_classes=["wqml-card"])
+        scan_card = pn.Card(self.atom_select, self.axis_select, self.partner_select, self.custom_axis,
+                            pn.Row(self.d_min, self.d_max, self.step), self.reference_select,
+                            title="Scan", sizing_mode="stretch_width", collapsible=False, css_classes=["wqml-card"])
+        advanced = pn.Card(pn.Row(self.sigma, self.lam), pn.Row(self.n_large, self.min_distance), self.hyper_text,
+                           title="Advanced", collapsed=True, sizing_mode="stretch_width", css_classes=["wqml-card"])
+        models_card = pn.Card(pn.Row(self.n_train, self.seed), self.new_set, self.extra_models, self.normalize,
+                              advanced, title="Models", sizing_mode="stretch_width", collapsible=False,
+                              css_classes=["wqml-card"])
+        downloads = pn.Row(self.csv_download, self.json_download, sizing_mode="stretch_width")
+        controls = pn.Column(molecule_card, scan_card, models_card, downloads, width=310,
+                             css_classes=["wqml-controls"])
+        # Bokeh panes sit in Columns: FlexBox sizes the Columns (a pane's own flex style is ignored).
+        plot_pane = pn.Column(pn.pane.Bokeh(self.plot.figure, sizing_mode="stretch_width"),
+                              sizing_mode="stretch_width", min_width=420, styles={"flex": "3 1 520px"})
+        view_box = pn.Column(self.molecule_view, sizing_mode="stretch_width", styles={"flex": "2 1 300px"},
+                             min_width=280)
+        top = pn.FlexBox(plot_pane, view_box, flex_wrap="wrap", sizing_mode="stretch_width", gap="10px")
+        explain = pn.FlexBox(
+            pn.Column(self.readouts, sizing_mode="stretch_width", styles={"flex": "1 1 360px"}),
+            pn.Column(pn.pane.Bokeh(self.heatmap.figure, sizing_mode="stretch_width"), sizing_mode="stretch_width",
+                      min_width=280, styles={"flex": "1 1 300px"}),
+            pn.Column(pn.pane.Bokeh(self.cdf.figure, sizing_mode="stretch_width"), sizing_mode="stretch_width",
+                      min_width=280, styles={"flex": "1 1 300px"}),
+            flex_wrap="wrap", sizing_mode="stretch_width", gap="10px")
+        help_card = pn.Card(pn.pane.Markdown(HELP, css_classes=["wqml-help"]), self.reference_help,
+                            title="What am I looking at?", collapsed=False, sizing_mode="stretch_width",
+                            css_classes=["wqml-card"])
+        main = pn.Column(self.alert, self.notice, top, self.slider, explain, help_card,
+                         sizing_mode="stretch_width", min_width=480)
+        return pn.Row(controls, main, sizing_mode="stretch_width", css_classes=["wqml-explorer"])
+
+    def __panel__(self):
+        return self._layout
+
+
+_ELEMENT = {"H": "hydrogen", "C": "carbon", "N": "nitrogen", "O": "oxygen", "F": "fluorine", "S": "sulfur",
+            "P": "phosphorus", "Cl": "chlorine", "Br": "bromine", "I": "iodine", "B": "boron", "Si": "silicon"}
+
+
+def _runs(x: np.ndarray, mask: np.ndarray) -> list[tuple[float, float]]:
+    """Display intervals covering each run of True in ``mask`` (half a grid step beyond each end)."""
+    out = []
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return out
+    half = float(abs(x[1] - x[0])) / 2 if x.size > 1 else 0.0
+    breaks = np.flatnonzero(np.diff(idx) > 1)
+    for a, b in zip(np.r_[idx[0], idx[breaks + 1]], np.r_[idx[breaks], idx[-1]], strict=True):
+        out.append((float(x[a]) - half, float(x[b]) + half))
+    return out

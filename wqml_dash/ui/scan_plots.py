@@ -1,0 +1,252 @@
+"""The displacement explorer's plots, as Bokeh figures updated in place.
+
+Every view keeps its ``ColumnDataSource`` objects for its whole life: a new scan result replaces
+their columns, a slider move changes only the few values that follow ``d`` (a span, a handful of
+markers, the heatmap's values and the two CDFs). Nothing is rebuilt, so the browser keeps zoom,
+legends and toolbars, and a slider move sends a few kilobytes at most.
+
+The views take plain arrays: the numbers come from ``wqml_dash.core`` (see
+``displacement_explorer.py``), these classes only draw them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+from bokeh.core.properties import value
+from bokeh.events import Tap
+from bokeh.models import (
+    ColorBar, ColumnDataSource, FixedTicker, HoverTool, Legend, LegendItem, LogColorMapper, Range1d, Span,
+)
+from bokeh.palettes import Viridis256
+from bokeh.plotting import figure
+
+#: One colour and dash per series, shared by every view (Okabe-Ito, colour-blind safe).
+STYLE: dict[str, dict] = {
+    "reference": {"color": "#222222", "dash": "solid", "width": 2.5},
+    "l1_sorted": {"color": "#d55e00", "dash": "solid", "width": 2.5},
+    "w1": {"color": "#0072b2", "dash": "solid", "width": 3.0},
+    "l1_unsorted": {"color": "#999933", "dash": "solid", "width": 2.0},
+    "l1_random": {"color": "#cc79a7", "dash": "solid", "width": 2.0},
+    "l2_sorted": {"color": "#009e73", "dash": "solid", "width": 2.0},
+    "l1_sorted_large": {"color": "#8c2d04", "dash": "dashed", "width": 2.0},
+}
+#: Human names of the series, for legends, readouts and help.
+LABELS: dict[str, str] = {
+    "reference": "Reference",
+    "l1_sorted": "L1 · sorted CM",
+    "w1": "W1 (Wasserstein)",
+    "l1_unsorted": "L1 · unsorted CM",
+    "l1_random": "L1 · random CM",
+    "l2_sorted": "L2 · sorted CM",
+    "l1_sorted_large": "L1 · sorted CM, large training set",
+}
+MOVING = "#f28e00"   # the moving atom and its axis, in the 3D view and the heatmap
+SERIES = tuple(STYLE)
+_FONT = "13pt"
+
+
+def _style_axes(fig) -> None:
+    fig.title.text_font_size = "13pt"
+    for axis in (fig.xaxis, fig.yaxis):
+        axis.axis_label_text_font_size = _FONT
+        axis.major_label_text_font_size = "11pt"
+        axis.axis_label_text_font_style = "normal"
+    fig.toolbar.logo = None
+    fig.background_fill_color = "#fbfcfd"
+    fig.grid.grid_line_color = "#e3e7ed"
+
+
+class ScanPlot:
+    """Reference and model curves along the scan, training points, swap points and the current d.
+
+    Parameters
+    ----------
+    on_tap : called with the clicked x (in the plot's display units) when the user clicks the plot
+    """
+
+    def __init__(self, on_tap: Callable[[float], None] | None = None, height: int = 360):
+        self.curves = ColumnDataSource({"x": [], **{k: [] for k in SERIES}})
+        self.train = ColumnDataSource({"x": [], "y": []})
+        self.train_large = ColumnDataSource({"x": [], "y": []})
+        self.swaps = ColumnDataSource({"x": []})
+        self.invalid = ColumnDataSource({"x0": [], "x1": []})
+        self.marker = ColumnDataSource({"x": [], "y": [], "color": [], "series": []})
+        fig = figure(height=height, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,save",
+                     active_scroll=None, toolbar_location="above", x_axis_label="Displacement d (Å)",
+                     y_axis_label="Energy (kcal/mol)", title="Energy along the scan", name="scan-plot",
+                     output_backend="canvas")
+        _style_axes(fig)
+        fig.vstrip(x0="x0", x1="x1", source=self.invalid, fill_color="#c0392b", fill_alpha=0.10,
+                   line_color=None)
+        swap = fig.vspan(x="x", source=self.swaps, line_color="#6b7685", line_dash="dashed", line_width=1.5)
+        self.lines = {}
+        for key in SERIES:
+            s = STYLE[key]
+            self.lines[key] = fig.line("x", key, source=self.curves, color=s["color"], line_width=s["width"],
+                                       line_dash=s["dash"], visible=key == "reference")
+        train = fig.scatter("x", "y", source=self.train, size=11, fill_color="white", line_color="#222222",
+                            line_width=2)
+        large = fig.scatter("x", "y", source=self.train_large, size=6, marker="circle", fill_color=None,
+                            line_color=STYLE["l1_sorted_large"]["color"], line_width=1.2, visible=False)
+        self.d_line = Span(location=0, dimension="height", line_color=MOVING, line_width=2.5, line_alpha=0.9)
+        fig.add_layout(self.d_line)
+        dots = fig.scatter("x", "y", source=self.marker, size=12, color="color", line_color="white",
+                           line_width=1.5)
+        fig.add_tools(HoverTool(renderers=[dots], tooltips=[("", "@series"), ("E", "@y{0.00}")]))
+        self.renderers_legend = {
+            **{k: [r] for k, r in self.lines.items()},
+            "train": [train], "train_large": [large], "swap": [swap],
+        }
+        # Every legend entry exists from the start and is only shown or relabelled later: assigning
+        # new LegendItem models would make Bokeh re-walk the whole document (~0.2 s).
+        self.legend_items = {k: LegendItem(label=value(LABELS[k]), renderers=r, visible=k == "reference")
+                             for k, r in self.renderers_legend.items() if k in SERIES}
+        self.legend_items["train"] = LegendItem(label=value("training points"), renderers=[train])
+        self.legend_items["train_large"] = LegendItem(label=value("large training set"), renderers=[large],
+                                                      visible=False)
+        self.legend_items["swap"] = LegendItem(label=value("swap point (sorted order changes)"), renderers=[swap],
+                                               visible=False)
+        self.legend = Legend(items=list(self.legend_items.values()), location="top_center", click_policy="hide",
+                             label_text_font_size="11pt", background_fill_alpha=0.85, spacing=0, padding=6)
+        fig.add_layout(self.legend)
+        self.train_large_renderer = large
+        self.figure = fig
+        self._on_tap = on_tap
+        fig.on_event(Tap, self._tap)
+
+    def _tap(self, event) -> None:
+        if self._on_tap is not None and event.x is not None:
+            self._on_tap(float(event.x))
+
+    def set_result(self, x: np.ndarray, series: Mapping[str, np.ndarray], train: np.ndarray,
+                   train_large: np.ndarray, swaps: np.ndarray, invalid: Sequence[tuple[float, float]],
+                   n_train: int, n_train_large: int, x_label: str, y_label: str) -> None:
+        """Show a new scan.
+
+        Parameters
+        ----------
+        x : (g,) display abscissa of the grid
+        series : "reference" and the shown models -> (g,) display values (NaN where invalid)
+        train, train_large : grid indices of the training points
+        swaps : (k,) display abscissae of the swap points
+        invalid : (start, end) display intervals left out because atoms collide
+        """
+        x = np.asarray(x, dtype=float)
+        data = {"x": x}
+        for key in SERIES:
+            data[key] = np.asarray(series[key], dtype=float) if key in series else np.full_like(x, np.nan)
+            self.lines[key].visible = key in series
+        self.curves.data = data
+        ref = data["reference"]
+        self.train.data = {"x": x[train], "y": ref[train]}
+        has_large = "l1_sorted_large" in series and len(train_large) > 0
+        self.train_large.data = {"x": x[train_large], "y": ref[train_large]} if has_large else {"x": [], "y": []}
+        self.train_large_renderer.visible = has_large
+        self.swaps.data = {"x": np.asarray(swaps, dtype=float)}
+        self.invalid.data = {"x0": [a for a, _ in invalid], "x1": [b for _, b in invalid]}
+        items = self.legend_items
+        for key in SERIES:
+            items[key].visible = key in series
+        items["train"].label = value(f"training points ({n_train})")
+        items["train_large"].update(visible=has_large, label=value(f"large training set ({n_train_large})"))
+        items["swap"].visible = len(swaps) > 0
+        self.figure.xaxis.axis_label = x_label
+        self.figure.yaxis.axis_label = y_label
+
+    def set_d(self, x: float, values: Mapping[str, float]) -> None:
+        """Move the current-displacement line and the markers of each series to ``x``."""
+        self.d_line.location = float(x)
+        keys = [k for k, v in values.items() if v is not None and np.isfinite(v)]
+        self.marker.data = {"x": [float(x)] * len(keys), "y": [float(values[k]) for k in keys],
+                            "color": [STYLE[k]["color"] for k in keys], "series": [LABELS[k] for k in keys]}
+
+
+class CMHeatmap:
+    """The sorted Coulomb matrix at d, rows and columns labelled by atom (they swap at a swap point)."""
+
+    def __init__(self, height: int = 300):
+        self.cells = ColumnDataSource({"x": [], "y": [], "value": [], "row": [], "col": []})
+        self.moving = ColumnDataSource({"x": [], "y": [], "w": [], "h": []})
+        self.mapper = LogColorMapper(palette=Viridis256, low=0.1, high=100)
+        fig = figure(height=height, sizing_mode="stretch_width", tools="save,hover", toolbar_location=None,
+                     x_range=Range1d(-0.5, 0.5), y_range=Range1d(0.5, -0.5), title="Sorted Coulomb matrix",
+                     name="cm-heatmap", match_aspect=True)
+        _style_axes(fig)
+        fig.grid.visible = False
+        fig.rect("x", "y", 1, 1, source=self.cells, fill_color={"field": "value", "transform": self.mapper},
+                 line_color=None)
+        fig.rect("x", "y", "w", "h", source=self.moving, fill_color=None, line_color=MOVING, line_width=3)
+        fig.hover.tooltips = [("row", "@row"), ("column", "@col"), ("C", "@value{0.000}")]
+        for axis in (fig.xaxis, fig.yaxis):
+            axis.major_label_text_font_size = "9pt"
+        fig.xaxis.major_label_orientation = 1.2
+        fig.add_layout(ColorBar(color_mapper=self.mapper, width=10, label_standoff=6,
+                                major_label_text_font_size="9pt"), "right")
+        self.figure = fig
+        self._labels: tuple[str, ...] = ()
+
+    def set_scale(self, low: float, high: float) -> None:
+        """Colour range for a molecule (kept for the whole scan so colours compare across d)."""
+        self.mapper.update(low=float(low), high=float(high))
+
+    def set_matrix(self, matrix: np.ndarray, labels: Sequence[str], moving_row: int, title: str) -> None:
+        """matrix (n, n), sorted; labels (n,) atom names in the sorted order; moving_row its row index."""
+        n = matrix.shape[0]
+        ii, jj = np.indices((n, n))
+        names = np.asarray(labels, dtype=object)
+        self.cells.data = {"x": jj.ravel(), "y": ii.ravel(), "value": matrix.ravel(),
+                           "row": names[ii.ravel()], "col": names[jj.ravel()]}
+        self.moving.data = {"x": [moving_row, (n - 1) / 2], "y": [(n - 1) / 2, moving_row], "w": [1, n],
+                            "h": [n, 1]}
+        labels = tuple(labels)
+        if labels != self._labels:  # only when the order changed: at a swap point or for a new molecule
+            fig = self.figure
+            if len(labels) != len(self._labels):
+                fig.x_range.update(start=-0.5, end=n - 0.5)
+                fig.y_range.update(start=n - 0.5, end=-0.5)
+                for axis in (fig.xaxis, fig.yaxis):
+                    axis.ticker = FixedTicker(ticks=list(range(n)))
+            overrides = {i: name for i, name in enumerate(labels)}
+            fig.xaxis.major_label_overrides = overrides
+            fig.yaxis.major_label_overrides = overrides
+            self._labels = labels
+        self.figure.title.text = title
+
+
+class CDFPlot:
+    """Empirical CDFs of the CM entries at d and at d = 0; the shaded area between them is W1."""
+
+    def __init__(self, height: int = 300):
+        self.now = ColumnDataSource({"x": [], "y": []})
+        self.zero = ColumnDataSource({"x": [], "y": []})
+        self.area = ColumnDataSource({"left": [], "right": [], "bottom": [], "top": []})
+        fig = figure(height=height, sizing_mode="stretch_width", tools="pan,wheel_zoom,reset,save",
+                     toolbar_location=None, x_axis_label="Coulomb matrix entry", y_axis_label="Fraction of entries ≤",
+                     title="Distribution of the CM entries", name="cdf-plot", y_range=Range1d(0, 1.02))
+        _style_axes(fig)
+        fig.quad(left="left", right="right", bottom="bottom", top="top", source=self.area,
+                 fill_color=STYLE["w1"]["color"], fill_alpha=0.28, line_color=None, legend_label="area = W1")
+        fig.step("x", "y", source=self.zero, mode="after", color="#7a8391", line_width=2, line_dash="dashed",
+                 legend_label="at d = 0")
+        fig.step("x", "y", source=self.now, mode="after", color=STYLE["w1"]["color"], line_width=2.5,
+                 legend_label="at d")
+        fig.legend.location = "bottom_right"
+        fig.legend.label_text_font_size = "10pt"
+        fig.legend.padding = 4
+        fig.legend.spacing = 0
+        self.figure = fig
+
+    def set_entries(self, now: np.ndarray, zero: np.ndarray, title: str) -> None:
+        """now, zero : (m,) entries sorted ascending (equal m, so the CDFs step at the same heights)."""
+        m = len(now)
+        levels = np.arange(m + 1) / m
+        # Drawn "after" each point: 0 up to the smallest entry, then (k + 1) / m from the k-th entry on.
+        self.now.data = {"x": np.concatenate([now[:1], now]), "y": levels}
+        self.zero.data = {"x": np.concatenate([zero[:1], zero]), "y": levels}
+        # With equal counts both CDFs rise by 1/m at each sorted entry: the region between them is
+        # m horizontal strips from zero[k] to now[k], whose total area is mean |now - zero| = W1.
+        self.area.data = {"left": np.minimum(now, zero), "right": np.maximum(now, zero),
+                          "bottom": levels[:-1], "top": levels[1:]}
+        self.figure.title.text = title
