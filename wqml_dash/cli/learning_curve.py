@@ -117,7 +117,11 @@ def run(args) -> int:
     if args.seeds and args.seed is not None:
         raise UsageError("give either --seed or --seeds, not both")
     seed = LearningCurveSettings.seed if args.seed is None else args.seed
-    values = dict(series=_series_from_args(args), sizes=args.sizes, n_test=args.test, folds=args.folds,
+    try:
+        series = _series_from_args(args)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    values = dict(series=series, sizes=args.sizes, n_test=args.test, folds=args.folds,
                   target=args.target, representation=args.representation,
                   **({"sigma_factors": args.sigma_factors} if args.sigma_factors else {}),
                   **({"lambdas": args.lambdas} if args.lambdas else {}))
