@@ -55,25 +55,33 @@ def test_summarize_empty_frame_keeps_the_columns():
 def test_plot_is_log_log_with_one_line_per_run_and_series_and_error_bars_for_seeds():
     s = summarize(_points(runs=(1, 2), seeds=(0, 1)))
     plot = learning_curve_plot(s)
-    curves = [el for el in plot if isinstance(el, hv.Curve)]
-    bars = [el for el in plot if isinstance(el, hv.ErrorBars)]
-    scatter = [el for el in plot if isinstance(el, hv.Scatter)]
-    assert len(curves) == 4 and len(bars) == 4 and len(scatter) == 1
-    assert len(scatter[0]) == len(s)
+    paths, bars, scatter = plot.Path.I, plot.ErrorBars.I, plot.Scatter.I
+    assert len(paths.split()) == 4  # 2 runs x 2 series
+    assert len(scatter) == len(s) == len(bars) == 12
     fig = hv.render(plot)
     assert type(fig.x_scale).__name__ == "LogScale" and type(fig.y_scale).__name__ == "LogScale"
-    # every curve of one series has that series' colour; runs differ by dash
-    w1 = [c for c in curves if "W1" in c.label]
-    assert {c.opts.get().kwargs["color"] for c in w1} == {SERIES_COLORS["sorted:w1"]}
-    assert len({c.opts.get().kwargs["line_dash"] for c in w1}) == 2
-    # the lower error bar never reaches zero on the log axis
-    for b in bars:
-        assert (b.dimension_values("neg") < b.dimension_values("mae")).all()
+    # one colour per series whatever the run; runs differ by marker
+    colors = dict(zip(scatter.dimension_values("curve"), scatter.dimension_values("series_color"), strict=True))
+    assert colors["run 1 · W1 · sorted"] == colors["run 2 · W1 · sorted"] == SERIES_COLORS["sorted:w1"]
+    assert colors["run 1 · L1 · sorted"] == SERIES_COLORS["sorted:l1"]
+    assert set(scatter.dimension_values("marker")) == {"circle", "square"}
+    # the lower error bar never reaches zero on the log axis; the spread is the seeds' std
+    assert (bars.dimension_values("neg") < bars.dimension_values("mae")).all()
+    assert bars.dimension_values("mae_std") == pytest.approx(np.full(12, np.std([0, 1], ddof=1)))
+    legend = fig.legend[0].items
+    assert len(legend) == 1 and legend[0].label.field == "color"  # one entry per curve, mapped from 'curve'
+    source = legend[0].renderers[0].data_source.data
+    assert sorted(set(source["curve"])) == sorted(colors)
+
+
+def test_plot_of_one_run_labels_curves_by_series_only():
+    plot = learning_curve_plot(summarize(_points()))
+    assert set(plot.Scatter.I.dimension_values("curve")) == {"L1 · sorted", "W1 · sorted"}
 
 
 def test_plot_hover_names_sigma_lambda_and_timings():
     plot = learning_curve_plot(summarize(_points()))
-    scatter = next(el for el in plot if isinstance(el, hv.Scatter))
+    scatter = plot.Scatter.I
     tips = dict(scatter.opts.get().kwargs["hover_tooltips"])
     assert {"sigma", "lambda", "Fit (CV + train)", "Predict"} <= set(tips)
     for col in ("sigma", "lam", "fit_seconds", "predict_seconds", "seeds"):

@@ -20,8 +20,7 @@ SERIES_COLORS: dict[str, str] = {
     "random:l2": "#56B4E9", "sorted:l2": "#0072B2", "unsorted:l2": "#1B3F66",
     "sorted:w1": "#009E73", "random:w1": "#5DB88F", "unsorted:w1": "#1D6B4F",
 }
-#: Line styles that tell runs apart when several are overlaid (colours stay per series).
-RUN_DASHES = ("solid", "dashed", "dotted", "dotdash", "dashdot")
+#: Markers that tell runs apart when several are overlaid (colours stay per series).
 RUN_MARKERS = ("circle", "square", "triangle", "diamond", "inverted_triangle")
 
 #: Columns of `summarize`, one row per (run, series, size).
@@ -96,45 +95,42 @@ def learning_curve_plot(summary: pd.DataFrame, unit: str = "kcal/mol", *, height
 
     Returns
     -------
-    Overlay of one Curve per (run, series) with markers (a Scatter of all points, the one to
-    tap), and ErrorBars where several seeds give a spread. Colours are fixed per series
-    (`SERIES_COLORS`); runs differ by line dash and marker.
+    Overlay of always the same three layers, so that a DynamicMap can update it in place as
+    points arrive: a Path (one line per run and series), ErrorBars (the spread over seeds;
+    zero-length for one seed) and a Scatter of every point (the legend, the hover and the
+    tap target). Colours are fixed per series (`SERIES_COLORS`); runs differ by marker.
     """
-    kdims = [hv.Dimension("size", label="Training size")]
-    vdim = hv.Dimension("mae", label=f"MAE ({unit})")
-    if summary is None or len(summary) == 0:
-        return hv.Overlay([hv.Curve([], kdims, vdim).opts(logx=True, logy=True)]).opts(
-            responsive=True, height=height, title=f"{title}: no finished points yet",
-            show_grid=True)
-    runs = list(dict.fromkeys(summary["run_id"]))
-    dash = {r: RUN_DASHES[i % len(RUN_DASHES)] for i, r in enumerate(runs)}
+    size = hv.Dimension("size", label="Training size")
+    mae = hv.Dimension("mae", label=f"MAE ({unit})")
+    frame = summary if summary is not None else summarize(None)
+    runs = list(dict.fromkeys(frame["run_id"]))
     marker = {r: RUN_MARKERS[i % len(RUN_MARKERS)] for i, r in enumerate(runs)}
-    several_runs = len(runs) > 1
-    layers = []
-    for (run_id, series), group in summary.groupby(["run_id", "series"], sort=False):
-        label = f"{group['run'].iloc[0]} · {series_label(series)}" if several_runs else series_label(series)
-        layers.append(hv.Curve(group, kdims, vdim, label=label).opts(
-            color=series_color(series), line_dash=dash[run_id], line_width=2))
-        spread = group[group["seeds"] > 1]
-        if len(spread):
-            lo = np.minimum(spread["mae_std"], 0.95 * spread["mae"])  # keep the lower bar on a log axis
-            bars = pd.DataFrame({"size": spread["size"], "mae": spread["mae"], "neg": lo,
-                                 "pos": spread["mae_std"]})
-            layers.append(hv.ErrorBars(bars, kdims, [vdim, "neg", "pos"]).opts(
-                color=series_color(series), line_width=1.5, lower_head=None, upper_head=None))
-    points = summary.assign(color=[series_color(s) for s in summary["series"]],
-                            marker=[marker[r] for r in summary["run_id"]])
-    vdims = [vdim] + [c for c in points.columns if c not in ("size", "mae")]
-    scatter = hv.Scatter(points, kdims, vdims, group="Points").opts(
-        color="color", marker="marker", size=9, line_color="white", tools=["hover", "tap"],
+    if len(runs) > 1:
+        curve = [f"{run} · {label}" for run, label in zip(frame["run"], frame["label"], strict=True)]
+    else:
+        curve = list(frame["label"])
+    frame = frame.assign(curve=curve, series_color=[series_color(s) for s in frame["series"]],
+                         marker=[marker[r] for r in frame["run_id"]],
+                         neg=np.minimum(frame["mae_std"], 0.95 * frame["mae"]))
+    cmap = dict(zip(frame["curve"], frame["series_color"], strict=True))
+    if len(frame):
+        paths = [g[["size", "mae", "curve"]] for _, g in frame.groupby(["run_id", "series"], sort=False)]
+    else:  # an empty Path cannot map colours: one invisible point instead
+        paths = [pd.DataFrame({"size": [np.nan], "mae": [np.nan], "curve": [""]})]
+        cmap[""] = "#ffffff"
+    lines = hv.Path(paths, [size, mae], ["curve"]).opts(color="curve", cmap=cmap, line_width=2,
+                                                         show_legend=False)
+    bars = hv.ErrorBars(frame, size, [mae, "neg", "mae_std", "series_color"]).opts(
+        color="series_color", line_width=1.5, lower_head=None, upper_head=None)
+    vdims = [mae] + [c for c in frame.columns if c not in ("size", "mae")]
+    scatter = hv.Scatter(frame, size, vdims).opts(
+        color="curve", cmap=cmap, marker="marker", size=9, line_color="white", tools=["hover", "tap"],
         hover_tooltips=_TOOLTIPS, nonselection_alpha=0.35, selection_line_color="black",
-        selection_line_width=2, show_legend=False)
-    layers.append(scatter)
-    return hv.Overlay(layers).opts(
-        hv.opts.Overlay(logx=True, logy=True, responsive=True, height=height, show_grid=True,
-                        legend_position="top_right", title=title, toolbar="above",
-                        min_height=300),
-    )
+        selection_line_width=2, show_legend=True)
+    shown = f"{title}: no finished points yet" if len(summary if summary is not None else []) == 0 else title
+    return (lines * bars * scatter).opts(
+        hv.opts.Overlay(logx=True, logy=True, responsive=True, height=height, min_height=300, show_grid=True,
+                        legend_position="top_right", title=shown, toolbar="above", framewise=True))
 
 
 def curves_table(summary: pd.DataFrame) -> pd.DataFrame:
