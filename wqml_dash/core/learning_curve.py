@@ -14,11 +14,15 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import param
 
+from .bag_of_bonds import dataset_bob_vectors
 from .data.dataset import DEFAULT_TARGET, PROPERTIES, MolecularDataset
 from .krr import DEFAULT_LAMBDAS, DEFAULT_SIGMA_FACTORS, KernelRidge, cross_validate
 from .metrics import METRICS, distances, prepare
 from .progress import CancelToken, ProgressCallback, report
 from .representations import ORDERS, dataset_coulomb_vectors
+
+#: Representations a learning curve can use: the Coulomb matrix and Bag of Bonds.
+REPRESENTATIONS: dict[str, str] = {"cm": "Coulomb matrix", "bob": "Bag of Bonds"}
 
 #: The paper's Fig. 3: L1 and L2 on random and sorted CMs, and W1.
 PAPER_SERIES: tuple[str, ...] = ("random:l1", "sorted:l1", "random:l2", "sorted:l2", "sorted:w1")
@@ -65,6 +69,9 @@ class LearningCurveSettings(param.Parameterized):
                                doc="Sigma grid as multiples of the median training distance")
     lambdas = param.List(default=list(DEFAULT_LAMBDAS), item_type=float, bounds=(1, None),
                          doc="Regularisation grid")
+    representation = param.Selector(default="cm", objects=list(REPRESENTATIONS),
+                                    doc="'cm': Coulomb matrix (the series' order applies); 'bob': Bag of "
+                                        "Bonds (bags sorted, so the order of a series is irrelevant)")
 
     @param.depends("series", "sizes", "sigma_factors", "lambdas", watch=True, on_init=True)
     def _validate(self):
@@ -147,7 +154,7 @@ def split_rows(n_molecules: int, n_train_max: int, n_test: int, seed: int) -> tu
 
 
 def series_features(dataset: MolecularDataset, rows: np.ndarray, order: str, metric: str,
-                    seed: int) -> np.ndarray:
+                    seed: int, representation: str = "cm") -> np.ndarray:
     """Representations of ``rows`` for one series, prepared for ``distances(metric, ...,
     presorted=True)`` (W1: entries sorted).
 
@@ -157,11 +164,18 @@ def series_features(dataset: MolecularDataset, rows: np.ndarray, order: str, met
     rows : (m,) row positions in ``dataset``
     order, metric : the series
     seed : seeds the random order
+    representation : 'cm' (Coulomb matrix in ``order``) or 'bob' (Bag of Bonds over the bags
+        of the whole data set; ``order`` and ``seed`` do not change it)
 
     Returns
     -------
-    (m, size*(size+1)/2) float64
+    (m, d) float64: d = size*(size+1)/2 for 'cm' (435 for QM9), the bag layout's length for
+    'bob' (713 for QM9)
     """
+    if representation == "bob":
+        return prepare(metric, dataset_bob_vectors(dataset, rows))
+    if representation != "cm":
+        raise ValueError(f"unknown representation {representation!r}; choose one of {list(REPRESENTATIONS)}")
     return prepare(metric, dataset_coulomb_vectors(dataset, rows, order=order, seed=seed))
 
 
@@ -248,7 +262,7 @@ def run_learning_curve(dataset: MolecularDataset, settings: LearningCurveSetting
         label = f"{order}:{metric}"
         report(progress, len(points), total, f"{label}: representations and distances")
         t0 = time.perf_counter()
-        X = series_features(dataset, rows, order, metric, settings.seed)
+        X = series_features(dataset, rows, order, metric, settings.seed, settings.representation)
         X_train, X_test = X[: sizes[-1]], X[sizes[-1]:]
         # One distance matrix of the largest size serves every (nested) size.
         D_train = distances(metric, X_train, presorted=True)
