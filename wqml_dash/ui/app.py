@@ -9,6 +9,7 @@ import panel as pn
 
 from .data_overview import DataOverview
 from .data_source import DataSource
+from .learning_curves_tab import LearningCurvesTab
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 #: Inlined into the page (served by the app itself; nothing is fetched from elsewhere).
@@ -36,7 +37,8 @@ def create_app() -> pn.template.BootstrapTemplate:
     pn.extension("tabulator", design="bootstrap", notifications=True, raw_css=[_CSS])
     hv.extension("bokeh", logo=False)
     source = DataSource()
-    tabs = pn.Tabs(("QM9 data", DataOverview(source=source)), dynamic=True,
+    tabs = pn.Tabs(("QM9 data", DataOverview(source=source)), ("Learning curves", LearningCurvesTab()),
+                   dynamic=True,
                    sizing_mode="stretch_width", name="main-tabs")
     template = pn.template.BootstrapTemplate(
         title="wqml-dash · Wasserstein metric for quantum machine learning",
