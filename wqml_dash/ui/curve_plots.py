@@ -103,14 +103,17 @@ def learning_curve_plot(summary: pd.DataFrame, unit: str = "kcal/mol", *, height
     size = hv.Dimension("size", label="Training size")
     mae = hv.Dimension("mae", label=f"MAE ({unit})")
     frame = summary if summary is not None else summarize(None)
+    frame = frame.astype({c: object for c in ("run", "series", "label")})
     runs = list(dict.fromkeys(frame["run_id"]))
     marker = {r: RUN_MARKERS[i % len(RUN_MARKERS)] for i, r in enumerate(runs)}
     if len(runs) > 1:
         curve = [f"{run} · {label}" for run, label in zip(frame["run"], frame["label"], strict=True)]
     else:
         curve = list(frame["label"])
-    frame = frame.assign(curve=curve, series_color=[series_color(s) for s in frame["series"]],
-                         marker=[marker[r] for r in frame["run_id"]],
+    frame = frame.assign(curve=pd.Series(curve, index=frame.index, dtype=object),
+                         series_color=pd.Series([series_color(s) for s in frame["series"]], index=frame.index,
+                                                dtype=object),
+                         marker=pd.Series([marker[r] for r in frame["run_id"]], index=frame.index, dtype=object),
                          neg=np.minimum(frame["mae_std"], 0.95 * frame["mae"]))
     cmap = dict(zip(frame["curve"], frame["series_color"], strict=True))
     if len(frame):
@@ -119,18 +122,20 @@ def learning_curve_plot(summary: pd.DataFrame, unit: str = "kcal/mol", *, height
         paths = [pd.DataFrame({"size": [np.nan], "mae": [np.nan], "curve": [""]})]
         cmap[""] = "#ffffff"
     lines = hv.Path(paths, [size, mae], ["curve"]).opts(color="curve", cmap=cmap, line_width=2,
-                                                         show_legend=False)
+                                                         show_legend=False, framewise=True)
     bars = hv.ErrorBars(frame, size, [mae, "neg", "mae_std", "series_color"]).opts(
-        color="series_color", line_width=1.5, lower_head=None, upper_head=None)
+        color="series_color", line_width=1.5, lower_head=None, upper_head=None, framewise=True)
     vdims = [mae] + [c for c in frame.columns if c not in ("size", "mae")]
     scatter = hv.Scatter(frame, size, vdims).opts(
         color="curve", cmap=cmap, marker="marker", size=9, line_color="white", tools=["hover", "tap"],
         hover_tooltips=_TOOLTIPS, nonselection_alpha=0.35, selection_line_color="black",
-        selection_line_width=2, show_legend=True)
-    shown = f"{title}: no finished points yet" if len(summary if summary is not None else []) == 0 else title
+        selection_line_width=2, show_legend=True, framewise=True)
+    shown = f"{title}: no finished points yet" if len(frame) == 0 else title
+    sizes = sorted(set(int(n) for n in frame["size"]))
+    ticks = {"xticks": sizes} if 1 < len(sizes) <= 12 else {}  # label the sizes run, not just decades
     return (lines * bars * scatter).opts(
         hv.opts.Overlay(logx=True, logy=True, responsive=True, height=height, min_height=300, show_grid=True,
-                        legend_position="top_right", title=shown, toolbar="above", framewise=True))
+                        legend_position="top_right", title=shown, toolbar="above", framewise=True, **ticks))
 
 
 def curves_table(summary: pd.DataFrame) -> pd.DataFrame:

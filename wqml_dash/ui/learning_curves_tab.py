@@ -231,8 +231,9 @@ class LearningCurvesTab(pn.viewable.Viewer):
             return
         current = self.point or (None, None, None, None)
         run_id = run_id if run_id is not None else current[0]
-        runs = [r for r in self.shown_runs if r in set(pts["run_id"])] or sorted(set(pts["run_id"]), reverse=True)
-        if run_id not in set(pts["run_id"]):
+        with_points = set(pts["run_id"])
+        runs = [r for r in self.shown_runs if r in with_points] or sorted(with_points, reverse=True)
+        if run_id not in runs:  # the inspected point follows the runs shown in the plot
             run_id = runs[0]
         names = self._run_names()
         of_run = pts[pts["run_id"] == run_id]
@@ -338,27 +339,28 @@ class LearningCurvesTab(pn.viewable.Viewer):
         plot = pn.pane.HoloViews(self._curves, sizing_mode="stretch_width", min_height=340,
                                  css_classes=["wqml-curve-plot"], name="curve-plot")
         curves = pn.Column(
-            pn.pane.Markdown("### Learning curves", margin=(0, 10)),
+            pn.pane.Markdown("#### Learning curves", margin=(0, 10)),
             pn.Row(self.run_chooser, sizing_mode="stretch_width"),
             pn.Row(pn.pane.Markdown("Series", margin=(8, 5, 0, 10), width=50), self.series_chooser),
             plot,
             pn.Row(self.csv_download, self.json_download,
                    pn.pane.Markdown("PNG: the save icon in the plot's toolbar.", css_classes=["wqml-hint"],
                                     margin=(12, 10)), sizing_mode="stretch_width"),
-            sizing_mode="stretch_width", css_classes=["wqml-card"])
-        runs = pn.Column(pn.pane.Markdown("### Runs", margin=(0, 10)), self.runs_table, self.dashboard,
+            sizing_mode="stretch_width", min_width=520, css_classes=["wqml-card"])
+        runs = pn.Column(pn.pane.Markdown("#### Runs", margin=(0, 10)), self.runs_table, self.dashboard,
                          sizing_mode="stretch_width", css_classes=["wqml-card"])
         detail = pn.Column(
-            pn.pane.Markdown("### Selected point", margin=(0, 10)),
+            pn.pane.Markdown("#### Selected point", margin=(0, 10)),
             pn.Row(self.point_run, self.point_series, self.point_size, self.point_seed),
             self._point_view,
             sizing_mode="stretch_width", css_classes=["wqml-card"])
-        form = pn.Column(pn.pane.Markdown("### New run", margin=(0, 10)), self.form, width=370,
+        form = pn.Column(pn.pane.Markdown("#### New run", margin=(0, 10)), self.form, width=370,
                          css_classes=["wqml-card"])
-        right = pn.Column(runs, curves, sizing_mode="stretch_width", min_width=560, styles={"flex": "1 1 560px"})
+        curves.styles = {"flex": "1 1 540px"}
         return pn.Column(
             pn.pane.Markdown(HELP, css_classes=["wqml-help"], margin=(0, 10)),
-            pn.FlexBox(form, right, flex_wrap="wrap", align_items="flex-start", sizing_mode="stretch_width"),
+            runs,
+            pn.FlexBox(form, curves, flex_wrap="wrap", align_items="flex-start", sizing_mode="stretch_width"),
             detail,
             sizing_mode="stretch_width", name="learning-curves")
 

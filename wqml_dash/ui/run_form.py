@@ -94,15 +94,15 @@ class RunForm(pn.viewable.Viewer):
         self.series_groups = {
             metric: pn.widgets.CheckButtonGroup(name=metric.upper(), options=list(ORDERS), value=[],
                                                 button_type="primary", button_style="outline",
-                                                width=250, margin=(2, 5))
+                                                width=250, margin=(2, 5), css_classes=[f"wqml-series-{metric}"])
             for metric in METRICS
         }
         self.sizes = pn.widgets.TextInput(name="Training sizes", width=330,
                                           description=_param_doc("sizes") + "; comma separated")
-        self.grid_from = pn.widgets.IntInput(name="from", value=100, start=1, width=90)
-        self.grid_to = pn.widgets.IntInput(name="to", value=10_000, start=1, width=90)
-        self.grid_count = pn.widgets.IntInput(name="points", value=9, start=1, end=40, width=70)
-        self.grid_button = pn.widgets.Button(name="Log grid", width=70, margin=(24, 5, 5, 5),
+        self.grid_from = pn.widgets.IntInput(name="from", value=100, start=1, width=75)
+        self.grid_to = pn.widgets.IntInput(name="to", value=10_000, start=1, width=85)
+        self.grid_count = pn.widgets.IntInput(name="points", value=9, start=1, end=40, width=60)
+        self.grid_button = pn.widgets.Button(name="Log grid", width=80, margin=(24, 5, 5, 5),
                                              description="Fill the training sizes with a log grid")
         bounds_test = defaults.n_test.bounds or (1, None)
         self.n_test = pn.widgets.IntInput(name="Test molecules", start=bounds_test[0], end=bounds_test[1],
@@ -259,7 +259,8 @@ class RunForm(pn.viewable.Viewer):
     def _message(self):
         if not self.message:
             return pn.Spacer(height=0)
-        return pn.pane.Alert(self.message, alert_type=self.message_type, width=330, margin=(5, 10),
+        return pn.pane.Alert(self.message, alert_type=self.message_type, sizing_mode="stretch_width",
+                             margin=(5, 10),
                              css_classes=["wqml-form-message"])
 
     def __panel__(self):

@@ -16,12 +16,25 @@ STATUS_COLORS = {"queued": "#6c757d", "running": "#0b5ed7", "finished": "#198754
                  "cancelled": "#b35900", "interrupted": "#6f42c1"}
 
 #: Columns of the displayed frame (`RunsTable.frame`); the button columns are added by Tabulator.
-COLUMNS = ["id", "name", "status", "progress", "points", "eta", "created", "settings", "message"]
-_TITLES = {"id": "#", "name": "Name", "status": "Status", "progress": "Progress", "points": "Points",
-           "eta": "Time left", "created": "Created (UTC)", "settings": "Settings", "message": "Latest"}
-_BUTTONS = {"cancel": "<span class='wqml-btn' title='Cancel this run'>Cancel</span>",
-            "resume": "<span class='wqml-btn' title='Compute the missing points'>Resume</span>",
-            "delete": "<span class='wqml-btn' title='Delete the run and its points'>Delete</span>"}
+COLUMNS = ["id", "name", "status", "progress", "created", "cancel", "resume", "delete", "settings", "message"]
+#: Shown in the table; the settings and latest message of the selected run are shown below it.
+VISIBLE = ["id", "name", "status", "progress", "created", "cancel", "resume", "delete"]
+_TITLES = {"id": "#", "name": "Name", "status": "Status", "progress": "Progress (points, time left)",
+           "created": "Created (UTC)", "settings": "Settings", "message": "Latest",
+           "cancel": "", "resume": "", "delete": ""}
+#: Action columns: label, tooltip, and the statuses for which the button is offered.
+_ACTIONS = {"cancel": ("Cancel", "Stop this run; finished points are kept", ACTIVE_STATUSES),
+            "resume": ("Resume", "Compute the missing points", ("cancelled", "failed", "interrupted")),
+            "delete": ("Delete", "Delete the run with its points", ("finished", "cancelled", "failed", "interrupted"))}
+
+
+def action_button(action: str, status: str) -> str:
+    """HTML of an action button for a run in ``status`` (empty when the action does not apply)."""
+    label, tip, statuses = _ACTIONS[action]
+    if status not in statuses:
+        return ""
+    return (f"<span class='wqml-btn wqml-btn-{action}' title='{tip}' role='button' style='border:1px solid "
+            f"#adb5bd;border-radius:4px;padding:0.1em 0.55em;cursor:pointer;font-size:0.85em'>{label}</span>")
 
 
 def status_badge(status: str) -> str:
@@ -29,6 +42,18 @@ def status_badge(status: str) -> str:
     color = STATUS_COLORS.get(status, "#6c757d")
     return (f"<span class='wqml-status wqml-status-{status}' style='background:{color};color:white;"
             f"border-radius:0.6em;padding:0.05em 0.6em;font-size:0.85em'>{html.escape(status)}</span>")
+
+
+def progress_bar(done: int, total: int, eta: str = "", status: str = "running") -> str:
+    """HTML for a progress bar with the counts and the time left written on it."""
+    pct = 100.0 * done / total if total else 0.0
+    color = STATUS_COLORS["running"] if status in ACTIVE_STATUSES else STATUS_COLORS.get(status, "#6c757d")
+    text = f"{done} / {total}" + (f" · {eta} left" if eta else "")
+    return (f"<div class='wqml-progress' data-done='{done}' data-total='{total}' style='position:relative;"
+            f"height:1.35em;background:#e9ecef;border-radius:4px;overflow:hidden;min-width:9em'>"
+            f"<div style='width:{pct:.1f}%;height:100%;background:{color};opacity:0.55'></div>"
+            f"<span style='position:absolute;left:0.5em;top:0;line-height:1.35em;font-size:0.85em;"
+            f"color:#212529'>{html.escape(text)}</span></div>")
 
 
 def format_eta(seconds: float | None) -> str:
@@ -73,6 +98,7 @@ class RunsTable(pn.viewable.Viewer):
     runs = param.DataFrame(default=None, allow_None=True, doc="The store's list_runs() at the last refresh")
     selected_run = param.Integer(default=None, allow_None=True, doc="Id of the selected row")
     message = param.String(default="")
+    details = param.String(default="", doc="Settings and latest news of the selected run (Markdown)")
     message_type = param.Selector(default="info", objects=["danger", "success", "info", "warning"])
 
     def __init__(self, **params):
@@ -80,15 +106,16 @@ class RunsTable(pn.viewable.Viewer):
         self._pending_delete: int | None = None
         self.table = pn.widgets.Tabulator(
             pd.DataFrame({c: pd.Series(dtype="int64" if c == "id" else object) for c in COLUMNS}),
-            titles=_TITLES, buttons=_BUTTONS, show_index=False, disabled=True, selectable=1,
-            sizing_mode="stretch_width", layout="fit_data_stretch", height=260, name="runs-table",
-            formatters={"status": {"type": "html"},
-                        "progress": {"type": "progress", "min": 0, "max": 100, "color": "#3b6ea5",
-                                     "legend": True}},
-            widths={"message": 220, "progress": 110, "name": 170}, header_align="left",
+            titles=_TITLES, show_index=False, disabled=True, selectable=1,
+            sizing_mode="stretch_width", layout="fit_data_fill", name="runs-table",
+            configuration={"maxHeight": "290px", "columnDefaults": {"headerSort": False}},
+            formatters={c: {"type": "html"} for c in ("status", "progress", *_ACTIONS)},
+            widths={"progress": 210, "name": 160, "cancel": 90, "resume": 95, "delete": 90}, header_align="left",
+            hidden_columns=[c for c in COLUMNS if c not in VISIBLE],
             css_classes=["wqml-runs-table"])
         self.table.on_click(self._on_click)
         self.table.param.watch(self._on_selection, "selection")
+        self.param.watch(self._update_details, "selected_run")
 
     # -- data ---------------------------------------------------------------------------
     def frame(self, runs: pd.DataFrame) -> pd.DataFrame:
@@ -107,12 +134,12 @@ class RunsTable(pn.viewable.Viewer):
                 message = run.error or ""
             elif run.status in ACTIVE_STATUSES:
                 message = "in another process" + (f" ({run.owner})" if getattr(run, "owner", None) else "")
-            created = run.created.strftime("%Y-%m-%d %H:%M:%S") if pd.notna(run.created) else ""
+            created = run.created.strftime("%m-%d %H:%M:%S") if pd.notna(run.created) else ""
+            eta_text = format_eta(eta) if run.status == "running" else ""
             rows.append({"id": int(run.id), "name": run.name, "status": status_badge(run.status),
-                         "progress": round(100 * run.n_done / run.n_total) if run.n_total else 0,
-                         "points": f"{run.n_done} / {run.n_total}",
-                         "eta": format_eta(eta) if run.status == "running" else "",
-                         "created": created, "settings": settings_summary(run.config), "message": message})
+                         "progress": progress_bar(int(run.n_done), int(run.n_total), eta_text, run.status),
+                         "created": created, **{a: action_button(a, run.status) for a in _ACTIONS},
+                         "settings": settings_summary(run.config), "message": message})
         frame = pd.DataFrame(rows, columns=COLUMNS)
         frame.index = frame["id"].to_numpy(dtype="int64")
         return frame
@@ -132,6 +159,7 @@ class RunsTable(pn.viewable.Viewer):
             self.table.value = new
             self._select(self.selected_run)
         self.runs = runs
+        self._update_details()
         return runs
 
     # -- selection and buttons ----------------------------------------------------------
@@ -153,9 +181,11 @@ class RunsTable(pn.viewable.Viewer):
         self.param.update(message=text, message_type=kind)
 
     async def _on_click(self, event):
-        if event.column not in _BUTTONS or event.row is None or event.row >= len(self.table.value):
+        if event.column not in _ACTIONS or event.row is None or event.row >= len(self.table.value):
             return
         run_id = int(self.table.value.index[event.row])
+        if not self.table.value.iloc[event.row][event.column]:
+            return  # no button in this cell
         action = getattr(self, f"_{event.column}")
         # executor calls may talk to Dask (cancel, join a driver): keep them off the event loop
         text, kind = await asyncio.get_running_loop().run_in_executor(None, action, run_id)
@@ -202,21 +232,31 @@ class RunsTable(pn.viewable.Viewer):
         return pn.pane.Alert(self.message, alert_type=self.message_type, sizing_mode="stretch_width",
                              margin=(5, 10), css_classes=["wqml-runs-message"])
 
-    @param.depends("selected_run", "runs")
-    def _details(self):
-        if self.selected_run is None or self.runs is None or self.selected_run not in set(self.runs["id"]):
-            return pn.pane.Markdown("Select a run to see its settings.", css_classes=["wqml-hint"],
-                                    margin=(0, 10))
-        run = self.runs.set_index("id").loc[self.selected_run]
+    def _details_text(self) -> str:
+        runs = self.runs
+        if self.selected_run is None or runs is None or self.selected_run not in set(runs["id"]):
+            return ""
+        run = runs.set_index("id").loc[self.selected_run]
         cfg = run["config"]
-        lines = [f"**Run {self.selected_run}: {html.escape(str(run['name']))}** ({run['status']})",
+        lines = [f"**Run {self.selected_run}: {html.escape(str(run['name']))}** ({run['status']}): "
                  f"series {', '.join(cfg.get('series', []))}; sizes {', '.join(map(str, cfg.get('sizes', [])))}; "
                  f"test {cfg.get('n_test')}; {cfg.get('folds')} folds; seeds "
                  f"{', '.join(map(str, cfg.get('seeds', [])))}; target {cfg.get('target')}; "
                  f"representation {cfg.get('representation', 'cm')}"]
+        latest = self.table.value["message"].get(self.selected_run, "") if len(self.table.value) else ""
         if run["error"]:
             lines.append(f"Error: `{run['error']}`")
-        return pn.pane.Markdown("  \n".join(lines), margin=(0, 10), css_classes=["wqml-run-details"])
+        elif latest:
+            lines.append(f"Latest: {html.escape(str(latest))}")
+        return "  \n".join(lines)
+
+    def _update_details(self, *_):
+        self.details = self._details_text()
+
+    @param.depends("details")
+    def _details(self):
+        text = self.details or "Select a run to see its settings."
+        return pn.pane.Markdown(text, margin=(0, 10), css_classes=["wqml-run-details"])
 
     def __panel__(self):
         return pn.Column(self._message, self.table, self._details, sizing_mode="stretch_width")
