@@ -27,19 +27,32 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url():
-    """URL of ``app.py`` served on a free localhost port for the whole session."""
+def app_store(tmp_path_factory) -> Path:
+    """The served app's run store: a temporary file (``WQML_STORE``), never the user's."""
+    return tmp_path_factory.mktemp("store") / "runs.sqlite"
+
+
+@pytest.fixture(scope="session")
+def app_url(app_store, tmp_path_factory):
+    """URL of ``app.py`` served on a free localhost port for the whole session.
+
+    The app keeps its runs in `app_store` and runs them on its own embedded Dask cluster.
+    """
     port = _free_port()
+    env = {**os.environ, "BOKEH_ALLOW_WS_ORIGIN": f"127.0.0.1:{port}", "WQML_STORE": str(app_store)}
+    env.pop("WQML_SCHEDULER", None)
+    # a file, not a pipe nobody reads: a chatty server (Dask logs) would block on a full pipe
+    log = open(tmp_path_factory.mktemp("serve") / "panel-serve.log", "w+")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), "--port", str(port),
          "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "BOKEH_ALLOW_WS_ORIGIN": f"127.0.0.1:{port}"})
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
     url = f"http://127.0.0.1:{port}/app"
     deadline = time.time() + 120
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"panel serve exited:\n{proc.stdout.read()}")
+            log.seek(0)
+            raise RuntimeError(f"panel serve exited:\n{log.read()}")
         try:
             with urllib.request.urlopen(url, timeout=5) as r:
                 if r.status == 200:
@@ -52,9 +65,10 @@ def app_url():
     yield url
     proc.terminate()
     try:
-        proc.wait(10)
+        proc.wait(20)
     except subprocess.TimeoutExpired:
         proc.kill()
+    log.close()
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import panel as pn
 from .data_overview import DataOverview
 from .data_source import DataSource
 from .displacement_explorer import DisplacementExplorer
+from .learning_curves_tab import LearningCurvesTab
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 #: Inlined into the page (served by the app itself; nothing is fetched from elsewhere).
@@ -38,7 +39,8 @@ def create_app() -> pn.template.BootstrapTemplate:
     hv.extension("bokeh", logo=False)
     source = DataSource()
     explorer = DisplacementExplorer(data_source=source)
-    tabs = pn.Tabs(("Displacement explorer", explorer), ("QM9 data", DataOverview(source=source)), dynamic=True,
+    tabs = pn.Tabs(("Displacement explorer", explorer), ("Learning curves", LearningCurvesTab()),
+                   ("QM9 data", DataOverview(source=source)), dynamic=True,
                    active=0, sizing_mode="stretch_width", name="main-tabs")
     template = pn.template.BootstrapTemplate(
         title="wqml-dash · Wasserstein metric for quantum machine learning",
