@@ -383,13 +383,19 @@ class RunExecutor:
                                             key=f"wqml-testset-{run_id}-{seed}-{token}") for seed in seeds}
         inputs: dict[tuple, object] = {}
         points = {}
-        for i, (series, size, seed) in enumerate(run.tasks):
+        # The hyperparameter search of a size starts from the optimum of the next smaller size of
+        # the same series and seed (cfg.search == "local"): pass that task's future, or the stored
+        # point when resuming.
+        previous = self._stored_optima(run_id)
+        for i, (series, size, seed) in sorted(enumerate(run.tasks), key=lambda t: (t[1][1], t[0])):
             k = worker_tasks.inputs_key(cfg, series, seed)
             if k not in inputs:
                 inputs[k] = client.submit(worker_tasks.prepare_inputs, config, seed, series, priority=100,
                                           key=f"wqml-inputs-{run_id}-{len(inputs)}-{token}")
+            start = previous.get((series, seed))
             fut = client.submit(worker_tasks.fit_task, inputs[k], config, series, size, seed, run.cancel_event,
-                                priority=-i, key=f"wqml-point-{run_id}-{i}-{token}")
+                                start, priority=-i, key=f"wqml-point-{run_id}-{i}-{token}")
+            previous[(series, seed)] = fut
             points[fut] = (series, size, seed)
         with run.lock:
             run.futures = [*test_futures.values(), *inputs.values(), *points]
@@ -427,6 +433,15 @@ class RunExecutor:
                 run.futures = []
             if leftover:
                 client.cancel(leftover)
+
+    def _stored_optima(self, run_id: int) -> dict[tuple[str, int], tuple[float, float]]:
+        """(series, seed) -> (sigma, lambda) of the largest size already stored (for a resume)."""
+        pts = self.store.points(run_id)
+        out: dict[tuple[str, int], tuple[float, float]] = {}
+        if len(pts):
+            for row in pts.sort_values("size").itertuples():
+                out[(row.series, int(row.seed))] = (float(row.sigma), float(row.lam))
+        return out
 
     def _finish(self, run: _ActiveRun, error: str | None) -> None:
         run_id = run.run_id

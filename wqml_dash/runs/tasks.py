@@ -121,12 +121,19 @@ class DaskCancel:
 
 
 def fit_task(inputs: SeriesInputs, config: dict, series: str, size: int, seed: int,
-             cancel_event: str | None = None) -> CurvePoint:
-    """One point: `fit_point` for ``series`` at training size ``size`` with ``seed``'s settings."""
+             cancel_event: str | None = None,
+             start: CurvePoint | tuple[float, float] | None = None) -> CurvePoint:
+    """One point: `fit_point` for ``series`` at training size ``size`` with ``seed``'s settings.
+
+    ``start``: the point (or its ``(sigma, lambda)``) of the next smaller size of the same series
+    and seed, where the local hyperparameter search starts (None: the whole grid).
+    """
     cancel = DaskCancel(cancel_event) if cancel_event else None
     if cancel is not None:
         cancel.check()
     cfg = RunConfig.from_dict(config)
     order, metric = parse_series(series)
+    if isinstance(start, CurvePoint):
+        start = (start.sigma, start.lam)
     return fit_point(inputs.X_train, inputs.y_train, inputs.X_test, inputs.y_test, order, metric, int(size),
-                     cfg.settings_for(seed), cancel=cancel)
+                     cfg.settings_for(seed), start=start, cancel=cancel)
