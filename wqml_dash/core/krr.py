@@ -168,8 +168,11 @@ def median_distance(distance: np.ndarray) -> float:
     n = distance.shape[0]
     if n < 2:
         return 1.0
-    iu = np.triu_indices(min(n, 2000), k=1)
-    med = float(np.median(distance[iu]))
+    m = min(n, 2000)
+    block = distance[:m, :m]
+    if not isinstance(block, np.ndarray):  # a torch tensor (`torch_backend`)
+        block = block.cpu().numpy()
+    med = float(np.median(block[np.triu_indices(m, k=1)]))
     return med if med > 0 else 1.0
 
 
@@ -235,7 +238,7 @@ def cross_validate(distance: np.ndarray, y: np.ndarray, metric: Metric, *, folds
                    sigma_factors=DEFAULT_SIGMA_FACTORS, lambdas=DEFAULT_LAMBDAS, seed: int = 0,
                    patience: int = 3, extend: int = 8, start: tuple[float, float] | None = None,
                    cancel: CancelToken | None = None,
-                   progress: ProgressCallback | None = None) -> CVResult:
+                   progress: ProgressCallback | None = None, device: str = "cpu") -> CVResult:
     """k-fold cross-validation of sigma and lambda on one precomputed distance matrix.
 
     Two searches, both on the grid ``sigma = median_distance(distance) * sigma_factors`` by
@@ -266,6 +269,8 @@ def cross_validate(distance: np.ndarray, y: np.ndarray, metric: Metric, *, folds
     start : see above
     cancel : checked between factorisations
     progress : ``progress(done, total, message)`` per evaluated sigma (grid) or pair (local)
+    device : 'cpu' (numba + LAPACK) or a torch device such as 'cuda' (`torch_backend`);
+        a torch tensor ``distance`` is worked on where it lies (torch's CPU device included)
 
     Returns
     -------
@@ -273,7 +278,15 @@ def cross_validate(distance: np.ndarray, y: np.ndarray, metric: Metric, *, folds
     """
     check_metric(metric)
     y = np.asarray(y, dtype=np.float64)
-    cv = _Folds(distance, y, metric, folds, seed, cancel)
+    if device == "cpu" and isinstance(distance, np.ndarray):
+        cv = _Folds(distance, y, metric, folds, seed, cancel)
+    else:
+        from .torch_backend import TorchFolds
+
+        val = [np.sort(v) for v in fold_indices(y.size, folds, seed)]
+        train = [np.setdiff1d(np.arange(y.size), v, assume_unique=True) for v in val]
+        cv = TorchFolds(distance, y, metric, val, train, cancel, device)
+        distance = cv.D
     lambdas = np.asarray(lambdas, dtype=float)
     median = median_distance(distance)
     if start is None:
