@@ -98,7 +98,7 @@ def qm9_sorted_cms(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return dataset_coulomb_vectors(qm9, rows, order="sorted"), qm9.energy[rows]
 
 
-def run_bench(n: int = 2000, n_peer: int = 200, n_fit: int = 4000, repeats: int = 5,
+def run_bench(n: int = 2000, n_peer: int = 300, n_fit: int = 4000, repeats: int = 5,
               sigma: float = 4.0, progress: Callable[[str], None] | None = None) -> list[BenchRow]:
     """Run every benchmark; see the module docstring.
 
