@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
                     "writes everything, with the machine.")
     bench.add_argument("--n", type=int, default=2000,
                        help="molecules for the fast distance tasks (default %(default)s)")
-    bench.add_argument("--n-peer", type=int, default=200,
+    bench.add_argument("--n-peer", type=int, default=300,
                        help="molecules for the slow per-pair peers (default %(default)s)")
     bench.add_argument("--n-fit", type=int, default=4000,
                        help="training molecules of the KRR fit (default %(default)s)")

@@ -168,8 +168,11 @@ def median_distance(distance: np.ndarray) -> float:
     n = distance.shape[0]
     if n < 2:
         return 1.0
-    iu = np.triu_indices(min(n, 2000), k=1)
-    med = float(np.median(distance[iu]))
+    m = min(n, 2000)
+    block = distance[:m, :m]
+    if not isinstance(block, np.ndarray):  # a torch tensor (`torch_backend`)
+        block = block.cpu().numpy()
+    med = float(np.median(block[np.triu_indices(m, k=1)]))
     return med if med > 0 else 1.0
 
 
@@ -235,7 +238,7 @@ def cross_validate(distance: np.ndarray, y: np.ndarray, metric: Metric, *, folds
                    sigma_factors=DEFAULT_SIGMA_FACTORS, lambdas=DEFAULT_LAMBDAS, seed: int = 0,
                    patience: int = 3, extend: int = 8, start: tuple[float, float] | None = None,
                    cancel: CancelToken | None = None,
-                   progress: ProgressCallback | None = None) -> CVResult:
+                   progress: ProgressCallback | None = None, device: str = "cpu") -> CVResult:
     """k-fold cross-validation of sigma and lambda on one precomputed distance matrix.
 
     Two searches, both on the grid ``sigma = median_distance(distance) * sigma_factors`` by
@@ -246,12 +249,12 @@ def cross_validate(distance: np.ndarray, y: np.ndarray, metric: Metric, *, folds
       CV error is unimodal in sigma in practice), and continues the grid upwards by factors of
       two, at most ``extend`` times, while the largest sigma is still the best.
     - ``start=(sigma, lam)``, e.g. the optimum of the previous, smaller training size: a local
-      search. Sigmas are ``median * 2**k`` for integer k (the grid's powers of two, extended
-      without bound), lambdas the given list. From the grid point nearest ``start`` it moves to a
-      better neighbour (one step in sigma or lambda) as long as there is one, keeps going in a
-      direction while that improves, and stops at a point better than its four neighbours.
-      Typically 5 evaluations instead of the grid's 40-75, which is what makes training sets of
-      10,000 affordable on a laptop.
+      search. Sigmas are ``median * 2**k`` for integer k (the grid's powers of two, from two
+      below the grid to ``extend`` above it), lambdas the given list. From the grid point
+      nearest ``start`` it moves to a better neighbour (one step in sigma or lambda) as long
+      as there is one, keeps going in a direction while that improves, and stops at a point
+      better than its four neighbours. Typically 5 evaluations instead of the grid's 40-75,
+      which is what makes training sets of 10,000 affordable on a laptop.
 
     Parameters
     ----------
@@ -266,6 +269,8 @@ def cross_validate(distance: np.ndarray, y: np.ndarray, metric: Metric, *, folds
     start : see above
     cancel : checked between factorisations
     progress : ``progress(done, total, message)`` per evaluated sigma (grid) or pair (local)
+    device : 'cpu' (numba + LAPACK) or a torch device such as 'cuda' (`torch_backend`);
+        a torch tensor ``distance`` is worked on where it lies (torch's CPU device included)
 
     Returns
     -------
@@ -273,13 +278,23 @@ def cross_validate(distance: np.ndarray, y: np.ndarray, metric: Metric, *, folds
     """
     check_metric(metric)
     y = np.asarray(y, dtype=np.float64)
-    cv = _Folds(distance, y, metric, folds, seed, cancel)
+    if device == "cpu" and isinstance(distance, np.ndarray):
+        cv = _Folds(distance, y, metric, folds, seed, cancel)
+    else:
+        from .torch_backend import TorchFolds
+
+        val = [np.sort(v) for v in fold_indices(y.size, folds, seed)]
+        train = [np.setdiff1d(np.arange(y.size), v, assume_unique=True) for v in val]
+        cv = TorchFolds(distance, y, metric, val, train, cancel, device)
+        distance = cv.D
     lambdas = np.asarray(lambdas, dtype=float)
     median = median_distance(distance)
     if start is None:
         return _grid_search(cv, median, np.sort(np.asarray(sigma_factors, dtype=float)), lambdas,
                             patience, extend, progress)
-    return _local_search(cv, median, lambdas, start, progress)
+    factors = np.log2(np.asarray(sigma_factors, dtype=float))
+    k_range = (int(np.floor(factors.min())) - 2, int(np.ceil(factors.max())) + extend)
+    return _local_search(cv, median, lambdas, start, k_range, progress)
 
 
 def _grid_search(cv: _Folds, median, factors, lambdas, patience, extend, progress) -> CVResult:
@@ -310,11 +325,11 @@ def _grid_search(cv: _Folds, median, factors, lambdas, patience, extend, progres
                     sigmas=sigmas, lambdas=lambdas, scores=scores, evaluations=scores.size)
 
 
-def _local_search(cv: _Folds, median, lambdas, start, progress) -> CVResult:
+def _local_search(cv: _Folds, median, lambdas, start, k_range, progress) -> CVResult:
     sigma0, lam0 = start
     if not (sigma0 > 0 and lam0 >= 0):
         raise ValueError(f"start must be (sigma > 0, lambda >= 0), got {start}")
-    k = int(round(np.log2(sigma0 / median)))
+    k = int(np.clip(round(np.log2(sigma0 / median)), *k_range))
     j = int(np.argmin(np.abs(np.log10(np.maximum(lambdas, 1e-300)) - np.log10(max(lam0, 1e-300)))))
     seen: dict[tuple[int, int], float] = {}
 
@@ -333,7 +348,8 @@ def _local_search(cv: _Folds, median, lambdas, start, progress) -> CVResult:
             for step in (-1, 1):
                 went = False
                 candidate = _shift(current, axis, step)
-                while 0 <= candidate[1] < lambdas.size and score(candidate) < best:
+                while (0 <= candidate[1] < lambdas.size and k_range[0] <= candidate[0] <= k_range[1]
+                       and score(candidate) < best):
                     current, best, moved, went = candidate, seen[candidate], True, True
                     candidate = _shift(current, axis, step)  # keep going while it improves
                 if went:

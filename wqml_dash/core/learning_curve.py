@@ -20,6 +20,7 @@ from .krr import DEFAULT_LAMBDAS, DEFAULT_SIGMA_FACTORS, KernelRidge, cross_vali
 from .metrics import METRICS, distances, prepare
 from .progress import CancelToken, ProgressCallback, report
 from .representations import ORDERS, dataset_coulomb_vectors
+from .torch_backend import resolve_device
 
 #: Representations a learning curve can use: the Coulomb matrix and Bag of Bonds.
 REPRESENTATIONS: dict[str, str] = {"cm": "Coulomb matrix", "bob": "Bag of Bonds"}
@@ -69,6 +70,9 @@ class LearningCurveSettings(param.Parameterized):
                                doc="Sigma grid as multiples of the median training distance")
     lambdas = param.List(default=list(DEFAULT_LAMBDAS), item_type=float, bounds=(1, None),
                          doc="Regularisation grid")
+    device = param.Selector(default="auto", objects=["auto", "cpu", "cuda"],
+                            doc="Where distances, cross-validation and fits run: 'cpu' (numba + LAPACK), "
+                                "'cuda' (PyTorch on a GPU), 'auto' (the GPU where one is present)")
     search = param.Selector(default="local", objects=["local", "grid"],
                             doc="Hyperparameter search per size: 'grid' evaluates the whole sigma x "
                                 "lambda grid; 'local' does so at the smallest size, then starts each "
@@ -219,6 +223,10 @@ def fit_point(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_te
     if not settings.folds <= n <= X_train.shape[0]:
         raise ValueError(f"training size {n} must be between folds={settings.folds} and the pool "
                          f"of {X_train.shape[0]}")
+    device = resolve_device(settings.device)
+    if device != "cpu":
+        return _fit_point_torch(X_train, y_train, X_test, y_test, order, metric, n, settings, device,
+                                start=start, cancel=cancel, progress=progress)
     t0 = time.perf_counter()
     d_nn = D_train[:n, :n] if D_train is not None else distances(metric, X_train[:n], presorted=True)
     cv = cross_validate(d_nn, y_train[:n], metric, folds=settings.folds,
@@ -230,6 +238,29 @@ def fit_point(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_te
     if D_test is None:
         D_test = distances(metric, X_test, X_train[:n], presorted=True)
     pred = model.predict_distances(D_test, columns=np.arange(n))
+    t2 = time.perf_counter()
+    err = pred - y_test
+    return CurvePoint(order=order, metric=metric, n_train=n,
+                      mae=float(np.abs(err).mean()), rmse=float(np.sqrt((err ** 2).mean())),
+                      sigma=cv.sigma, lam=cv.lam, cv_mae=cv.mae,
+                      fit_seconds=t1 - t0, predict_seconds=t2 - t1, predictions=pred)
+
+
+def _fit_point_torch(X_train, y_train, X_test, y_test, order, metric, n, settings, device, *,
+                     start, cancel, progress) -> CurvePoint:
+    """`fit_point` on a torch device: distances, cross-validation, fit and prediction there."""
+    from .torch_backend import distances_torch, fit_torch, predict_torch
+
+    t0 = time.perf_counter()
+    d_nn = distances_torch(metric, X_train[:n], presorted=True, device=device, as_numpy=False)
+    cv = cross_validate(d_nn, y_train[:n], metric, folds=settings.folds,
+                        sigma_factors=settings.sigma_factors, lambdas=settings.lambdas,
+                        seed=settings.seed, start=start if settings.search == "local" else None,
+                        cancel=cancel, progress=progress, device=device)
+    alpha = fit_torch(d_nn, y_train[:n], metric, cv.sigma, cv.lam, device)
+    t1 = time.perf_counter()
+    d_test = distances_torch(metric, X_test, X_train[:n], presorted=True, device=device, as_numpy=False)
+    pred = predict_torch(d_test, alpha, metric, cv.sigma, device)
     t2 = time.perf_counter()
     err = pred - y_test
     return CurvePoint(order=order, metric=metric, n_train=n,
