@@ -51,6 +51,8 @@ def test_series_flag_and_default_paper_series(tmp_path):
     (["learning-curve", "--target", "colour"], "invalid choice"),
     (["learning-curve", "--lambdas", "nan"], "finite"),
     (["learning-curve", "--json", "/no/such/folder/x.json"], "does not exist"),
+    (["learning-curve", "--device", "tpu"], "invalid choice"),
+    (["learning-curve", "--search", "random"], "invalid choice"),
     (["data", "--release", "/no/such/file.tar"], "No such file"),
     ([], "required"),
 ])
@@ -75,3 +77,12 @@ def test_data_summary(capsys):
     assert main(["data"]) == 0
     out = capsys.readouterr().out
     assert "130831" in out and "kcal/mol" in out
+
+
+def test_cuda_without_a_gpu_is_a_usage_error(capsys):
+    from wqml_dash.core.torch_backend import cuda_available
+
+    if cuda_available():
+        pytest.skip("this machine has a CUDA device")
+    assert main(["learning-curve", "--device", "cuda", "--sizes", "20", "--test", "10"]) == 2
+    assert "cuda" in capsys.readouterr().err

@@ -12,6 +12,7 @@ from ..core.learning_curve import (PAPER_SERIES, REPRESENTATIONS, LearningCurveS
                                    run_learning_curve, series_product)
 from ..core.metrics import METRICS
 from ..core.representations import ORDERS
+from ..core.torch_backend import resolve_device
 from .common import EXIT_INTERRUPTED, UsageError, float_list, int_list
 from .runs import add_scheduler_argument, add_store_argument
 
@@ -42,6 +43,12 @@ def add_parser(sub) -> None:
     lc.add_argument("--lambdas", type=float_list, help="lambda grid, comma-separated")
     lc.add_argument("--representation", choices=list(REPRESENTATIONS), default=defaults.representation,
                     help="cm: Coulomb matrix; bob: Bag of Bonds, where the order of a series does not matter "
+                         "(default %(default)s)")
+    lc.add_argument("--search", choices=["local", "grid"], default=defaults.search,
+                    help="hyperparameter search per size: the whole grid, or (default) the grid at the smallest "
+                         "size and a local search from the previous optimum for larger ones")
+    lc.add_argument("--device", choices=["auto", "cpu", "cuda"], default=defaults.device,
+                    help="cpu (numba + LAPACK), cuda (PyTorch on a GPU) or auto: the GPU where there is one "
                          "(default %(default)s)")
     lc.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
     add_store_argument(lc)
@@ -121,8 +128,14 @@ def run(args) -> int:
         series = _series_from_args(args)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if args.scheduler is None:  # on a cluster, 'auto' and 'cuda' are resolved on the workers
+        try:
+            resolve_device(args.device)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     values = dict(series=series, sizes=args.sizes, n_test=args.test, folds=args.folds,
-                  target=args.target, representation=args.representation,
+                  target=args.target, representation=args.representation, search=args.search,
+                  device=args.device,
                   **({"sigma_factors": args.sigma_factors} if args.sigma_factors else {}),
                   **({"lambdas": args.lambdas} if args.lambdas else {}))
     if args.json is not None and not args.json.parent.exists():
@@ -158,8 +171,6 @@ def run(args) -> int:
         except OSError as exc:
             raise UsageError(f"cannot write {args.json}: {exc.strerror}") from None
     return 0
-
-
 
 
 def _run_through_store(args, values: dict, seeds: list[int]) -> int:
