@@ -256,3 +256,11 @@ def test_views_at_any_displacement(formic_acid):
     assert engine.index_of(0.304) == 130
     with pytest.raises(ScanError, match="no Coulomb matrix"):
         ScanEngine(hand_molecule(), ScanSettings(atom=1, axis="x", d_min=-0.2, d_max=0.2)).cm_at(-1.0)
+
+
+def test_coarse_grid_large_set_takes_every_point(formic_acid):
+    r = run_scan(formic_acid, ScanSettings(atom=0, step=0.1, models=["l1_sorted", "l1_sorted_large"]))
+    assert r.train_index_large.tolist() == list(range(21))
+    assert "all 21 valid grid points" in r.notice
+    with pytest.raises(ScanError, match="only 21 valid grid points"):
+        run_scan(formic_acid, ScanSettings(atom=0, step=0.1, n_train=30))

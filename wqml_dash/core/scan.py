@@ -428,7 +428,7 @@ class ScanEngine:
     def train_sets(self, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Seeded training grid indices (small, large) for the engine's settings."""
         s = self.settings
-        large = s.n_train_large if "l1_sorted_large" in s.models else 0
+        large = min(s.n_train_large, self.rows.size) if "l1_sorted_large" in s.models else 0
         return draw_training_sets(self.valid, s.n_train, large, s.seed if seed is None else seed)
 
     def result(self, train_index=None, *, models=None, seed: int | None = None) -> ScanResult:
@@ -448,6 +448,10 @@ class ScanEngine:
             raise ScanError(f"unknown model(s) {unknown}; choose from {list(MODELS)}")
         seed = s.seed if seed is None else seed
         n_large = s.n_train_large if "l1_sorted_large" in models else 0
+        notice = self.notice
+        if n_large > self.rows.size:  # a coarse grid: the large set takes every valid point
+            n_large = self.rows.size
+            notice = "; ".join(filter(None, [notice, f"the large training set has all {n_large} valid grid points"]))
         small, large = draw_training_sets(self.valid, s.n_train if train_index is None else 2, n_large, seed)
         if train_index is not None:
             small = self._check_train_index(train_index)
@@ -461,7 +465,7 @@ class ScanEngine:
         return ScanResult(d=self.d, valid=self.valid, reference=self.reference, models=out,
                           train_index=small, train_index_large=large if n_large else np.zeros(0, dtype=np.int64),
                           swap_points=self.swap_points, swap_intervals=self.swap_intervals,
-                          jump_ratio=ratios, hyperparameters=hyper, axis=self.axis, notice=self.notice,
+                          jump_ratio=ratios, hyperparameters=hyper, axis=self.axis, notice=notice,
                           atom=self.atom, reference_name=self.reference_name, loo_mae=loo)
 
     def _fit_model(self, name: str, small: np.ndarray, large: np.ndarray, position: np.ndarray):
