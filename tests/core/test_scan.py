@@ -258,6 +258,12 @@ def test_views_at_any_displacement(formic_acid):
         ScanEngine(hand_molecule(), ScanSettings(atom=1, axis="x", d_min=-0.2, d_max=0.2)).cm_at(-1.0)
 
 
+def test_single_atom_refused():
+    atom = Molecule(np.array([54]), np.zeros((1, 3)), np.zeros((0, 2)), "Xe", None, "test")
+    with pytest.raises(ScanError, match="at least two atoms"):
+        ScanEngine(atom, ScanSettings(axis="x"))
+
+
 def test_coarse_grid_large_set_takes_every_point(formic_acid):
     r = run_scan(formic_acid, ScanSettings(atom=0, step=0.1, models=["l1_sorted", "l1_sorted_large"]))
     assert r.train_index_large.tolist() == list(range(21))

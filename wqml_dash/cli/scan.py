@@ -159,8 +159,8 @@ def _summary(mol, settings, result, labels, out) -> None:
           f"{int(result.valid.sum())} valid; reference {result.reference_name}", file=out)
     if result.notice:
         print(f"notice       {result.notice}", file=out)
-    swaps = ", ".join(f"{v:+.3f}" for v in result.swap_points) or "none"
-    print(f"swap points  {swaps} Å", file=out)
+    swaps = ", ".join(f"{v:+.3f}" for v in result.swap_points)
+    print(f"swap points  {swaps + ' Å' if swaps else 'none'}", file=out)
     print(f"{'model':<36} {'jump ratio':>10} {'sigma':>11} {'lambda':>9}", file=out)
     for name, ratio in result.jump_ratio.items():
         sigma, lam = result.hyperparameters[name]

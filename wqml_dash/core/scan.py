@@ -370,6 +370,8 @@ class ScanEngine:
     """
 
     def __init__(self, mol: Molecule, settings: ScanSettings):
+        if len(mol) < 2:
+            raise ScanError("a single atom has nothing to move against: the scan needs at least two atoms")
         self.mol = mol
         self.settings = settings
         self.atom = int(settings.atom)
