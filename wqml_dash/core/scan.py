@@ -8,7 +8,7 @@ Coulomb matrices with different metrics and atom orders, and predict the whole c
 
 `ScanEngine` does the geometry-dependent work once (geometries, Coulomb matrices per order,
 reference energies, swap points); `ScanEngine.result` only fits and predicts, which for
-201 grid points takes a few milliseconds.
+201 grid points takes milliseconds (tens with all six models).
 """
 
 from __future__ import annotations
@@ -442,7 +442,8 @@ class ScanEngine:
                             f"(at most {MAX_REPRESENTATION_SIZE // vector_length(len(mol))}): use a larger step "
                             "or a shorter range")
         self.geometries = displaced_coords(mol, self.atom, self.axis, self.d)
-        self.valid = min_pair_distances(self.geometries, self.atom) >= settings.min_distance
+        closest = min_pair_distances(self.geometries, self.atom)
+        self.valid = (closest >= settings.min_distance) & (closest > 0)  # coinciding atoms: no CM at all
         n_bad = int((~self.valid).sum())
         if not self.valid.any():
             raise ScanError(f"every geometry has two atoms closer than {settings.min_distance} Å")
