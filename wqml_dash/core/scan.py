@@ -450,8 +450,9 @@ class ScanEngine:
         self.notice = None
         if n_bad:
             lo, hi = self.d[~self.valid].min(), self.d[~self.valid].max()
-            self.notice = (f"{n_bad} of {self.d.size} geometries left out (d from {lo:+.2f} to {hi:+.2f} Å): "
-                           f"atoms closer than {settings.min_distance:g} Å")
+            why = (f"atoms closer than {settings.min_distance:g} Å" if settings.min_distance > 0
+                   else "atoms on top of each other")
+            self.notice = f"{n_bad} of {self.d.size} geometries left out (d from {lo:+.2f} to {hi:+.2f} Å): {why}"
         self.rows = np.flatnonzero(self.valid)
         good = self.geometries[self.rows]
         cms = ScanCoulombMatrices(mol.charges, mol.coords, self.atom, self.geometries)
