@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -23,10 +24,10 @@ from wqml_dash.core.molecule import molecule_from_example
 from wqml_dash.core.scan import DEFAULT_MODELS, MODELS, ScanEngine, settings_for_example
 
 CASES = [
-    ("acrolein", "default models, 201 points", dict(models=list(DEFAULT_MODELS))),
-    ("acrolein", "all 6 models, 201 points", dict(models=list(MODELS))),
+    ("formic_acid", "default models, 201 points", dict(models=list(DEFAULT_MODELS))),
+    ("formic_acid", "all 6 models, 201 points", dict(models=list(MODELS))),
     ("pyridine", "all 6 models, 201 points", dict(models=list(MODELS))),
-    ("acrolein", "all 6 models, 2001 points (step 0.001)", dict(models=list(MODELS), step=0.001)),
+    ("formic_acid", "all 6 models, 2001 points (step 0.001)", dict(models=list(MODELS), step=0.001)),
 ]
 
 
@@ -41,6 +42,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--json")
     a = p.parse_args()
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     rows = []
     for key, label, overrides in CASES:
         mol = molecule_from_example(key)
@@ -58,12 +60,12 @@ def main() -> None:
         row = {"example": key, "case": label, "grid_points": int(engine.d.size), "atoms": len(mol),
                "engine": _stats(build), "result": _stats(fit)}
         rows.append(row)
-        print(f"{key:<9} {label:<40} engine {row['engine']['median_ms']:8.1f} ms (p95 {row['engine']['p95_ms']:.1f})"
+        print(f"{key:<11} {label:<40} engine {row['engine']['median_ms']:8.1f} ms (p95 {row['engine']['p95_ms']:.1f})"
               f"   result {row['result']['median_ms']:7.1f} ms (p95 {row['result']['p95_ms']:.1f})")
     if a.json:
         with open(a.json, "w") as fh:
-            json.dump({"machine": platform.platform(), "processor": platform.processor(),
-                       "repeats": a.repeats, "cases": rows}, fh, indent=2)
+            json.dump({"machine": platform.platform(), "cpus": os.cpu_count(),
+                       "load_average_1min": os.getloadavg()[0], "repeats": a.repeats, "cases": rows}, fh, indent=2)
 
 
 if __name__ == "__main__":

@@ -60,7 +60,8 @@ def test_scan_example_and_manual_hyperparameters(capsys):
     (["--smiles", "CCO", "--atom", "0", "--models", "l1_sorted,l9"], "unknown model"),
     (["--smiles", "CCO", "--atom", "0", "--axis", "bond"], "partner"),
     (["--smiles", "CCO", "--atom", "0", "--axis", "custom"], "--vector"),
-    (["--smiles", "[Xe]", "--atom", "0", "--reference", "mmff94", "--axis", "x"], "MMFF94 has no parameters"),
+    (["--smiles", "[SeH2]", "--atom", "0", "--reference", "mmff94", "--axis", "x"], "MMFF94 has no parameters"),
+    (["--smiles", "[Xe]", "--atom", "0", "--axis", "x"], "at least two atoms"),
     (["--file", "/nonexistent/m.xyz", "--atom", "0"], "cannot read"),
     (["--qm9", "0", "--atom", "0"], "no molecule #0"),
 ])

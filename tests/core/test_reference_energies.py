@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from rdkit.Chem import AllChem
 
-from wqml_dash.core.molecule import MoleculeError, molecule_from_example, molecule_from_smiles
+from wqml_dash.core.molecule import TEACHING_EXAMPLES, MoleculeError, molecule_from_example, molecule_from_smiles
 from wqml_dash.core.reference_energies import (LJ_BOND_DEPTH, LJ_NONBOND_DEPTH, REFERENCE_HELP, REFERENCES,
                                                ReferenceError, lj_model_energies, reference_energies,
                                                uff_vdw_pairs, uff_vdw_parameters)
@@ -23,12 +23,14 @@ def test_every_reference_is_explained():
     assert all(len(text) > 60 for text in REFERENCE_HELP.values())
 
 
-def test_lj_minimum_at_zero_displacement_for_the_default_example(acrolein):
-    engine = ScanEngine(acrolein, settings_for_example("acrolein"))
+@pytest.mark.parametrize("key", [next(iter(TEACHING_EXAMPLES)), "acrolein"])
+def test_lj_minimum_at_zero_displacement_for_the_default_example(key):
+    mol = molecule_from_example(key)
+    engine = ScanEngine(mol, settings_for_example(key))
     d, e = engine.d, engine.reference
     assert d[np.argmin(e)] == 0.0
-    n_pairs = len(acrolein) * (len(acrolein) - 1) // 2
-    n_bonds = len(acrolein.bonds)
+    n_pairs = len(mol) * (len(mol) - 1) // 2
+    n_bonds = len(mol.bonds)
     assert e.min() == pytest.approx(-(n_bonds * LJ_BOND_DEPTH + (n_pairs - n_bonds) * LJ_NONBOND_DEPTH))
     assert (np.diff(e[d <= 0]) <= 1e-9).all() and (np.diff(e[d >= 0]) >= -1e-9).all()  # one smooth well
 

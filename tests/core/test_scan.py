@@ -256,3 +256,38 @@ def test_views_at_any_displacement(formic_acid):
     assert engine.index_of(0.304) == 130
     with pytest.raises(ScanError, match="no Coulomb matrix"):
         ScanEngine(hand_molecule(), ScanSettings(atom=1, axis="x", d_min=-0.2, d_max=0.2)).cm_at(-1.0)
+
+
+def test_single_atom_refused():
+    atom = Molecule(np.array([54]), np.zeros((1, 3)), np.zeros((0, 2)), "Xe", None, "test")
+    with pytest.raises(ScanError, match="at least two atoms"):
+        ScanEngine(atom, ScanSettings(axis="x"))
+
+
+def test_coarse_grid_large_set_takes_every_point(formic_acid):
+    r = run_scan(formic_acid, ScanSettings(atom=0, step=0.1, models=["l1_sorted", "l1_sorted_large"]))
+    assert r.train_index_large.tolist() == list(range(21))
+    assert "all 21 valid grid points" in r.notice
+    with pytest.raises(ScanError, match="only 21 valid grid points"):
+        run_scan(formic_acid, ScanSettings(atom=0, step=0.1, n_train=30))
+
+
+def test_lazy_coulomb_matrices_equal_the_direct_ones(formic_acid):
+    from wqml_dash.core.representations import coulomb_matrix
+    from wqml_dash.core.scan import ScanCoulombMatrices, min_pair_distances, sorted_permutations
+
+    engine = ScanEngine(formic_acid, ScanSettings(atom=0))
+    cms = ScanCoulombMatrices(formic_acid.charges, formic_acid.coords, 0, engine.geometries)
+    direct = np.stack([coulomb_matrix(formic_acid.charges, g) for g in engine.geometries])
+    np.testing.assert_allclose(np.stack([cms[i] for i in range(len(cms))]), direct, rtol=1e-13)
+    np.testing.assert_array_equal(cms.permutations(chunk=7), sorted_permutations(direct))
+    np.testing.assert_allclose(min_pair_distances(engine.geometries, 0), min_pair_distances(engine.geometries))
+
+
+def test_too_large_scans_are_refused():
+    n = 60  # 1830 Coulomb-matrix entries per geometry
+    chain = Molecule(np.full(n, 6), np.c_[1.5 * np.arange(n), np.zeros(n), np.zeros(n)], np.zeros((0, 2)),
+                     "C60 chain", None, "test")
+    with pytest.raises(ScanError, match="too many for the scan"):
+        ScanEngine(chain, ScanSettings(atom=0, axis="y", d_min=-10, d_max=10, step=0.001))
+    assert ScanEngine(chain, ScanSettings(atom=0, axis="y", models=["w1"])).d.size == 201

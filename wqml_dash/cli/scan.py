@@ -43,18 +43,21 @@ def add_parser(sub) -> None:
     scan.add_argument("--vector", type=float_list, metavar="X,Y,Z", help="with --axis custom: the direction")
     scan.add_argument("--range", type=float, nargs=2, metavar=("MIN", "MAX"),
                       default=[p.d_min.default, p.d_max.default], help="displacements, Angstrom (default -1 1)")
-    scan.add_argument("--step", type=float, default=p.step.default, help="grid step, Angstrom (default 0.01)")
-    scan.add_argument("--n-train", type=int, default=p.n_train.default, help="training points (default 10)")
-    scan.add_argument("--n-train-large", type=int, default=p.n_train_large.default,
+    scan.add_argument("--step", type=float, metavar="ANGSTROM", default=p.step.default,
+                      help="grid step, Angstrom (default 0.01)")
+    scan.add_argument("--n-train", type=int, metavar="N", default=p.n_train.default,
+                      help="training points (default 10)")
+    scan.add_argument("--n-train-large", type=int, metavar="N", default=p.n_train_large.default,
                       help="training points of l1_sorted_large (default 80)")
-    scan.add_argument("--seed", type=int, default=p.seed.default, help="training-set seed (default 0)")
+    scan.add_argument("--seed", type=int, metavar="N", default=p.seed.default, help="training-set seed (default 0)")
     scan.add_argument("--models", default=",".join(MODELS), metavar="M1,M2",
                       help=f"comma-separated, from {', '.join(MODELS)} (default: all)")
     scan.add_argument("--reference", choices=list(REFERENCES), default=p.reference.default,
                       help="reference energy (default lj, a Lennard-Jones model potential)")
-    scan.add_argument("--sigma", type=float, help="kernel width for every model (default: leave-one-out CV)")
-    scan.add_argument("--lam", type=float, help="regularisation lambda (default: leave-one-out CV)")
-    scan.add_argument("--min-distance", type=float, default=p.min_distance.default,
+    scan.add_argument("--sigma", type=float, metavar="S",
+                      help="kernel width for every model (default: leave-one-out CV)")
+    scan.add_argument("--lam", type=float, metavar="L", help="regularisation lambda (default: leave-one-out CV)")
+    scan.add_argument("--min-distance", type=float, metavar="ANGSTROM", default=p.min_distance.default,
                       help="Angstrom; geometries with atoms closer than this are left out (default 0.5)")
     scan.add_argument("--json", metavar="PATH", help="write the scan as JSON ('-' for standard output)")
     scan.set_defaults(func=run)
@@ -159,8 +162,8 @@ def _summary(mol, settings, result, labels, out) -> None:
           f"{int(result.valid.sum())} valid; reference {result.reference_name}", file=out)
     if result.notice:
         print(f"notice       {result.notice}", file=out)
-    swaps = ", ".join(f"{v:+.3f}" for v in result.swap_points) or "none"
-    print(f"swap points  {swaps} Å", file=out)
+    swaps = ", ".join(f"{v:+.3f}" for v in result.swap_points)
+    print(f"swap points  {swaps + ' Å' if swaps else 'none'}", file=out)
     print(f"{'model':<36} {'jump ratio':>10} {'sigma':>11} {'lambda':>9}", file=out)
     for name, ratio in result.jump_ratio.items():
         sigma, lam = result.hyperparameters[name]

@@ -16,8 +16,14 @@ import numba
 import numpy as np
 
 from .kernels import kernel_from_distances
-from .krr import DEFAULT_LAMBDAS, DEFAULT_SIGMA_FACTORS, median_distance, solve_krr
+from .krr import solve_krr
 from .metrics import Metric
+
+#: Sigma grid of the scan models, as multiples of the median training distance. Along a smooth
+#: one-dimensional scan leave-one-out often prefers very wide kernels (the Laplacian kernel then
+#: interpolates almost linearly between training points), so the grid reaches 4096x.
+SIGMA_FACTORS: tuple[float, ...] = tuple(2.0 ** k for k in range(-2, 13))
+LAMBDAS: tuple[float, ...] = (1e-10, 1e-8, 1e-6, 1e-4, 1e-2)
 
 #: Model name -> (metric, Coulomb-matrix order, uses the large training set).
 MODEL_SPECS: dict[str, tuple[str, str, bool]] = {
@@ -96,6 +102,13 @@ def loo_residuals(kernel: np.ndarray, y: np.ndarray, lambdas) -> np.ndarray:
     return out
 
 
+def _median_distance(distance: np.ndarray) -> float:
+    """Median of the off-diagonal entries of a square distance matrix (1 if there are none or it is 0)."""
+    values = distance[np.triu_indices(distance.shape[0], k=1)]
+    med = float(np.median(values)) if values.size else 0.0
+    return med if med > 0 else 1.0
+
+
 @dataclass
 class Hyperparameters:
     """Chosen (sigma, lambda) and the LOO mean absolute error there (target units)."""
@@ -107,7 +120,7 @@ class Hyperparameters:
 
 def select_hyperparameters(distance: np.ndarray, y: np.ndarray, metric: Metric, *,
                            sigma: float | None = None, lam: float | None = None,
-                           sigma_factors=DEFAULT_SIGMA_FACTORS, lambdas=DEFAULT_LAMBDAS) -> Hyperparameters:
+                           sigma_factors=SIGMA_FACTORS, lambdas=LAMBDAS) -> Hyperparameters:
     """Sigma and lambda by closed-form LOO (MAE) over a grid; a given value is kept fixed.
 
     Parameters
@@ -117,7 +130,7 @@ def select_hyperparameters(distance: np.ndarray, y: np.ndarray, metric: Metric, 
     sigma, lam : fixed values (None: chosen). Sigma's grid is ``sigma_factors`` times the
         median training distance.
     """
-    sigmas = [float(sigma)] if sigma is not None else [f * median_distance(distance) for f in sigma_factors]
+    sigmas = [float(sigma)] if sigma is not None else [f * _median_distance(distance) for f in sigma_factors]
     lams = [float(lam)] if lam is not None else list(lambdas)
     best = Hyperparameters(sigmas[-1], lams[-1], np.inf)
     for s in sigmas:
