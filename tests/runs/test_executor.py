@@ -203,3 +203,21 @@ def test_delete_an_active_run(executor):
         executor.store.get_run(run_id)
     with pytest.raises(KeyError):
         executor.progress(run_id)
+
+
+def test_tasks_use_every_core_for_blas(executor):
+    """Dask's nanny limits BLAS to one thread per worker; a task lifts that to the worker's share."""
+    import os
+
+    from wqml_dash.runs.tasks import blas_threads
+
+    def inside():
+        from threadpoolctl import threadpool_info, threadpool_limits
+
+        with threadpool_limits(limits=blas_threads(), user_api="blas"):
+            return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    cores = len(os.sched_getaffinity(0))
+    counts = executor.client.submit(inside, pure=False).result()
+    assert counts and all(c == cores for c in counts)
+    assert blas_threads() == cores  # outside a worker: the whole machine
