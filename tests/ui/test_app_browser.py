@@ -8,7 +8,8 @@ pytestmark = pytest.mark.browser
 
 
 def _wait_for_data(page):
-    # The atom count appears only in the summary, once QM9 is loaded.
+    """Open the "QM9 data" tab and wait until QM9 is loaded (the atom count is in its summary)."""
+    page.locator(".bk-tab", has_text="QM9 data").click(timeout=90_000)
     page.get_by_text("2,359,210").wait_for(timeout=90_000)
 
 
