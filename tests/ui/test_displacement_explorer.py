@@ -114,3 +114,18 @@ def test_downloads(explorer):
     assert explorer.csv_download.filename.endswith(".csv")
     data = json.loads(explorer._json().getvalue())
     assert data["train_index"] == [int(i) for i in explorer.state.result.train_index]
+
+
+def test_two_sessions_share_no_bokeh_model():
+    # A model in two documents breaks the second browser session: each serialises on its own.
+    docs = []
+    for _ in range(2):
+        explorer = DisplacementExplorer()
+        doc = Document()
+        doc.add_root(pn.panel(explorer).get_root(doc))
+        explorer.start()
+        docs.append(doc)
+    for doc in docs:
+        doc.to_json()  # raised for the second session while a stylesheet model was shared
+    ids = [{m.id for m in doc.models} for doc in docs]
+    assert not ids[0] & ids[1]

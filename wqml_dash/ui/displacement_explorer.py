@@ -17,7 +17,7 @@ import json
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import Div, InlineStyleSheet
+from bokeh.models import Div
 
 from ..core.molecule import TEACHING_EXAMPLES, search_qm9
 from ..core.scan import AXES, DEFAULT_MODELS, MODEL_LABELS, REFERENCE_HELP, REFERENCES
@@ -53,7 +53,9 @@ largest step; about 1 is smooth, much more is a jump. Click the plot to add or r
 """
 
 
-READOUT_CSS = InlineStyleSheet(css="""
+#: Styles inside the readouts' shadow DOM. A string, not a stylesheet model: a Bokeh model belongs to
+#: one document, and every browser session has its own.
+READOUT_CSS = """
 table { border-collapse: collapse; font-size: 15px; margin: 2px 0 6px 0; }
 th, td { padding: 3px 14px 3px 4px; text-align: right; border-bottom: 1px solid #e3e7ed; }
 th:first-child, td:first-child { text-align: left; }
@@ -61,7 +63,7 @@ th { font-weight: 600; color: #394452; }
 .sw { display: inline-block; width: 16px; height: 4px; margin: 0 8px 3px 0; border-radius: 2px; }
 .wqml-d { font-size: 16px; margin-bottom: 4px; }
 .bad { color: #c0392b; }
-""")
+"""
 
 
 def _fmt(value: float, digits: int = 2, signed: bool = False) -> str:
@@ -405,7 +407,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         where = "" if frame.valid else " <b class='bad'>atoms collide here: left out</b>"
         chosen = "chosen by clicking" if self.state.train else f"drawn with seed {self.state.settings.seed}"
         return (f"<div class='wqml-d'>d = <b>{frame.d:+.2f} Å</b>{where} · CM distance to d = 0: "
-                f"<b>W1 {_fmt(frame.w1, 3)}</b>, L1 sorted {_fmt(frame.l1_sorted, 2)}</div>"
+                f"<b>W1 {_fmt(frame.w1, 4)}</b>, L1 sorted {_fmt(frame.l1_sorted, 2)}</div>"
                 f"<div class='wqml-train'>{len(result.train_index)} training points, {chosen}</div>"
                 "<table><thead><tr><th>Curve</th><th>E at d (kcal/mol)</th><th>Error</th>"
                 "<th title='largest step between neighbouring grid points / the reference&#39;s'>Jump ratio</th>"

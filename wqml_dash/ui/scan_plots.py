@@ -75,7 +75,7 @@ class ScanPlot:
         self.marker = ColumnDataSource({"x": [], "y": [], "color": [], "series": []})
         fig = figure(height=height, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,save",
                      active_scroll=None, toolbar_location="above", x_axis_label="Displacement d (Å)",
-                     y_axis_label="Energy (kcal/mol)", title="Energy along the scan", name="scan-plot",
+                     y_axis_label="Energy (kcal/mol)", title="Energy along the scan", css_classes=["wqml-scan-plot"],
                      output_backend="canvas")
         _style_axes(fig)
         fig.vstrip(x0="x0", x1="x1", source=self.invalid, fill_color="#c0392b", fill_alpha=0.10,
@@ -172,7 +172,7 @@ class CMHeatmap:
         self.mapper = LogColorMapper(palette=Viridis256, low=0.1, high=100)
         fig = figure(height=height, sizing_mode="stretch_width", tools="save,hover", toolbar_location=None,
                      x_range=Range1d(-0.5, 0.5), y_range=Range1d(0.5, -0.5), title="Sorted Coulomb matrix",
-                     name="cm-heatmap", match_aspect=True)
+                     css_classes=["wqml-cm-heatmap"], match_aspect=True)
         _style_axes(fig)
         fig.grid.visible = False
         fig.rect("x", "y", 1, 1, source=self.cells, fill_color={"field": "value", "transform": self.mapper},
@@ -224,7 +224,7 @@ class CDFPlot:
         self.area = ColumnDataSource({"left": [], "right": [], "bottom": [], "top": []})
         fig = figure(height=height, sizing_mode="stretch_width", tools="pan,wheel_zoom,reset,save",
                      toolbar_location=None, x_axis_label="Coulomb matrix entry", y_axis_label="Fraction of entries ≤",
-                     title="Distribution of the CM entries", name="cdf-plot", y_range=Range1d(0, 1.02))
+                     title="Distribution of the CM entries", css_classes=["wqml-cdf-plot"], y_range=Range1d(0, 1.02))
         _style_axes(fig)
         fig.quad(left="left", right="right", bottom="bottom", top="top", source=self.area,
                  fill_color=STYLE["w1"]["color"], fill_alpha=0.28, line_color=None, legend_label="area = W1")
