@@ -86,7 +86,7 @@ def test_explorer_is_the_first_tab_and_reacts_to_slider_clicks_and_molecules(app
     box.fill("C=CC=C")
     box.press("Enter")
     page.locator(".wqml-molinfo").get_by_text("C4H6").wait_for(timeout=30_000)
-    assert "10 training points, drawn" in page.locator(".wqml-train").first.inner_text()
+    page.get_by_text("10 training points, drawn with seed 0").wait_for(timeout=15_000)
 
     assert watched_page.errors == []
     assert watched_page.outside == []

@@ -118,10 +118,19 @@ def test_a_new_molecule_resets_atom_and_training_points(state):
 
 
 def test_settings_that_make_no_scan_give_a_message_then_recover(state):
-    state.settings.axis = "bond"  # without a partner
-    assert "partner" in state.error and state.result is None
-    state.settings.partner = 1 if state.settings.atom != 1 else 0
-    assert state.error == "" and state.result is not None
+    state.settings.d_min = 2.0  # above d_max
+    assert "range" in state.error and state.result is None
+    state.settings.d_min = -0.5
+    assert state.error == "" and state.result.d[0] == -0.5
+
+
+def test_a_bond_axis_gets_a_bonded_partner(state):
+    state.settings.axis = "bond"
+    atom, partner = state.settings.atom, state.settings.partner
+    assert state.error == "" and partner is not None
+    assert sorted((atom, partner)) in state.molecule.bonds.tolist()
+    direction = state.molecule.coords[partner] - state.molecule.coords[atom]
+    np.testing.assert_allclose(state.result.axis, direction / np.linalg.norm(direction))
 
 
 def test_unknown_link_falls_back_to_the_default_example():

@@ -175,7 +175,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.qm9_results.param.watch(lambda e: e.new is not None and self._load_qm9(e.new), "value")
         self.qm9_button.on_click(lambda e: self._load_qm9(self.qm9_index.value))
         self.file_input.param.watch(self._on_file, "value")
-        self.partner_select.param.watch(lambda e: setattr(settings, "partner", e.new), "value")
+        self.partner_select.param.watch(self._on_partner, "value")
         self.new_set.on_click(lambda e: st.new_training_set())
         self.extra_models.param.watch(self._on_extra_models, "value")
         self.slider.param.watch(self._on_slider, "value")
@@ -286,11 +286,14 @@ class DisplacementExplorer(pn.viewable.Viewer):
                                                                          if j == settings.atom}
         options = {f"{atom_label(symbols, j)}{' (bonded)' if j in bonded else ''}": j
                    for j in sorted(range(len(mol)), key=lambda j: (j not in bonded, j)) if j != settings.atom}
-        self.partner_select.options = options
-        if settings.partner in options.values():
-            self.partner_select.value = settings.partner
-        elif settings.axis == "bond" and options:
-            self.partner_select.value = next(iter(options.values()))
+        value = settings.partner if settings.partner in options.values() else next(iter(options.values()), None)
+        self.partner_select.param.update(options=options, value=value)
+        if settings.axis == "bond" and value != settings.partner:
+            settings.partner = value
+
+    def _on_partner(self, event) -> None:
+        if self.state.settings.axis == "bond":  # the partner means nothing for the other axes
+            self.state.settings.partner = event.new
 
     def _on_reference(self, *events) -> None:
         ref = self.state.settings.reference

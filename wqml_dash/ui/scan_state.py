@@ -45,6 +45,13 @@ def atom_label(symbols: list[str], i: int) -> str:
     return f"{symbols[i]}{i}"
 
 
+def default_partner(mol: Molecule, atom: int) -> int | None:
+    """For a scan along a bond: the lowest-numbered atom bonded to ``atom`` (else any other atom)."""
+    bonded = sorted({int(j) for i, j in mol.bonds if i == atom} | {int(i) for i, j in mol.bonds if j == atom})
+    others = [j for j in range(len(mol)) if j != atom]
+    return bonded[0] if bonded else (others[0] if others else None)
+
+
 def toggle_training_point(train: list[int], grid: np.ndarray, valid: np.ndarray, d: float,
                           tolerance: float) -> tuple[list[int], str | None]:
     """A click at displacement ``d`` adds or removes a training point.
@@ -220,6 +227,12 @@ class ExplorerState(param.Parameterized):
     # ----------------------------------------------------------------- recomputation
     def _on_engine_setting(self, *events) -> None:
         if self._started and not self._quiet and self.molecule is not None:
+            settings = self.settings
+            if settings.axis == "bond" and (settings.partner is None or settings.partner == settings.atom):
+                partner = default_partner(self.molecule, settings.atom)
+                if partner is not None and partner != settings.partner:
+                    settings.partner = partner  # runs this watcher again, with a partner
+                    return
             if any(e.name in ("atom", "d_min", "d_max", "step", "min_distance") for e in events):
                 self.train = []  # grid indices mean other geometries now
             self._rebuild()
@@ -328,5 +341,5 @@ class ExplorerState(param.Parameterized):
         return self._zero_entries
 
 
-__all__ = ["DEFAULT_MODELS", "ExplorerState", "Frame", "SOURCES", "URL_STATE", "atom_label", "display_transform",
-           "toggle_training_point"]
+__all__ = ["DEFAULT_MODELS", "ExplorerState", "Frame", "SOURCES", "URL_STATE", "atom_label", "default_partner",
+           "display_transform", "toggle_training_point"]
