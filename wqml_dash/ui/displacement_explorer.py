@@ -57,7 +57,8 @@ largest step; about 1 is smooth, much more is a jump. Click the plot to add or r
 #: one document, and every browser session has its own.
 READOUT_CSS = """
 table { border-collapse: collapse; font-size: 15px; margin: 2px 0 6px 0; }
-th, td { padding: 3px 14px 3px 4px; text-align: right; border-bottom: 1px solid #e3e7ed; }
+th, td { padding: 3px 10px 3px 4px; text-align: right; border-bottom: 1px solid #e3e7ed; white-space: nowrap; }
+th { font-size: 13px; white-space: normal; }
 th:first-child, td:first-child { text-align: left; }
 th { font-weight: 600; color: #394452; }
 .sw { display: inline-block; width: 16px; height: 4px; margin: 0 8px 3px 0; border-radius: 2px; }
@@ -348,8 +349,9 @@ class DisplacementExplorer(pn.viewable.Viewer):
                 n_train=len(result.train_index), n_train_large=settings.n_train_large,
                 x_label="d / max |d|" if settings.normalize else "Displacement d (Å)",
                 y_label="Normalised energy" if settings.normalize else "Energy (kcal/mol)")
-            self.plot.figure.title.text = (f"{mol.name}: atom {atom_label(symbols, result.atom)} moves · "
-                                           f"{len(result.swap_points)} swap point(s)")
+            swaps = len(result.swap_points)
+            self.plot.figure.title.text = (f"{mol.name} · atom {atom_label(symbols, result.atom)} moves · "
+                                           f"{swaps} swap point{'' if swaps == 1 else 's'}")
             geoms = st.engine.geometries
             start, end = geoms[0][result.atom], geoms[-1][result.atom]
             if st.engine is not self._shown_engine:  # new geometries: new atom, axis, range or molecule
@@ -391,7 +393,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
                 self.heatmap.set_matrix(frame.cm, labels, moving, f"Sorted CM at d = {frame.d:+.2f} Å")
                 if st.zero_entries is not None:
                     self.cdf.set_entries(frame.entries, st.zero_entries,
-                                         f"CDFs at d = {frame.d:+.2f} Å and 0 · W1 = {frame.w1:.3f}")
+                                         f"W1(d, 0) = {frame.w1:.4f}: the shaded area")
             else:
                 self.heatmap.figure.title.text = f"d = {frame.d:+.2f} Å: atoms collide (left out)"
                 self.cdf.figure.title.text = f"d = {frame.d:+.2f} Å: atoms collide (left out)"
