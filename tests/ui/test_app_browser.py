@@ -8,6 +8,7 @@ pytestmark = pytest.mark.browser
 
 
 def _wait_for_data(page):
+    page.locator(".bk-tab", has_text="QM9 data").click()  # the second tab; the explorer opens first
     # The atom count appears only in the summary, once QM9 is loaded.
     page.get_by_text("2,359,210").wait_for(timeout=90_000)
 
@@ -52,7 +53,7 @@ def test_histogram_follows_the_property_chooser(app_url, watched_page, shot_path
     plot.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
     before = plot.screenshot()
-    page.locator("select").first.select_option(label="HOMO-LUMO gap (Ha)")
+    page.get_by_label("Histogram of").select_option(label="HOMO-LUMO gap (Ha)")
     page.wait_for_timeout(2000)
     after = plot.screenshot()
     page.screenshot(path=str(shot_path))

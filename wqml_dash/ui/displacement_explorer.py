@@ -350,7 +350,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
                 x_label="d / max |d|" if settings.normalize else "Displacement d (Å)",
                 y_label="Normalised energy" if settings.normalize else "Energy (kcal/mol)")
             swaps = len(result.swap_points)
-            self.plot.figure.title.text = (f"{mol.name} · atom {atom_label(symbols, result.atom)} moves · "
+            self.plot.figure.title.text = (f"{mol.formula}: atom {atom_label(symbols, result.atom)} moves · "
                                            f"{swaps} swap point{'' if swaps == 1 else 's'}")
             geoms = st.engine.geometries
             start, end = geoms[0][result.atom], geoms[-1][result.atom]
@@ -393,7 +393,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
                 self.heatmap.set_matrix(frame.cm, labels, moving, f"Sorted CM at d = {frame.d:+.2f} Å")
                 if st.zero_entries is not None:
                     self.cdf.set_entries(frame.entries, st.zero_entries,
-                                         f"W1(d, 0) = {frame.w1:.4f}: the shaded area")
+                                         f"W1 = {frame.w1:.4f} (shaded area)")
             else:
                 self.heatmap.figure.title.text = f"d = {frame.d:+.2f} Å: atoms collide (left out)"
                 self.cdf.figure.title.text = f"d = {frame.d:+.2f} Å: atoms collide (left out)"

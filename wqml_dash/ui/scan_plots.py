@@ -227,7 +227,7 @@ class CDFPlot:
                      title="Distribution of the CM entries", css_classes=["wqml-cdf-plot"], y_range=Range1d(0, 1.02))
         _style_axes(fig)
         fig.quad(left="left", right="right", bottom="bottom", top="top", source=self.area,
-                 fill_color=STYLE["w1"]["color"], fill_alpha=0.28, line_color=None, legend_label="area = W1")
+                 fill_color=STYLE["w1"]["color"], fill_alpha=0.45, line_color=None, legend_label="area = W1")
         fig.step("x", "y", source=self.zero, mode="after", color="#7a8391", line_width=2, line_dash="dashed",
                  legend_label="at d = 0")
         fig.step("x", "y", source=self.now, mode="after", color=STYLE["w1"]["color"], line_width=2.5,
