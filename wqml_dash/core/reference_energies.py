@@ -144,6 +144,7 @@ def lj_uff_energies(charges: np.ndarray, bonds: np.ndarray, geometries: np.ndarr
     geometries : (g, n, 3) Angstrom
     """
     n = len(charges)
+    uff_vdw_parameters(charges, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))  # all known?
     i, j = uff_vdw_pairs(n, bonds)
     if i.size == 0:
         raise ReferenceError("every atom pair is bonded or 1-3: the UFF van der Waals energy is zero; "
@@ -163,7 +164,7 @@ def force_field_energies(mol, geometries: np.ndarray, field: str) -> np.ndarray:
     geometries : (g, n, 3) Angstrom
     field : 'uff' or 'mmff94'
     """
-    from rdkit.Chem import AllChem
+    from rdkit import RDLogger
 
     if field not in ("uff", "mmff94"):
         raise ValueError(f"unknown force field {field!r}")
@@ -171,6 +172,16 @@ def force_field_energies(mol, geometries: np.ndarray, field: str) -> np.ndarray:
     if mol.molblock is None:
         raise ReferenceError(f"{label} needs bond orders, which could not be assigned for this molecule")
     rd = mol.to_rdkit()
+    RDLogger.DisableLog("rdApp.*")  # RDKit's own typer warnings; we raise a clear error instead
+    try:
+        return _force_field_energies(rd, geometries, field, label)
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+
+
+def _force_field_energies(rd, geometries, field, label):
+    from rdkit.Chem import AllChem
+
     if field == "mmff94":
         if not AllChem.MMFFHasAllMoleculeParams(rd):
             raise ReferenceError("MMFF94 has no parameters for this molecule; choose UFF or a Lennard-Jones reference")

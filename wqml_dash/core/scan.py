@@ -8,7 +8,7 @@ Coulomb matrices with different metrics and atom orders, and predict the whole c
 
 `ScanEngine` does the geometry-dependent work once (geometries, Coulomb matrices per order,
 reference energies, swap points); `ScanEngine.result` only fits and predicts, which for
-201 grid points takes a few milliseconds.
+201 grid points takes milliseconds (tens with all six models).
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ import param
 from .metrics import distances, prepare
 from .molecule import Molecule, MoleculeError
 from .reference_energies import REFERENCE_HELP, REFERENCES, ReferenceError, reference_energies
-from .representations import coulomb_matrix, coulomb_vectors, order_permutation
-from .scan_models import MODEL_LABELS, MODEL_SPECS, fit_predict, select_hyperparameters
+from .representations import coulomb_matrix, coulomb_vectors, order_permutation, vector_length
+from .scan_models import MODEL_LABELS, MODEL_SPECS, fit_predict, select_hyperparameters, single_threaded
 
 __all__ = ["AXES", "REFERENCES", "REFERENCE_HELP", "MODELS", "MODEL_LABELS", "DEFAULT_MODELS", "ScanError",
            "ScanSettings", "ScanResult", "ScanEngine", "run_scan", "scan_axis", "displaced_coords",
-           "sorted_cm", "scan_grid", "settings_for_example", "draw_training_sets", "swap_intervals", "jump_ratio"]
+           "sorted_cm", "scan_grid", "settings_for_example",
+           "normalize_energy", "normalize_displacement", "draw_training_sets", "swap_intervals", "jump_ratio"]
 
 AXES: tuple[str, ...] = ("normal", "x", "y", "z", "bond", "custom")
 MODELS: tuple[str, ...] = tuple(MODEL_SPECS)
@@ -34,6 +35,9 @@ DEFAULT_MODELS: tuple[str, ...] = ("l1_sorted", "w1")
 
 #: Most grid points a scan may have (the CLI and app refuse finer grids with a clear message).
 MAX_GRID_POINTS = 20001
+#: Most Coulomb-matrix entries over the grid, ``g * n(n+1)/2``: bounds the memory of one
+#: representation to 120 MB (201 points of a 300-atom molecule, 20001 points of QM9's largest).
+MAX_REPRESENTATION_SIZE = 15_000_000
 
 
 class ScanError(MoleculeError):
@@ -159,17 +163,55 @@ def sorted_cm(charges: np.ndarray, coords: np.ndarray) -> tuple[np.ndarray, np.n
     return cm[np.ix_(perm, perm)], perm
 
 
-def _coulomb_matrices(charges: np.ndarray, geometries: np.ndarray) -> np.ndarray:
-    """Unsorted Coulomb matrices of many geometries of one molecule: (g, n, 3) -> (g, n, n)."""
-    z = np.asarray(charges, dtype=np.float64)
-    diff = geometries[:, :, None, :] - geometries[:, None, :, :]
-    r = np.sqrt((diff * diff).sum(-1))
-    n = z.size
-    idx = np.arange(n)
-    r[:, idx, idx] = 1.0
-    cm = np.outer(z, z)[None] / r
-    cm[:, idx, idx] = 0.5 * z ** 2.4
-    return cm
+class ScanCoulombMatrices:
+    """Coulomb matrices of a scan, built on demand: only the moving atom's row and column change.
+
+    Indexing with a grid index gives the (n, n) unsorted matrix of that geometry; nothing of
+    size (g, n, n) is ever stored.
+
+    Parameters
+    ----------
+    charges : (n,) nuclear charges
+    coords : (n, 3) input geometry, Angstrom
+    atom : the moving atom
+    geometries : (g, n, 3) Angstrom
+    """
+
+    def __init__(self, charges: np.ndarray, coords: np.ndarray, atom: int, geometries: np.ndarray):
+        self.base = coulomb_matrix(charges, coords)
+        self.atom = atom
+        z = np.asarray(charges, dtype=np.float64)
+        r = np.linalg.norm(geometries[:, atom, None, :] - geometries[:, :, :], axis=-1)  # (g, n)
+        r[:, atom] = 1.0
+        with np.errstate(divide="ignore"):
+            self.rows = z[atom] * z[None, :] / r  # (g, n): the moving atom's row
+        self.rows[:, atom] = 0.5 * z[atom] ** 2.4
+
+    def __len__(self) -> int:
+        return self.rows.shape[0]
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        cm = self.base.copy()
+        cm[self.atom, :] = self.rows[i]
+        cm[:, self.atom] = self.rows[i]
+        return cm
+
+    def scale(self) -> float:
+        """Largest entry magnitude over the scan (finite rows only)."""
+        finite = self.rows[np.isfinite(self.rows).all(axis=1)]
+        return float(max(np.abs(self.base).max(), np.abs(finite).max() if finite.size else 0.0))
+
+    def permutations(self, chunk: int = 512) -> np.ndarray:
+        """Sorted order (descending row norm, stable) of every geometry: (g, n) int64."""
+        n = self.base.shape[0]
+        out = np.empty((len(self), n), dtype=np.int64)
+        for lo in range(0, len(self), chunk):
+            hi = min(lo + chunk, len(self))
+            cms = np.broadcast_to(self.base, (hi - lo, n, n)).copy()
+            cms[:, self.atom, :] = self.rows[lo:hi]
+            cms[:, :, self.atom] = self.rows[lo:hi]
+            out[lo:hi] = sorted_permutations(cms)
+        return out
 
 
 def sorted_permutations(cms: np.ndarray) -> np.ndarray:
@@ -177,7 +219,8 @@ def sorted_permutations(cms: np.ndarray) -> np.ndarray:
     return np.argsort(-np.linalg.norm(cms, axis=2), axis=1, kind="stable")
 
 
-def swap_intervals(cms: np.ndarray, perms: np.ndarray, valid: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
+def swap_intervals(cms, perms: np.ndarray, valid: np.ndarray, rtol: float = 1e-9,
+                   scale: float | None = None) -> np.ndarray:
     """Grid intervals (i, i+1), both valid, where the sorted order changes the sorted matrix.
 
     A change of permutation between two atoms whose rows are equivalent (a symmetry, or rounding
@@ -187,16 +230,20 @@ def swap_intervals(cms: np.ndarray, perms: np.ndarray, valid: np.ndarray, rtol: 
 
     Parameters
     ----------
-    cms : (g, n, n) unsorted Coulomb matrices
+    cms : (g, n, n) unsorted Coulomb matrices, or anything whose ``cms[i]`` is one
+        (`ScanCoulombMatrices`)
     perms : (g, n) sorted orders (`sorted_permutations`)
     valid : (g,) bool
+    rtol : a difference counts above ``rtol * scale``
+    scale : largest entry magnitude (default: computed from ``cms``)
 
     Returns
     -------
     (k, 2) int64 grid index pairs
     """
     out = []
-    scale = float(np.abs(cms[valid]).max()) if valid.any() else 1.0
+    if scale is None:
+        scale = float(np.abs(np.asarray(cms)[valid]).max()) if valid.any() else 1.0
     for i in np.flatnonzero(valid[:-1] & valid[1:]):
         a, b = perms[i], perms[i + 1]
         if np.array_equal(a, b):
@@ -207,13 +254,26 @@ def swap_intervals(cms: np.ndarray, perms: np.ndarray, valid: np.ndarray, rtol: 
     return np.array(out, dtype=np.int64).reshape(-1, 2)
 
 
-def min_pair_distances(geometries: np.ndarray) -> np.ndarray:
-    """Smallest interatomic distance of each geometry: (g, n, 3) -> (g,), Angstrom (inf for 1 atom)."""
-    n = geometries.shape[1]
+def min_pair_distances(geometries: np.ndarray, atom: int | None = None) -> np.ndarray:
+    """Smallest interatomic distance of each geometry: (g, n, 3) -> (g,), Angstrom (inf for 1 atom).
+
+    With ``atom`` (the only atom that moves between geometries) the other pairs are measured
+    once, so the cost is O(g n) instead of O(g n^2).
+    """
+    g, n = geometries.shape[:2]
     if n < 2:
-        return np.full(geometries.shape[0], np.inf)
-    i, j = np.triu_indices(n, k=1)
-    return np.linalg.norm(geometries[:, i] - geometries[:, j], axis=-1).min(axis=1)
+        return np.full(g, np.inf)
+    if atom is None:
+        i, j = np.triu_indices(n, k=1)
+        return np.linalg.norm(geometries[:, i] - geometries[:, j], axis=-1).min(axis=1)
+    others = np.delete(np.arange(n), atom)
+    fixed = np.inf
+    if others.size > 1:
+        i, j = np.triu_indices(others.size, k=1)
+        rest = geometries[0, others]
+        fixed = float(np.linalg.norm(rest[i] - rest[j], axis=-1).min())
+    moving = np.linalg.norm(geometries[:, atom, None, :] - geometries[:, others, :], axis=-1).min(axis=1)
+    return np.minimum(moving, fixed)
 
 
 # ----------------------------------------------------------------------------------------
@@ -251,6 +311,19 @@ def jump_ratio(values: np.ndarray, reference: np.ndarray, valid: np.ndarray) -> 
     dv = np.abs(np.diff(values))[pairs].max()
     dr = np.abs(np.diff(reference))[pairs].max()
     return float(dv / dr) if dr > 0 else float("nan")
+
+
+def normalize_energy(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Energies rescaled so that the reference spans [0, 1] (the paper's normalised E); NaN kept."""
+    lo, hi = np.nanmin(reference), np.nanmax(reference)
+    return (np.asarray(values, dtype=np.float64) - lo) / (hi - lo if hi > lo else 1.0)
+
+
+def normalize_displacement(d: np.ndarray) -> np.ndarray:
+    """Displacements divided by the largest |d| of the grid: [-1, 1] (the paper's normalised d)."""
+    d = np.asarray(d, dtype=np.float64)
+    scale = np.abs(d).max()
+    return d / scale if scale > 0 else d
 
 
 # ----------------------------------------------------------------------------------------
@@ -356,31 +429,37 @@ class ScanEngine:
     """
 
     def __init__(self, mol: Molecule, settings: ScanSettings):
+        if len(mol) < 2:
+            raise ScanError("a single atom has nothing to move against: the scan needs at least two atoms")
         self.mol = mol
         self.settings = settings
         self.atom = int(settings.atom)
         self.axis = scan_axis(mol, settings)
         self.d = scan_grid(settings.d_min, settings.d_max, settings.step)
+        size = self.d.size * vector_length(len(mol))
+        if size > MAX_REPRESENTATION_SIZE:
+            raise ScanError(f"{self.d.size} grid points of a {len(mol)}-atom molecule are too many for the scan "
+                            f"(at most {MAX_REPRESENTATION_SIZE // vector_length(len(mol))}): use a larger step "
+                            "or a shorter range")
         self.geometries = displaced_coords(mol, self.atom, self.axis, self.d)
-        self.valid = min_pair_distances(self.geometries) >= settings.min_distance
+        closest = min_pair_distances(self.geometries, self.atom)
+        self.valid = (closest >= settings.min_distance) & (closest > 0)  # coinciding atoms: no CM at all
         n_bad = int((~self.valid).sum())
         if not self.valid.any():
             raise ScanError(f"every geometry has two atoms closer than {settings.min_distance} Å")
         self.notice = None
         if n_bad:
             lo, hi = self.d[~self.valid].min(), self.d[~self.valid].max()
-            self.notice = (f"{n_bad} of {self.d.size} geometries left out (d from {lo:+.2f} to {hi:+.2f} Å): "
-                           f"atoms closer than {settings.min_distance:g} Å")
+            why = (f"atoms closer than {settings.min_distance:g} Å" if settings.min_distance > 0
+                   else "atoms on top of each other")
+            self.notice = f"{n_bad} of {self.d.size} geometries left out (d from {lo:+.2f} to {hi:+.2f} Å): {why}"
         self.rows = np.flatnonzero(self.valid)
         good = self.geometries[self.rows]
-        cms = _coulomb_matrices(mol.charges, good)
-        perms = sorted_permutations(cms)
-        full_cms = np.zeros((self.d.size,) + cms.shape[1:])
-        full_cms[self.rows] = cms
-        full_perms = np.zeros((self.d.size, len(mol)), dtype=np.int64)
-        full_perms[self.rows] = perms
-        self.permutations = full_perms  # (g, n), zeros where invalid
-        self.swap_intervals = swap_intervals(full_cms, full_perms, self.valid)
+        cms = ScanCoulombMatrices(mol.charges, mol.coords, self.atom, self.geometries)
+        perms = cms.permutations()
+        perms[~self.valid] = 0
+        self.permutations = perms  # (g, n), zeros where invalid
+        self.swap_intervals = swap_intervals(cms, perms, self.valid, scale=cms.scale())
         self.swap_points = (self.d[self.swap_intervals[:, 0]] + self.d[self.swap_intervals[:, 1]]) / 2 \
             if len(self.swap_intervals) else np.zeros(0)
         self.reference_name = settings.reference
@@ -402,7 +481,7 @@ class ScanEngine:
         Random order: a different seeded permutation per geometry, as for the molecules of a
         data set (the paper's 'random' CMs).
         """
-        key = (metric, "sorted" if metric == "w1" else order)
+        key = ("w1" if metric == "w1" else "l", "sorted" if metric == "w1" else order)  # L1 and L2 share X
         if key not in self._features:
             n, g = len(self.mol), self.rows.size
             offsets = np.arange(g + 1, dtype=np.int64) * n
@@ -414,7 +493,7 @@ class ScanEngine:
     def train_sets(self, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Seeded training grid indices (small, large) for the engine's settings."""
         s = self.settings
-        large = s.n_train_large if "l1_sorted_large" in s.models else 0
+        large = min(s.n_train_large, self.rows.size) if "l1_sorted_large" in s.models else 0
         return draw_training_sets(self.valid, s.n_train, large, s.seed if seed is None else seed)
 
     def result(self, train_index=None, *, models=None, seed: int | None = None) -> ScanResult:
@@ -434,35 +513,39 @@ class ScanEngine:
             raise ScanError(f"unknown model(s) {unknown}; choose from {list(MODELS)}")
         seed = s.seed if seed is None else seed
         n_large = s.n_train_large if "l1_sorted_large" in models else 0
+        notice = self.notice
+        if n_large > self.rows.size:  # a coarse grid: the large set takes every valid point
+            n_large = self.rows.size
+            notice = "; ".join(filter(None, [notice, f"the large training set has all {n_large} valid grid points"]))
         small, large = draw_training_sets(self.valid, s.n_train if train_index is None else 2, n_large, seed)
         if train_index is not None:
             small = self._check_train_index(train_index)
         position = np.full(self.d.size, -1, dtype=np.int64)
         position[self.rows] = np.arange(self.rows.size)
-        out: dict[str, np.ndarray] = {}
-        hyper: dict[str, tuple[float, float]] = {}
-        loo: dict[str, float] = {}
-        ratios: dict[str, float] = {}
-        for name in models:
-            metric, order, uses_large = MODEL_SPECS[name]
-            train = large if uses_large else small
-            X = self.features(metric, order)
-            tr = position[train]
-            d_query = distances(metric, X, X[tr], presorted=True)
-            d_train = np.ascontiguousarray(d_query[tr])
-            y = self.reference[train]
-            hp = select_hyperparameters(d_train, y - y.mean(), metric, sigma=s.sigma, lam=s.lam)
-            pred = np.full(self.d.size, np.nan)
-            pred[self.rows] = fit_predict(d_train, d_query, y, metric, hp.sigma, hp.lam)
-            out[name] = pred
-            hyper[name] = (hp.sigma, hp.lam)
-            loo[name] = hp.loo_mae
-            ratios[name] = jump_ratio(pred, self.reference, self.valid)
+        out, hyper, loo, ratios = {}, {}, {}, {}
+        with single_threaded():
+            for name in models:
+                out[name], hyper[name], loo[name] = self._fit_model(name, small, large, position)
+                ratios[name] = jump_ratio(out[name], self.reference, self.valid)
         return ScanResult(d=self.d, valid=self.valid, reference=self.reference, models=out,
                           train_index=small, train_index_large=large if n_large else np.zeros(0, dtype=np.int64),
                           swap_points=self.swap_points, swap_intervals=self.swap_intervals,
-                          jump_ratio=ratios, hyperparameters=hyper, axis=self.axis, notice=self.notice,
+                          jump_ratio=ratios, hyperparameters=hyper, axis=self.axis, notice=notice,
                           atom=self.atom, reference_name=self.reference_name, loo_mae=loo)
+
+    def _fit_model(self, name: str, small: np.ndarray, large: np.ndarray, position: np.ndarray):
+        """One model: (predictions (g,), (sigma, lambda), LOO MAE)."""
+        metric, order, uses_large = MODEL_SPECS[name]
+        train = large if uses_large else small
+        X = self.features(metric, order)
+        tr = position[train]
+        d_query = distances(metric, X, X[tr], presorted=True)  # (g_valid, n_train)
+        d_train = np.ascontiguousarray(d_query[tr])
+        y = self.reference[train]
+        hp = select_hyperparameters(d_train, y - y.mean(), metric, sigma=self.settings.sigma, lam=self.settings.lam)
+        pred = np.full(self.d.size, np.nan)
+        pred[self.rows] = fit_predict(d_train, d_query, y, metric, hp.sigma, hp.lam)
+        return pred, (hp.sigma, hp.lam), hp.loo_mae
 
     def _check_train_index(self, train_index) -> np.ndarray:
         idx = np.asarray(train_index)
@@ -477,9 +560,37 @@ class ScanEngine:
             raise ScanError("a training point lies where atoms collide (left out of the scan)")
         return idx
 
+    def geometry_at(self, d: float) -> np.ndarray:
+        """Coordinates (n, 3), Angstrom, with the atom moved by ``d`` (any value, on the grid or not)."""
+        return displaced_coords(self.mol, self.atom, self.axis, float(d))
+
     def cm_at(self, d: float) -> tuple[np.ndarray, np.ndarray]:
-        """Sorted Coulomb matrix (n, n) and its permutation (n,) at displacement ``d`` (any value)."""
-        return sorted_cm(self.mol.charges, displaced_coords(self.mol, self.atom, self.axis, d))
+        """Sorted Coulomb matrix (n, n) and its permutation (n,) at displacement ``d`` (any value).
+
+        Raises `ScanError` when two atoms coincide at ``d``.
+        """
+        try:
+            return sorted_cm(self.mol.charges, self.geometry_at(d))
+        except ValueError as exc:
+            raise ScanError(f"no Coulomb matrix at d = {d:g} Å: {exc}") from None
+
+    def cdfs_at(self, d: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """The entries behind W1: both empirical CDFs and the area between them.
+
+        Returns
+        -------
+        x_d : (n(n+1)/2,) Coulomb-matrix entries at ``d``, sorted ascending (the CDF steps)
+        x_0 : (n(n+1)/2,) the same at d = 0
+        w1 : the W1 distance between them, ``mean(|x_d - x_0|)`` (the area between the CDFs)
+        """
+        iu = np.triu_indices(len(self.mol))
+        x_d = np.sort(self.cm_at(d)[0][iu])
+        x_0 = np.sort(self.cm_at(0.0)[0][iu])
+        return x_d, x_0, float(np.abs(x_d - x_0).mean())
+
+    def index_of(self, d: float) -> int:
+        """The grid index nearest to ``d``."""
+        return int(np.abs(self.d - float(d)).argmin())
 
 
 def settings_for_example(key: str, **overrides) -> ScanSettings:

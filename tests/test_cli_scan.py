@@ -1,0 +1,95 @@
+"""``wqml scan``: the JSON schema of the issue, the summary, and exit code 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from wqml_dash.cli import main
+from wqml_dash.core.molecule import molecule_from_smiles
+
+
+def test_scan_json_schema(tmp_path, capsys):
+    out = tmp_path / "scan.json"
+    code = main(["scan", "--smiles", "O=CO", "--atom", "0", "--axis", "normal", "--range", "-1", "1",
+                 "--step", "0.01", "--n-train", "10", "--seed", "0", "--json", str(out)])
+    assert code == 0
+    summary = capsys.readouterr().out
+    assert "swap points  -0.495, +0.495" in summary and "W1" in summary
+    data = json.loads(out.read_text())
+    assert {"d", "reference", "models", "train_index", "swap_points", "jump_ratio"} <= set(data)
+    assert len(data["d"]) == len(data["reference"]) == 201
+    assert set(data["models"]) == {"l1_sorted", "w1", "l1_unsorted", "l1_random", "l2_sorted", "l1_sorted_large"}
+    assert all(len(v) == 201 for v in data["models"].values())
+    assert len(data["train_index"]) == 10 and data["swap_points"] == pytest.approx([-0.495, 0.495])
+    assert data["jump_ratio"]["l1_sorted"] > 3 and data["jump_ratio"]["w1"] < 1.2
+    assert data["molecule"]["smiles"] == "O=CO" and data["units"]["energy"] == "kcal/mol"
+
+
+def test_scan_from_file_with_bond_axis_and_collisions(tmp_path, capsys):
+    path = tmp_path / "ethylene.xyz"
+    path.write_text(molecule_from_smiles("C=C").to_xyz())
+    code = main(["scan", "--file", str(path), "--atom", "0", "--axis", "bond", "--partner", "1",
+                 "--models", "w1", "--reference", "uff", "--json", "-"])
+    assert code == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert "geometries left out" in data["notice"] and "notice" in captured.err
+    assert data["reference"][-1] is None and not data["valid"][-1]
+    assert list(data["models"]) == ["w1"] and data["reference_name"] == "uff"
+
+
+def test_scan_example_and_manual_hyperparameters(capsys):
+    assert main(["scan", "--example", "acrolein", "--models", "l1_sorted,w1", "--sigma", "100",
+                 "--lam", "1e-6", "--step", "0.05"]) == 0
+    out = capsys.readouterr().out
+    assert "moving atom  2 (C) along normal" in out and "100" in out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--smiles", "C1CC", "--atom", "0"], "cannot parse the SMILES"),
+    (["--smiles", "CCO", "--atom", "9"], "atom 9 does not exist"),
+    (["--smiles", "CCO"], "--atom is required"),
+    (["--smiles", "CCO", "--atom", "0", "--range", "1", "-1"], "range is empty"),
+    (["--smiles", "CCO", "--atom", "0", "--step", "0"], "--step"),
+    (["--smiles", "CCO", "--atom", "0", "--n-train", "500"], "valid grid points"),
+    (["--smiles", "CCO", "--atom", "0", "--models", "l1_sorted,l9"], "unknown model"),
+    (["--smiles", "CCO", "--atom", "0", "--axis", "bond"], "partner"),
+    (["--smiles", "CCO", "--atom", "0", "--axis", "custom"], "--vector"),
+    (["--smiles", "[SeH2]", "--atom", "0", "--reference", "mmff94", "--axis", "x"], "MMFF94 has no parameters"),
+    (["--smiles", "[Xe]", "--atom", "0", "--axis", "x"], "at least two atoms"),
+    (["--file", "/nonexistent/m.xyz", "--atom", "0"], "cannot read"),
+    (["--qm9", "0", "--atom", "0"], "no molecule #0"),
+])
+def test_bad_input_exit_2(argv, message, capsys):
+    assert main(["scan", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    errors = [line for line in err.splitlines() if line.startswith("wqml: error:")]
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in err
+
+
+def test_bad_file_content_exit_2(tmp_path, capsys):
+    path = tmp_path / "broken.sdf"
+    path.write_text("garbage\n")
+    assert main(["scan", "--file", str(path), "--atom", "0"]) == 2
+    assert "broken.sdf" in capsys.readouterr().err
+    other = tmp_path / "m.cif"
+    other.write_text("data_x\n")
+    assert main(["scan", "--file", str(other), "--atom", "0"]) == 2
+    assert "unknown extension '.cif'" in capsys.readouterr().err
+
+
+def test_scan_subprocess(tmp_path):
+    out = tmp_path / "s.json"
+    proc = subprocess.run([sys.executable, "-m", "wqml_dash.cli", "scan", "--smiles", "C=O", "--atom", "0",
+                           "--models", "w1", "--step", "0.1", "--json", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert np.isfinite(json.loads(out.read_text())["models"]["w1"]).all()
+    bad = subprocess.run([sys.executable, "-m", "wqml_dash.cli", "scan", "--smiles", "C1CC", "--atom", "0"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.startswith("wqml: error:")

@@ -1,0 +1,171 @@
+"""``wqml scan``: a displacement scan (the paper's Fig. 2) from the command line.
+
+Every option maps onto a parameter of `wqml_dash.core.scan.ScanSettings`, whose defaults and
+bounds are the ones used here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .common import UsageError, float_list
+
+
+def _defaults():
+    from ..core.scan import ScanSettings
+
+    return ScanSettings.param
+
+
+def add_parser(sub) -> None:
+    from ..core.molecule import TEACHING_EXAMPLES
+    from ..core.scan import AXES, MODELS, REFERENCES
+
+    p = _defaults()
+    scan = sub.add_parser(
+        "scan", help="move one atom along an axis and compare KRR models (the paper's Fig. 2)",
+        description="Move one atom of a molecule along an axis, compute a reference energy along the "
+                    "scan, train KRR models on a few points and report their predictions, the swap "
+                    "points of the sorted Coulomb matrix and each model's jump ratio.")
+    src = scan.add_mutually_exclusive_group(required=True)
+    src.add_argument("--smiles", metavar="S", help="a molecule from SMILES (3D embedding, seed 0, MMFF94)")
+    src.add_argument("--qm9", metavar="INDEX", type=int, help="QM9 molecule by its QM9 index")
+    src.add_argument("--file", metavar="PATH", help="an .xyz, .sdf/.mol or .pdb file")
+    src.add_argument("--example", choices=list(TEACHING_EXAMPLES),
+                     help="a teaching example (its atom and axis are the defaults)")
+    scan.add_argument("--atom", type=int, metavar="I", help="index of the moving atom, 0-based (required "
+                                                            "except with --example)")
+    scan.add_argument("--axis", choices=list(AXES), default=None,
+                      help=f"direction of motion (default {p.axis.default}: normal of the best-fit plane)")
+    scan.add_argument("--partner", type=int, metavar="J", help="with --axis bond: the other atom")
+    scan.add_argument("--vector", type=float_list, metavar="X,Y,Z", help="with --axis custom: the direction")
+    scan.add_argument("--range", type=float, nargs=2, metavar=("MIN", "MAX"),
+                      default=[p.d_min.default, p.d_max.default], help="displacements, Angstrom (default -1 1)")
+    scan.add_argument("--step", type=float, metavar="ANGSTROM", default=p.step.default,
+                      help="grid step, Angstrom (default 0.01)")
+    scan.add_argument("--n-train", type=int, metavar="N", default=p.n_train.default,
+                      help="training points (default 10)")
+    scan.add_argument("--n-train-large", type=int, metavar="N", default=p.n_train_large.default,
+                      help="training points of l1_sorted_large (default 80)")
+    scan.add_argument("--seed", type=int, metavar="N", default=p.seed.default, help="training-set seed (default 0)")
+    scan.add_argument("--models", default=",".join(MODELS), metavar="M1,M2",
+                      help=f"comma-separated, from {', '.join(MODELS)} (default: all)")
+    scan.add_argument("--reference", choices=list(REFERENCES), default=p.reference.default,
+                      help="reference energy (default lj, a Lennard-Jones model potential)")
+    scan.add_argument("--sigma", type=float, metavar="S",
+                      help="kernel width for every model (default: leave-one-out CV)")
+    scan.add_argument("--lam", type=float, metavar="L", help="regularisation lambda (default: leave-one-out CV)")
+    scan.add_argument("--min-distance", type=float, metavar="ANGSTROM", default=p.min_distance.default,
+                      help="Angstrom; geometries with atoms closer than this are left out (default 0.5)")
+    scan.add_argument("--json", metavar="PATH", help="write the scan as JSON ('-' for standard output)")
+    scan.set_defaults(func=run)
+
+
+def _molecule(args):
+    from ..core.molecule import molecule_from_example, molecule_from_file, molecule_from_qm9, molecule_from_smiles
+
+    if args.smiles is not None:
+        return molecule_from_smiles(args.smiles)
+    if args.example is not None:
+        return molecule_from_example(args.example)
+    if args.file is not None:
+        path = Path(args.file)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+        return molecule_from_file(data, path.name)
+    from ..core.data import DataError, load_qm9
+
+    try:
+        dataset = load_qm9(progress=lambda d, t, m: print(f"QM9: {m}", file=sys.stderr))
+    except (DataError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    return molecule_from_qm9(dataset, args.qm9)
+
+
+def _settings(args):
+    from ..core.molecule import TEACHING_EXAMPLES
+    from ..core.scan import MODELS, ScanSettings
+
+    example = TEACHING_EXAMPLES.get(args.example) if args.example else None
+    atom = args.atom if args.atom is not None else (example.atom if example else None)
+    if atom is None:
+        raise UsageError("--atom is required (the index of the atom to move, 0-based)")
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = [m for m in models if m not in MODELS]
+    if unknown or not models:
+        raise UsageError(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
+    axis = args.axis or (example.axis if example and args.atom is None else "normal")
+    partner = args.partner if args.partner is not None else (example.partner if example and axis == "bond" else None)
+    values = dict(atom=atom, axis=axis, partner=partner, d_min=args.range[0], d_max=args.range[1],
+                  step=args.step, n_train=args.n_train, n_train_large=args.n_train_large, seed=args.seed,
+                  models=models, reference=args.reference, sigma=args.sigma, lam=args.lam,
+                  min_distance=args.min_distance)
+    if args.vector is not None:
+        if len(args.vector) != 3:
+            raise UsageError("--vector needs three numbers: X,Y,Z")
+        values["custom_axis"] = tuple(args.vector)
+    elif axis == "custom":
+        raise UsageError("--axis custom needs --vector X,Y,Z")
+    try:
+        return ScanSettings(**values)
+    except ValueError as exc:  # param's bound and type checks
+        raise UsageError(_param_message(exc)) from None
+
+
+def _param_message(exc: ValueError) -> str:
+    text = str(exc).splitlines()[0]
+    for name, flag in (("step", "--step"), ("n_train_large", "--n-train-large"), ("n_train", "--n-train"),
+                       ("atom", "--atom"), ("min_distance", "--min-distance"), ("lam", "--lam")):
+        if f"'{name}'" in text or f".{name}" in text:
+            return f"{flag}: {text}"
+    return text
+
+
+def run(args) -> int:
+    from ..core.molecule import MoleculeError
+    from ..core.scan import MODEL_LABELS, ScanEngine
+
+    try:
+        mol = _molecule(args)
+        settings = _settings(args)
+        result = ScanEngine(mol, settings).result()
+    except MoleculeError as exc:  # includes scan and reference errors
+        raise UsageError(str(exc)) from None
+    out = sys.stderr if args.json == "-" else sys.stdout
+    _summary(mol, settings, result, MODEL_LABELS, out)
+    if args.json:
+        payload = result.to_json()
+        payload["molecule"] = {"name": mol.name, "smiles": mol.smiles, "source": mol.source,
+                               "symbols": mol.symbols, "coords": mol.coords.tolist()}
+        text = json.dumps(payload)
+        if args.json == "-":
+            print(text)
+            return 0
+        try:
+            Path(args.json).write_text(text + "\n")
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.json}: {exc.strerror or exc}") from None
+        print(f"wrote {args.json}", file=out)
+    return 0
+
+
+def _summary(mol, settings, result, labels, out) -> None:
+    sym = mol.symbols[settings.atom]
+    ax = ", ".join(f"{v:+.3f}" for v in result.axis)
+    print(f"molecule     {mol.name} ({mol.formula}, {len(mol)} atoms; {mol.source})", file=out)
+    print(f"moving atom  {settings.atom} ({sym}) along {settings.axis} = ({ax})", file=out)
+    print(f"grid         d from {result.d[0]:+.3f} to {result.d[-1]:+.3f} Å, {result.d.size} points, "
+          f"{int(result.valid.sum())} valid; reference {result.reference_name}", file=out)
+    if result.notice:
+        print(f"notice       {result.notice}", file=out)
+    swaps = ", ".join(f"{v:+.3f}" for v in result.swap_points)
+    print(f"swap points  {swaps + ' Å' if swaps else 'none'}", file=out)
+    print(f"{'model':<36} {'jump ratio':>10} {'sigma':>11} {'lambda':>9}", file=out)
+    for name, ratio in result.jump_ratio.items():
+        sigma, lam = result.hyperparameters[name]
+        print(f"{labels.get(name, name):<36} {ratio:>10.2f} {sigma:>11.4g} {lam:>9.1g}", file=out)
+
