@@ -7,7 +7,9 @@ import re
 
 import pytest
 
-from wqml_dash.core.molecule import TEACHING_EXAMPLES
+from wqml_dash.core.molecule import TEACHING_EXAMPLES, molecule_from_example
+
+DEFAULT, OTHER = list(TEACHING_EXAMPLES)[:2]  # the app opens on the first teaching example
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +41,7 @@ def test_explorer_is_the_first_tab_and_reacts_to_slider_clicks_and_molecules(app
     page = watched_page.page
     _open(page, app_url)
     assert page.locator(".bk-tab.bk-active").first.inner_text() == "Displacement explorer"
-    page.locator(".wqml-molinfo").get_by_text("C3H4O").wait_for()  # the default example, acrolein
+    page.locator(".wqml-molinfo").get_by_text(molecule_from_example(DEFAULT).formula).wait_for()
     assert _d(page) == 0.0
     page.get_by_role("columnheader", name="Jump ratio").wait_for()
     plot = page.locator(".wqml-scan-plot").first
@@ -79,8 +81,8 @@ def test_explorer_is_the_first_tab_and_reacts_to_slider_clicks_and_molecules(app
     page.screenshot(path=str(shot_path), full_page=True)
 
     # Another teaching example, then a SMILES string.
-    page.get_by_label("Teaching example").select_option(label=TEACHING_EXAMPLES["formic_acid"].title)
-    page.locator(".wqml-molinfo").get_by_text("CH2O2").wait_for(timeout=30_000)
+    page.get_by_label("Teaching example").select_option(label=TEACHING_EXAMPLES[OTHER].title)
+    page.locator(".wqml-molinfo").get_by_text(molecule_from_example(OTHER).formula).wait_for(timeout=30_000)
     page.get_by_role("button", name="SMILES").click()
     box = page.get_by_placeholder("e.g. C=CC=O (acrolein)")
     box.fill("C=CC=C")
@@ -100,14 +102,14 @@ def test_bad_smiles_is_answered_in_the_page(app_url, watched_page):
     box.fill("C1CC((")
     box.press("Enter")
     page.get_by_text("Could not load the molecule").wait_for(timeout=15_000)
-    page.locator(".wqml-molinfo").get_by_text("C3H4O").wait_for()  # acrolein is still shown
+    page.locator(".wqml-molinfo").get_by_text(molecule_from_example(DEFAULT).formula).wait_for()  # still shown
     assert watched_page.errors == []
 
 
 def test_a_shared_link_reproduces_the_view(app_url, watched_page, shot_path):
     page = watched_page.page
-    _open(page, app_url + "?mol=formic_acid&atom=1&d=-0.4&n_train=6&normalize=true")
-    page.locator(".wqml-molinfo").get_by_text("CH2O2").wait_for(timeout=30_000)
+    _open(page, app_url + f"?mol={OTHER}&atom=1&d=-0.4&n_train=6&normalize=true")
+    page.locator(".wqml-molinfo").get_by_text(molecule_from_example(OTHER).formula).wait_for(timeout=30_000)
     page.get_by_text("6 training points").first.wait_for(timeout=15_000)
     assert _d(page) == -0.4
     page.wait_for_timeout(500)

@@ -89,9 +89,9 @@ def test_new_training_set_retrains_without_a_new_engine(state):
 def test_geometry_settings_build_a_new_engine_and_clear_clicked_points(state):
     state.toggle_training_point(0.0 if 100 not in state.result.train_index else 0.5)
     assert state.train and len(state.result.train_index) == state.settings.n_train + 1
-    engine = state.engine
-    state.settings.atom = 0
-    assert state.engine is not engine and state.train == [] and state.result.atom == 0
+    engine, atom = state.engine, (state.settings.atom + 1) % len(state.molecule)
+    state.settings.atom = atom
+    assert state.engine is not engine and state.train == [] and state.result.atom == atom
 
 
 def test_clicked_training_points_are_used(state):

@@ -20,7 +20,9 @@ from ..core.molecule import (
     molecule_from_smiles,
 )
 from ..core.representations import vectorize
-from ..core.scan import DEFAULT_MODELS, ScanEngine, ScanResult, ScanSettings
+from ..core.scan import (
+    DEFAULT_MODELS, ScanEngine, ScanResult, ScanSettings, normalize_displacement, normalize_energy,
+)
 from .data_source import DataSource
 
 SOURCES = ("example", "qm9", "smiles", "file")
@@ -81,17 +83,16 @@ def toggle_training_point(train: list[int], grid: np.ndarray, valid: np.ndarray,
 
 
 def display_transform(d: np.ndarray, reference: np.ndarray, normalize: bool):
-    """Functions mapping Angstrom and kcal/mol to what the main plot shows.
+    """Functions mapping Angstrom and kcal/mol to what the main plot shows, and display d back to Angstrom.
 
-    Normalised (the paper's Fig. 2): d / max|d| and (E - min E_ref) / (max E_ref - min E_ref), the
-    reference's extremes over the valid grid, so the reference spans [0, 1].
+    Normalised (the paper's Fig. 2, core's `normalize_displacement` / `normalize_energy`): d / max|d|
+    of the grid, and energies shifted and scaled so that the reference spans [0, 1].
     """
     if not normalize:
         return (lambda x: x), (lambda e: e), (lambda x: x)
-    scale_d = float(np.nanmax(np.abs(d))) or 1.0
-    lo, hi = float(np.nanmin(reference)), float(np.nanmax(reference))
-    span = (hi - lo) or 1.0
-    return (lambda x: np.asarray(x) / scale_d), (lambda e: (np.asarray(e) - lo) / span), (lambda x: x * scale_d)
+    grid = np.asarray(d, dtype=float)
+    scale = float(grid[0] / normalize_displacement(grid)[0]) if grid[0] != 0 else float(np.abs(grid).max())
+    return (lambda x: np.asarray(x) / scale), (lambda e: normalize_energy(e, reference)), (lambda x: x * scale)
 
 
 @dataclass
