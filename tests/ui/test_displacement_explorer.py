@@ -130,3 +130,32 @@ def test_two_sessions_share_no_bokeh_model():
         doc.to_json()  # raised for the second session while a stylesheet model was shared
     ids = [{m.id for m in doc.models} for doc in docs]
     assert not ids[0] & ids[1]
+
+
+def test_qm9_search_and_load(qm9):
+    from wqml_dash.ui.data_source import DataSource
+
+    explorer = DisplacementExplorer(data_source=DataSource(dataset=qm9))
+    pn.panel(explorer).get_root(Document())
+    explorer.start()
+    explorer.source_picker.value = "qm9"
+    explorer.qm9_query.value = "C2H6O"  # ethanol and dimethyl ether
+    assert len(explorer.qm9_results.options) == 2
+    index = list(explorer.qm9_results.options.values())[0]
+    explorer.qm9_results.value = index
+    st = explorer.state
+    assert (st.source, st.key) == ("qm9", str(index)) and st.molecule.formula == "C2H6O"
+    assert st.result is not None and st.error == ""
+    explorer.qm9_query.value = "C99"
+    assert "No QM9 molecule" in st.error
+
+
+def test_uploaded_xyz_file(explorer):
+    xyz = b"3\nwater\nO 0.0 0.0 0.117\nH 0.0 0.757 -0.467\nH 0.0 -0.757 -0.467\n"
+    explorer.source_picker.value = "file"
+    explorer.file_input.param.update(filename="water.xyz", value=xyz)
+    st = explorer.state
+    assert (st.source, st.key) == ("file", "water.xyz") and st.molecule.formula == "H2O"
+    assert len(explorer.molecule_view.symbols) == 3 and st.result is not None
+    explorer.file_input.param.update(filename="broken.xyz", value=b"2\nbad\nO 0 0\n")
+    assert "Could not load" in explorer.alert.object and st.molecule.formula == "H2O"
