@@ -85,7 +85,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.plot = ScanPlot(on_tap=self._on_tap)
         self.heatmap = CMHeatmap()
         self.cdf = CDFPlot()
-        self.molecule_view = MoleculeView(height=360, sizing_mode="stretch_width", min_width=280,
+        self.molecule_view = MoleculeView(height=400, sizing_mode="stretch_width", min_width=280,
                                           name="molecule-view")
         self._scene_key = None
         self._shown_atom = None
@@ -125,9 +125,9 @@ class DisplacementExplorer(pn.viewable.Viewer):
                                                 visible=False)
         self.custom_axis = pn.widgets.LiteralInput.from_param(settings.param.custom_axis, label="Axis vector (x, y, z)",
                                                               visible=False, sizing_mode="stretch_width")
-        self.d_min = pn.widgets.FloatInput.from_param(settings.param.d_min, label="From d (Å)", step=0.1, width=95)
-        self.d_max = pn.widgets.FloatInput.from_param(settings.param.d_max, label="to d (Å)", step=0.1, width=95)
-        self.step = pn.widgets.FloatInput.from_param(settings.param.step, label="Step (Å)", step=0.005, width=85)
+        self.d_min = pn.widgets.FloatInput.from_param(settings.param.d_min, label="From d (Å)", step=0.1, width=86)
+        self.d_max = pn.widgets.FloatInput.from_param(settings.param.d_max, label="to d (Å)", step=0.1, width=86)
+        self.step = pn.widgets.FloatInput.from_param(settings.param.step, label="Step (Å)", step=0.005, width=86)
         self.reference_select = pn.widgets.Select.from_param(
             settings.param.reference, label="Reference energy",
             options={REFERENCE_LABELS.get(r, r): r for r in REFERENCES}, sizing_mode="stretch_width")
@@ -201,7 +201,10 @@ class DisplacementExplorer(pn.viewable.Viewer):
             keys = set(location.query_params) & set(URL_STATE)
             for target, mapping in self._url_mappings().items():
                 location.sync(target, mapping, on_error=self._on_url_error)
-        self.state.start(url_keys=keys)
+        try:
+            self.state.start(url_keys=keys)
+        finally:
+            self._layout.loading = False
         self.source_picker.value = self.state.source
         if self._url_problems:
             names = ", ".join(sorted(self._url_problems))
@@ -460,7 +463,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
         controls = pn.Column(molecule_card, scan_card, models_card, downloads, width=310,
                              css_classes=["wqml-controls"])
         # Bokeh panes sit in Columns: FlexBox sizes the Columns (a pane's own flex style is ignored).
-        plot_pane = pn.Column(pn.pane.Bokeh(self.plot.figure, sizing_mode="stretch_width"),
+        # The slider stays under the plot when the 3D view wraps below on a narrow screen.
+        plot_pane = pn.Column(pn.pane.Bokeh(self.plot.figure, sizing_mode="stretch_width"), self.slider,
                               sizing_mode="stretch_width", min_width=420, styles={"flex": "3 1 520px"})
         view_box = pn.Column(self.molecule_view, sizing_mode="stretch_width", styles={"flex": "2 1 300px"},
                              min_width=280)
@@ -475,9 +479,10 @@ class DisplacementExplorer(pn.viewable.Viewer):
         help_card = pn.Card(pn.pane.Markdown(HELP, css_classes=["wqml-help"]), self.reference_help,
                             title="What am I looking at?", collapsed=False, sizing_mode="stretch_width",
                             css_classes=["wqml-card"])
-        main = pn.Column(self.alert, self.notice, top, self.slider, explain, help_card,
+        main = pn.Column(self.alert, self.notice, top, explain, help_card,
                          sizing_mode="stretch_width", min_width=480)
-        return pn.Row(controls, main, sizing_mode="stretch_width", css_classes=["wqml-explorer"])
+        # Shown as loading until the first scan is drawn (the page appears before the work starts).
+        return pn.Row(controls, main, sizing_mode="stretch_width", css_classes=["wqml-explorer"], loading=True)
 
     def __panel__(self):
         return self._layout
