@@ -146,3 +146,14 @@ def test_models_toggle_refits_only(state):
     assert state.engine is engine
     assert set(state.result.models) == {"l1_sorted", "w1", "l2_sorted", "l1_sorted_large"}
     assert len(state.result.train_index_large) == state.settings.n_train_large
+
+
+def test_a_qm9_link_waits_for_qm9(qm9):
+    from wqml_dash.ui.data_source import DataSource
+
+    source = DataSource()
+    s = ExplorerState(source="qm9", key="52", data_source=source)
+    s.start(url_keys={"source", "mol"})
+    assert s.result is None and "Waiting for QM9" in s.notice
+    source.dataset = qm9  # what DataSource.load does when done
+    assert s.molecule.source == "qm9:52" and s.result is not None and s.notice == "" and s.error == ""

@@ -149,6 +149,19 @@ class ExplorerState(param.Parameterized):
         url_keys : query parameters the link set; an example's own atom and axis apply only when
         the link does not name them.
         """
+        src = self.data_source
+        if self.source == "qm9" and src is not None and src.dataset is None and not src.error:
+            # A link to a QM9 molecule opened while QM9 still loads: start when it is there.
+            self.notice = "Waiting for QM9 to load ..."
+
+            def ready(event):
+                if event.new is not None:
+                    src.param.unwatch(watcher)
+                    self.notice = ""
+                    self.start(url_keys)
+
+            watcher = src.param.watch(ready, "dataset")
+            return
         self._started = True
         try:
             mol = self._make_molecule(self.source, self.key)
