@@ -327,6 +327,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
         st = self.state
         result, mol, settings = st.result, st.molecule, st.settings
         if result is None or mol is None:
+            if st.error:  # the views still show the last scan: say so where people look
+                self.plot.figure.title.text = "Not updated: these settings make no scan (see the message above)"
             return
         with pn.io.hold():
             symbols = mol.symbols

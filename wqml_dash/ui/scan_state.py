@@ -128,7 +128,6 @@ class ExplorerState(param.Parameterized):
     result = param.ClassSelector(class_=ScanResult, default=None, allow_None=True, constant=True)
     error = param.String(default="", doc="The last thing that went wrong, for the user ('' if none)")
     notice = param.String(default="", doc="Information about the scan (left-out geometries)")
-    busy = param.Boolean(default=False)
 
     def __init__(self, **params):
         params.setdefault("settings", ScanSettings())
@@ -264,7 +263,6 @@ class ExplorerState(param.Parameterized):
             self._retrain()
 
     def _rebuild(self) -> None:
-        self.busy = True
         try:
             engine = ScanEngine(self.molecule, self.settings)
         except ValueError as exc:  # ScanError, ReferenceError: settings that make no scan
@@ -273,8 +271,6 @@ class ExplorerState(param.Parameterized):
                 self.result = None
             self.error = f"The scan could not be computed: {exc}"
             return
-        finally:
-            self.busy = False
         self.engine = engine
         self._distances_to_zero(engine)
         if self.train and (max(self.train) >= engine.d.size or not engine.valid[self.train].all()):
