@@ -58,7 +58,8 @@ largest step; about 1 is smooth, much more is a jump. Click the plot to add or r
 READOUT_CSS = """
 table { border-collapse: collapse; font-size: 15px; margin: 2px 0 6px 0; }
 th, td { padding: 3px 10px 3px 4px; text-align: right; border-bottom: 1px solid #e3e7ed; white-space: nowrap; }
-th { font-size: 13px; white-space: normal; }
+th, td:first-child { font-size: 13px; white-space: normal; }
+td:first-child { font-size: 14px; }
 th:first-child, td:first-child { text-align: left; }
 th { font-weight: 600; color: #394452; }
 .sw { display: inline-block; width: 16px; height: 4px; margin: 0 8px 3px 0; border-radius: 2px; }

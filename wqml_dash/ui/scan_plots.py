@@ -88,8 +88,9 @@ class ScanPlot:
                                        line_dash=s["dash"], visible=key == "reference")
         train = fig.scatter("x", "y", source=self.train, size=11, fill_color="white", line_color="#222222",
                             line_width=2)
-        large = fig.scatter("x", "y", source=self.train_large, size=6, marker="circle", fill_color=None,
-                            line_color=STYLE["l1_sorted_large"]["color"], line_width=1.2, visible=False)
+        large = fig.scatter("x", "y", source=self.train_large, size=5, marker="circle", fill_color=None,
+                            line_color=STYLE["l1_sorted_large"]["color"], line_width=1, line_alpha=0.6,
+                            visible=False)
         self.d_line = Span(location=0, dimension="height", line_color=MOVING, line_width=2.5, line_alpha=0.9)
         fig.add_layout(self.d_line)
         dots = fig.scatter("x", "y", source=self.marker, size=12, color="color", line_color="white",
@@ -152,6 +153,7 @@ class ScanPlot:
         items["train"].label = value(f"training points ({n_train})")
         items["train_large"].update(visible=has_large, label=value(f"large training set ({n_train_large})"))
         items["swap"].visible = len(swaps) > 0
+        self.legend.ncols = 2 if sum(item.visible for item in items.values()) > 5 else 1
         self.figure.xaxis.axis_label = x_label
         self.figure.yaxis.axis_label = y_label
 
