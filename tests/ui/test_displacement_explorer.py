@@ -159,3 +159,12 @@ def test_uploaded_xyz_file(explorer):
     assert len(explorer.molecule_view.symbols) == 3 and st.result is not None
     explorer.file_input.param.update(filename="broken.xyz", value=b"2\nbad\nO 0 0\n")
     assert "Could not load" in explorer.alert.object and st.molecule.formula == "H2O"
+
+
+def test_play_sweeps_d_back_and_forth(explorer):
+    grid = explorer.state.result.d
+    explorer.slider.value = float(grid[-2])
+    explorer.tick()
+    assert explorer.state.d == grid[-1] and explorer.slider.value == grid[-1]
+    explorer.tick()  # turns round at the end
+    assert explorer.state.d == grid[-2]

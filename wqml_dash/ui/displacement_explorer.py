@@ -159,6 +159,10 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self._readout_div = Div(text="", sizing_mode="stretch_width", stylesheets=[READOUT_CSS],
                                 css_classes=["wqml-readouts"])
         self.readouts = pn.pane.Bokeh(self._readout_div, sizing_mode="stretch_width")
+        # Sweeps d back and forth over the grid: a classroom demo without touching the slider.
+        self.play = pn.widgets.Toggle(label="▶ Play", width=90, align="end", margin=(5, 10))
+        self._play_callback = None
+        self._play_step = 1
         self.csv_download = pn.widgets.FileDownload(callback=self._csv, filename="scan.csv", label="Scan as CSV",
                                                     color="success", variant="outline")
         self.json_download = pn.widgets.FileDownload(callback=self._json, filename="scan.json",
@@ -181,6 +185,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.new_set.on_click(lambda e: st.new_training_set())
         self.extra_models.param.watch(self._on_extra_models, "value")
         self.slider.param.watch(self._on_slider, "value")
+        self.play.param.watch(self._on_play, "value")
         self.molecule_view.param.watch(self._on_pick, "highlight")
         st.param.watch(self._on_result, "result")
         st.param.watch(self._on_d, "d")
@@ -317,6 +322,25 @@ class DisplacementExplorer(pn.viewable.Viewer):
 
     def _on_slider(self, event) -> None:
         self.state.d = float(event.new)
+
+    def _on_play(self, event) -> None:
+        self.play.label = "❚❚ Pause" if event.new else "▶ Play"
+        if event.new and self._play_callback is None:
+            self._play_callback = pn.state.add_periodic_callback(self.tick, period=60)
+        elif not event.new and self._play_callback is not None:
+            self._play_callback.stop()
+            self._play_callback = None
+
+    def tick(self) -> None:
+        """One step of "Play": the next grid point, turning round at either end."""
+        result = self.state.result
+        if result is None or result.d.size < 2:
+            return
+        i = self.state.grid_index(self.state.d, result.d) + self._play_step
+        if not 0 <= i < result.d.size:
+            self._play_step = -self._play_step
+            i += 2 * self._play_step
+        self.state.d = float(result.d[i])
 
     # ------------------------------------------------------------------ showing the state
     def _on_messages(self, *events) -> None:
@@ -467,7 +491,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
                              css_classes=["wqml-controls"])
         # Bokeh panes sit in Columns: FlexBox sizes the Columns (a pane's own flex style is ignored).
         # The slider stays under the plot when the 3D view wraps below on a narrow screen.
-        plot_pane = pn.Column(pn.pane.Bokeh(self.plot.figure, sizing_mode="stretch_width"), self.slider,
+        plot_pane = pn.Column(pn.pane.Bokeh(self.plot.figure, sizing_mode="stretch_width"),
+                              pn.Row(self.slider, self.play, sizing_mode="stretch_width"),
                               sizing_mode="stretch_width", min_width=420, styles={"flex": "3 1 520px"})
         view_box = pn.Column(self.molecule_view, sizing_mode="stretch_width", styles={"flex": "2 1 300px"},
                              min_width=280)
