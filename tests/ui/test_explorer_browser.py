@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from wqml_dash.core.molecule import TEACHING_EXAMPLES, molecule_from_example
@@ -116,3 +117,22 @@ def test_a_shared_link_reproduces_the_view(app_url, watched_page, shot_path):
     page.screenshot(path=str(shot_path), full_page=True)
     assert watched_page.errors == []
     assert watched_page.outside == []
+
+
+def test_clicking_an_atom_in_3d_makes_it_move(app_url, watched_page):
+    page = watched_page.page
+    _open(page, app_url)
+    page.wait_for_function("() => /[?&]atom=\\d+/.test(location.search)", timeout=15_000)
+    atom0 = re.search(r"[?&]atom=(\d+)", page.url).group(1)
+    box = page.locator(".wqml-mol canvas").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    # The molecule fills the middle of the view: probe a spiral of points until an atom is hit.
+    for k in range(40):
+        r, a = 6 * k, 0.9 * k
+        page.mouse.click(cx + r * np.cos(a), cy + r * np.sin(a))
+        page.wait_for_timeout(150)
+        atom = re.search(r"[?&]atom=(\d+)", page.url).group(1)
+        if atom != atom0:
+            break
+    assert atom != atom0
+    assert watched_page.errors == []
