@@ -163,18 +163,23 @@ export function render({ model, el }) {
           ctx.strokeStyle = model.invalid ? "#c0392b" : HIGHLIGHT
           ctx.beginPath(); ctx.arc(p[0], p[1], r + 4, 0, 2 * Math.PI); ctx.stroke()
         }
-        if (model.show_labels) {
-          const fs = Math.round(Math.max(10, Math.min(16, r * (sym === "H" ? 0.9 : 0.75))))
-          ctx.font = `bold ${fs}px sans-serif`
-          ctx.textAlign = "center"; ctx.textBaseline = "middle"
-          const dark = ["H", "F", "S", "Cl", "B"].includes(sym)
-          ctx.lineWidth = 3; ctx.strokeStyle = dark ? "rgba(255,255,255,0.8)" : "rgba(0,0,0,0.55)"
-          ctx.strokeText(`${sym}${i}`, p[0], p[1])
-          ctx.fillStyle = dark ? "#1d2733" : "#ffffff"
-          ctx.fillText(`${sym}${i}`, p[0], p[1])
-        }
         projected.push([i, p[0], p[1], r, p[2]])
       }
+    }
+    if (model.show_labels) draw_labels(ctx)
+  }
+
+  function draw_labels(ctx) {  // last, so that bonds in front do not hide them; far to near
+    for (const [i, px, py, r] of [...projected].sort((a, b) => a[4] - b[4])) {
+      const sym = model.symbols[i]
+      const fs = Math.round(Math.max(10, Math.min(16, r * (sym === "H" ? 0.9 : 0.75))))
+      ctx.font = `bold ${fs}px sans-serif`
+      ctx.textAlign = "center"; ctx.textBaseline = "middle"
+      const dark = ["H", "F", "S", "Cl", "B"].includes(sym)
+      ctx.lineWidth = 3; ctx.strokeStyle = dark ? "rgba(255,255,255,0.8)" : "rgba(0,0,0,0.55)"
+      ctx.strokeText(`${sym}${i}`, px, py)
+      ctx.fillStyle = dark ? "#1d2733" : "#ffffff"
+      ctx.fillText(`${sym}${i}`, px, py)
     }
   }
 
