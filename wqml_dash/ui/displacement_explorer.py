@@ -486,7 +486,11 @@ class DisplacementExplorer(pn.viewable.Viewer):
         models_card = pn.Card(pn.Row(self.n_train, self.seed), self.new_set, self.extra_models, self.normalize,
                               advanced, title="Models", sizing_mode="stretch_width", collapsible=False,
                               css_classes=["wqml-card"])
-        downloads = pn.Row(self.csv_download, self.json_download, sizing_mode="stretch_width")
+        downloads = pn.Column(
+            pn.Row(self.csv_download, self.json_download, sizing_mode="stretch_width"),
+            pn.pane.Markdown("Plot as PNG: the save button (↓) in the plot's toolbar. The address bar holds "
+                             "the whole setup: copy it to share this view.", css_classes=["wqml-note"]),
+            sizing_mode="stretch_width")
         controls = pn.Column(molecule_card, scan_card, models_card, downloads, width=310,
                              css_classes=["wqml-controls"])
         # Bokeh panes sit in Columns: FlexBox sizes the Columns (a pane's own flex style is ignored).
