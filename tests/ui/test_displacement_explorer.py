@@ -168,3 +168,15 @@ def test_play_sweeps_d_back_and_forth(explorer):
     assert explorer.state.d == grid[-1] and explorer.slider.value == grid[-1]
     explorer.tick()  # turns round at the end
     assert explorer.state.d == grid[-2]
+
+
+def test_a_collision_shows_the_nearest_valid_geometry(explorer):
+    st = explorer.state
+    st.settings.axis = "bond"  # towards a bonded neighbour: beyond about 0.7 Å the two atoms collide
+    bad = st.result.d[~st.result.valid]
+    assert bad.size, "this example must have left-out geometries"
+    explorer.slider.value = float(bad[-1])
+    assert "collide" in explorer._readout_div.text and explorer.molecule_view.invalid
+    assert "collision at" in explorer.heatmap.figure.title.text
+    assert len(explorer.heatmap.cells.data["value"]) == len(st.molecule) ** 2
+    assert explorer.plot.invalid.data["x0"]  # the left-out interval is shaded

@@ -417,16 +417,18 @@ class DisplacementExplorer(pn.viewable.Viewer):
             self.plot.set_d(float(to_x(frame.d)), {k: float(to_e(v)) for k, v in values.items()})
             self.molecule_view.move(frame.coords, invalid=not frame.valid)
             symbols = st.molecule.symbols
-            if frame.valid and frame.cm is not None:
-                labels = [atom_label(symbols, j) for j in frame.order]
-                moving = int(np.flatnonzero(frame.order == result.atom)[0])
-                self.heatmap.set_matrix(frame.cm, labels, moving, f"Sorted CM at d = {frame.d:+.2f} Å")
-                if st.zero_entries is not None:
-                    self.cdf.set_entries(frame.entries, st.zero_entries,
-                                         f"W1 = {frame.w1:.4f} (shaded area)")
-            else:
-                self.heatmap.figure.title.text = f"d = {frame.d:+.2f} Å: atoms collide (left out)"
-                self.cdf.figure.title.text = f"d = {frame.d:+.2f} Å: atoms collide (left out)"
+            shown, note = frame, ""
+            if not frame.valid:  # atoms collide: explain with the nearest geometry of the scan
+                valid = np.flatnonzero(result.valid)
+                shown = st.frame(float(result.d[valid[np.argmin(np.abs(result.d[valid] - frame.d))]]))
+                note = f"collision at {frame.d:+.2f} Å; "
+            labels = [atom_label(symbols, j) for j in shown.order]
+            moving = int(np.flatnonzero(shown.order == result.atom)[0])
+            self.heatmap.set_matrix(shown.cm, labels, moving, f"Sorted CM at {note}d = {shown.d:+.2f} Å")
+            if st.zero_entries is not None:
+                self.cdf.set_entries(shown.entries, st.zero_entries,
+                                     f"{note}W1 = {shown.w1:.4f} (shaded area)" if note else
+                                     f"W1 = {shown.w1:.4f} (shaded area)")
             self._readout_div.text = self._readout_html(frame)
 
     def _readout_html(self, frame) -> str:
