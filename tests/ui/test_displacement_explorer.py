@@ -177,6 +177,6 @@ def test_a_collision_shows_the_nearest_valid_geometry(explorer):
     assert bad.size, "this example must have left-out geometries"
     explorer.slider.value = float(bad[-1])
     assert "collide" in explorer._readout_div.text and explorer.molecule_view.invalid
-    assert "collision at" in explorer.heatmap.figure.title.text
+    assert "(nearest valid)" in explorer.heatmap.figure.title.text
     assert len(explorer.heatmap.cells.data["value"]) == len(st.molecule) ** 2
     assert explorer.plot.invalid.data["x0"]  # the left-out interval is shaded

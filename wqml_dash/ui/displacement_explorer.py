@@ -417,18 +417,17 @@ class DisplacementExplorer(pn.viewable.Viewer):
             self.plot.set_d(float(to_x(frame.d)), {k: float(to_e(v)) for k, v in values.items()})
             self.molecule_view.move(frame.coords, invalid=not frame.valid)
             symbols = st.molecule.symbols
-            shown, note = frame, ""
+            shown = frame
             if not frame.valid:  # atoms collide: explain with the nearest geometry of the scan
                 valid = np.flatnonzero(result.valid)
                 shown = st.frame(float(result.d[valid[np.argmin(np.abs(result.d[valid] - frame.d))]]))
-                note = f"collision at {frame.d:+.2f} Å; "
             labels = [atom_label(symbols, j) for j in shown.order]
             moving = int(np.flatnonzero(shown.order == result.atom)[0])
-            self.heatmap.set_matrix(shown.cm, labels, moving, f"Sorted CM at {note}d = {shown.d:+.2f} Å")
+            where = "" if frame.valid else " (nearest valid)"
+            self.heatmap.set_matrix(shown.cm, labels, moving, f"Sorted CM at d = {shown.d:+.2f} Å{where}")
             if st.zero_entries is not None:
-                self.cdf.set_entries(shown.entries, st.zero_entries,
-                                     f"{note}W1 = {shown.w1:.4f} (shaded area)" if note else
-                                     f"W1 = {shown.w1:.4f} (shaded area)")
+                self.cdf.set_entries(shown.entries, st.zero_entries, f"W1 = {shown.w1:.4f} (shaded area)"
+                                     if frame.valid else f"W1 = {shown.w1:.4f} (d = {shown.d:+.2f} Å)")
             self._readout_div.text = self._readout_html(frame)
 
     def _readout_html(self, frame) -> str:
