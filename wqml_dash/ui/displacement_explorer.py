@@ -424,7 +424,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
             labels = [atom_label(symbols, j) for j in shown.order]
             moving = int(np.flatnonzero(shown.order == result.atom)[0])
             where = "" if frame.valid else " (nearest valid)"
-            self.heatmap.set_matrix(shown.cm, labels, moving, f"Sorted CM at d = {shown.d:+.2f} Å{where}")
+            title = f"Sorted CM at d = {shown.d:+.2f} Å" if frame.valid else f"Sorted CM at {shown.d:+.2f} Å{where}"
+            self.heatmap.set_matrix(shown.cm, labels, moving, title)
             if st.zero_entries is not None:
                 self.cdf.set_entries(shown.entries, st.zero_entries, f"W1 = {shown.w1:.4f} (shaded area)"
                                      if frame.valid else f"W1 = {shown.w1:.4f} (d = {shown.d:+.2f} Å)")
