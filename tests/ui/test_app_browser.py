@@ -53,7 +53,7 @@ def test_histogram_follows_the_property_chooser(app_url, watched_page, shot_path
     plot.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
     before = plot.screenshot()
-    page.locator("select").first.select_option(label="HOMO-LUMO gap (Ha)")
+    page.get_by_label("Histogram of").select_option(label="HOMO-LUMO gap (Ha)")
     page.wait_for_timeout(2000)
     after = plot.screenshot()
     page.screenshot(path=str(shot_path))

@@ -37,7 +37,7 @@ def test_slider_moves_every_view_in_place(explorer):
     assert explorer.state.d == 0.42
     assert plot.d_line.location == 0.42
     assert set(plot.marker.data["x"]) == {0.42}
-    assert "+0.42 Å" in heat.figure.title.text and "+0.42" in cdf.figure.title.text
+    assert "+0.42 Å" in heat.figure.title.text and "W1 = " in cdf.figure.title.text
     assert explorer.molecule_view.coords != coords0
     assert explorer._readout_div.text != text0 and "+0.42 Å" in explorer._readout_div.text
     # the same data sources, updated: nothing was rebuilt
@@ -102,9 +102,10 @@ def test_bad_smiles_shows_an_alert_and_keeps_working(explorer):
 
 
 def test_picking_an_atom_in_3d_moves_that_atom(explorer):
-    explorer.molecule_view.highlight = 0
-    assert explorer.state.settings.atom == 0 and explorer.state.result.atom == 0
-    assert explorer.atom_select.value == 0
+    atom = (explorer.state.settings.atom + 1) % len(explorer.state.molecule)
+    explorer.molecule_view.highlight = atom
+    assert explorer.state.settings.atom == atom and explorer.state.result.atom == atom
+    assert explorer.atom_select.value == atom
 
 
 def test_downloads(explorer):
@@ -114,3 +115,68 @@ def test_downloads(explorer):
     assert explorer.csv_download.filename.endswith(".csv")
     data = json.loads(explorer._json().getvalue())
     assert data["train_index"] == [int(i) for i in explorer.state.result.train_index]
+
+
+def test_two_sessions_share_no_bokeh_model():
+    # A model in two documents breaks the second browser session: each serialises on its own.
+    docs = []
+    for _ in range(2):
+        explorer = DisplacementExplorer()
+        doc = Document()
+        doc.add_root(pn.panel(explorer).get_root(doc))
+        explorer.start()
+        docs.append(doc)
+    for doc in docs:
+        doc.to_json()  # raised for the second session while a stylesheet model was shared
+    ids = [{m.id for m in doc.models} for doc in docs]
+    assert not ids[0] & ids[1]
+
+
+def test_qm9_search_and_load(qm9):
+    from wqml_dash.ui.data_source import DataSource
+
+    explorer = DisplacementExplorer(data_source=DataSource(dataset=qm9))
+    pn.panel(explorer).get_root(Document())
+    explorer.start()
+    explorer.source_picker.value = "qm9"
+    explorer.qm9_query.value = "C2H6O"  # ethanol and dimethyl ether
+    assert len(explorer.qm9_results.options) == 2
+    index = list(explorer.qm9_results.options.values())[0]
+    explorer.qm9_results.value = index
+    st = explorer.state
+    assert (st.source, st.key) == ("qm9", str(index)) and st.molecule.formula == "C2H6O"
+    assert st.result is not None and st.error == ""
+    explorer.qm9_query.value = "C99"
+    assert "No QM9 molecule" in st.error
+
+
+def test_uploaded_xyz_file(explorer):
+    xyz = b"3\nwater\nO 0.0 0.0 0.117\nH 0.0 0.757 -0.467\nH 0.0 -0.757 -0.467\n"
+    explorer.source_picker.value = "file"
+    explorer.file_input.param.update(filename="water.xyz", value=xyz)
+    st = explorer.state
+    assert (st.source, st.key) == ("file", "water.xyz") and st.molecule.formula == "H2O"
+    assert len(explorer.molecule_view.symbols) == 3 and st.result is not None
+    explorer.file_input.param.update(filename="broken.xyz", value=b"2\nbad\nO 0 0\n")
+    assert "Could not load" in explorer.alert.object and st.molecule.formula == "H2O"
+
+
+def test_play_sweeps_d_back_and_forth(explorer):
+    grid = explorer.state.result.d
+    explorer.slider.value = float(grid[-2])
+    explorer.tick()
+    assert explorer.state.d == grid[-1] and explorer.slider.value == grid[-1]
+    explorer.tick()  # turns round at the end
+    assert explorer.state.d == grid[-2]
+
+
+def test_a_collision_shows_the_nearest_valid_geometry(explorer):
+    st = explorer.state
+    st.settings.axis = "bond"  # towards a bonded neighbour: beyond about 0.7 Å the two atoms collide
+    bad = st.result.d[~st.result.valid]
+    assert bad.size, "this example must have left-out geometries"
+    explorer.slider.value = float(bad[-1])
+    assert "collide" in explorer._readout_div.text and explorer.molecule_view.invalid
+    assert "(nearest valid)" in explorer.heatmap.figure.title.text
+    assert len(explorer.heatmap.cells.data["value"]) == len(st.molecule) ** 2
+    assert explorer.plot.invalid.data["x0"]  # the left-out interval is shaded

@@ -89,9 +89,9 @@ def test_new_training_set_retrains_without_a_new_engine(state):
 def test_geometry_settings_build_a_new_engine_and_clear_clicked_points(state):
     state.toggle_training_point(0.0 if 100 not in state.result.train_index else 0.5)
     assert state.train and len(state.result.train_index) == state.settings.n_train + 1
-    engine = state.engine
-    state.settings.atom = 0
-    assert state.engine is not engine and state.train == [] and state.result.atom == 0
+    engine, atom = state.engine, (state.settings.atom + 1) % len(state.molecule)
+    state.settings.atom = atom
+    assert state.engine is not engine and state.train == [] and state.result.atom == atom
 
 
 def test_clicked_training_points_are_used(state):
@@ -118,10 +118,19 @@ def test_a_new_molecule_resets_atom_and_training_points(state):
 
 
 def test_settings_that_make_no_scan_give_a_message_then_recover(state):
-    state.settings.axis = "bond"  # without a partner
-    assert "partner" in state.error and state.result is None
-    state.settings.partner = 1 if state.settings.atom != 1 else 0
-    assert state.error == "" and state.result is not None
+    state.settings.d_min = 2.0  # above d_max
+    assert "range" in state.error and state.result is None
+    state.settings.d_min = -0.5
+    assert state.error == "" and state.result.d[0] == -0.5
+
+
+def test_a_bond_axis_gets_a_bonded_partner(state):
+    state.settings.axis = "bond"
+    atom, partner = state.settings.atom, state.settings.partner
+    assert state.error == "" and partner is not None
+    assert sorted((atom, partner)) in state.molecule.bonds.tolist()
+    direction = state.molecule.coords[partner] - state.molecule.coords[atom]
+    np.testing.assert_allclose(state.result.axis, direction / np.linalg.norm(direction))
 
 
 def test_unknown_link_falls_back_to_the_default_example():
@@ -137,3 +146,14 @@ def test_models_toggle_refits_only(state):
     assert state.engine is engine
     assert set(state.result.models) == {"l1_sorted", "w1", "l2_sorted", "l1_sorted_large"}
     assert len(state.result.train_index_large) == state.settings.n_train_large
+
+
+def test_a_qm9_link_waits_for_qm9(qm9):
+    from wqml_dash.ui.data_source import DataSource
+
+    source = DataSource()
+    s = ExplorerState(source="qm9", key="52", data_source=source)
+    s.start(url_keys={"source", "mol"})
+    assert s.result is None and "Waiting for QM9" in s.notice
+    source.dataset = qm9  # what DataSource.load does when done
+    assert s.molecule.source == "qm9:52" and s.result is not None and s.notice == "" and s.error == ""

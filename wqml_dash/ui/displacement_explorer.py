@@ -17,7 +17,7 @@ import json
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import Div, InlineStyleSheet
+from bokeh.models import Div
 
 from ..core.molecule import TEACHING_EXAMPLES, search_qm9
 from ..core.scan import AXES, DEFAULT_MODELS, MODEL_LABELS, REFERENCE_HELP, REFERENCES
@@ -53,15 +53,19 @@ largest step; about 1 is smooth, much more is a jump. Click the plot to add or r
 """
 
 
-READOUT_CSS = InlineStyleSheet(css="""
+#: Styles inside the readouts' shadow DOM. A string, not a stylesheet model: a Bokeh model belongs to
+#: one document, and every browser session has its own.
+READOUT_CSS = """
 table { border-collapse: collapse; font-size: 15px; margin: 2px 0 6px 0; }
-th, td { padding: 3px 14px 3px 4px; text-align: right; border-bottom: 1px solid #e3e7ed; }
+th, td { padding: 3px 10px 3px 4px; text-align: right; border-bottom: 1px solid #e3e7ed; white-space: nowrap; }
+th, td:first-child { font-size: 13px; white-space: normal; }
+td:first-child { font-size: 14px; }
 th:first-child, td:first-child { text-align: left; }
 th { font-weight: 600; color: #394452; }
 .sw { display: inline-block; width: 16px; height: 4px; margin: 0 8px 3px 0; border-radius: 2px; }
 .wqml-d { font-size: 16px; margin-bottom: 4px; }
 .bad { color: #c0392b; }
-""")
+"""
 
 
 def _fmt(value: float, digits: int = 2, signed: bool = False) -> str:
@@ -82,7 +86,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.plot = ScanPlot(on_tap=self._on_tap)
         self.heatmap = CMHeatmap()
         self.cdf = CDFPlot()
-        self.molecule_view = MoleculeView(height=360, sizing_mode="stretch_width", min_width=280,
+        self.molecule_view = MoleculeView(height=400, sizing_mode="stretch_width", min_width=280,
                                           name="molecule-view")
         self._scene_key = None
         self._shown_atom = None
@@ -122,9 +126,9 @@ class DisplacementExplorer(pn.viewable.Viewer):
                                                 visible=False)
         self.custom_axis = pn.widgets.LiteralInput.from_param(settings.param.custom_axis, label="Axis vector (x, y, z)",
                                                               visible=False, sizing_mode="stretch_width")
-        self.d_min = pn.widgets.FloatInput.from_param(settings.param.d_min, label="From d (Å)", step=0.1, width=95)
-        self.d_max = pn.widgets.FloatInput.from_param(settings.param.d_max, label="to d (Å)", step=0.1, width=95)
-        self.step = pn.widgets.FloatInput.from_param(settings.param.step, label="Step (Å)", step=0.005, width=85)
+        self.d_min = pn.widgets.FloatInput.from_param(settings.param.d_min, label="From d (Å)", step=0.1, width=86)
+        self.d_max = pn.widgets.FloatInput.from_param(settings.param.d_max, label="to d (Å)", step=0.1, width=86)
+        self.step = pn.widgets.FloatInput.from_param(settings.param.step, label="Step (Å)", step=0.005, width=86)
         self.reference_select = pn.widgets.Select.from_param(
             settings.param.reference, label="Reference energy",
             options={REFERENCE_LABELS.get(r, r): r for r in REFERENCES}, sizing_mode="stretch_width")
@@ -155,6 +159,10 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self._readout_div = Div(text="", sizing_mode="stretch_width", stylesheets=[READOUT_CSS],
                                 css_classes=["wqml-readouts"])
         self.readouts = pn.pane.Bokeh(self._readout_div, sizing_mode="stretch_width")
+        # Sweeps d back and forth over the grid: a classroom demo without touching the slider.
+        self.play = pn.widgets.Toggle(label="▶ Play", width=90, align="end", margin=(5, 10))
+        self._play_callback = None
+        self._play_step = 1
         self.csv_download = pn.widgets.FileDownload(callback=self._csv, filename="scan.csv", label="Scan as CSV",
                                                     color="success", variant="outline")
         self.json_download = pn.widgets.FileDownload(callback=self._json, filename="scan.json",
@@ -173,10 +181,11 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.qm9_results.param.watch(lambda e: e.new is not None and self._load_qm9(e.new), "value")
         self.qm9_button.on_click(lambda e: self._load_qm9(self.qm9_index.value))
         self.file_input.param.watch(self._on_file, "value")
-        self.partner_select.param.watch(lambda e: setattr(settings, "partner", e.new), "value")
+        self.partner_select.param.watch(self._on_partner, "value")
         self.new_set.on_click(lambda e: st.new_training_set())
         self.extra_models.param.watch(self._on_extra_models, "value")
         self.slider.param.watch(self._on_slider, "value")
+        self.play.param.watch(self._on_play, "value")
         self.molecule_view.param.watch(self._on_pick, "highlight")
         st.param.watch(self._on_result, "result")
         st.param.watch(self._on_d, "d")
@@ -198,7 +207,10 @@ class DisplacementExplorer(pn.viewable.Viewer):
             keys = set(location.query_params) & set(URL_STATE)
             for target, mapping in self._url_mappings().items():
                 location.sync(target, mapping, on_error=self._on_url_error)
-        self.state.start(url_keys=keys)
+        try:
+            self.state.start(url_keys=keys)
+        finally:
+            self._layout.loading = False
         self.source_picker.value = self.state.source
         if self._url_problems:
             names = ", ".join(sorted(self._url_problems))
@@ -284,11 +296,14 @@ class DisplacementExplorer(pn.viewable.Viewer):
                                                                          if j == settings.atom}
         options = {f"{atom_label(symbols, j)}{' (bonded)' if j in bonded else ''}": j
                    for j in sorted(range(len(mol)), key=lambda j: (j not in bonded, j)) if j != settings.atom}
-        self.partner_select.options = options
-        if settings.partner in options.values():
-            self.partner_select.value = settings.partner
-        elif settings.axis == "bond" and options:
-            self.partner_select.value = next(iter(options.values()))
+        value = settings.partner if settings.partner in options.values() else next(iter(options.values()), None)
+        self.partner_select.param.update(options=options, value=value)
+        if settings.axis == "bond" and value != settings.partner:
+            settings.partner = value
+
+    def _on_partner(self, event) -> None:
+        if self.state.settings.axis == "bond":  # the partner means nothing for the other axes
+            self.state.settings.partner = event.new
 
     def _on_reference(self, *events) -> None:
         ref = self.state.settings.reference
@@ -308,6 +323,25 @@ class DisplacementExplorer(pn.viewable.Viewer):
     def _on_slider(self, event) -> None:
         self.state.d = float(event.new)
 
+    def _on_play(self, event) -> None:
+        self.play.label = "❚❚ Pause" if event.new else "▶ Play"
+        if event.new and self._play_callback is None:
+            self._play_callback = pn.state.add_periodic_callback(self.tick, period=60)
+        elif not event.new and self._play_callback is not None:
+            self._play_callback.stop()
+            self._play_callback = None
+
+    def tick(self) -> None:
+        """One step of "Play": the next grid point, turning round at either end."""
+        result = self.state.result
+        if result is None or result.d.size < 2:
+            return
+        i = self.state.grid_index(self.state.d, result.d) + self._play_step
+        if not 0 <= i < result.d.size:
+            self._play_step = -self._play_step
+            i += 2 * self._play_step
+        self.state.d = float(result.d[i])
+
     # ------------------------------------------------------------------ showing the state
     def _on_messages(self, *events) -> None:
         st = self.state
@@ -318,6 +352,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
         st = self.state
         result, mol, settings = st.result, st.molecule, st.settings
         if result is None or mol is None:
+            if st.error:  # the views still show the last scan: say so where people look
+                self.plot.figure.title.text = "Not updated: these settings make no scan (see the message above)"
             return
         with pn.io.hold():
             symbols = mol.symbols
@@ -343,8 +379,9 @@ class DisplacementExplorer(pn.viewable.Viewer):
                 n_train=len(result.train_index), n_train_large=settings.n_train_large,
                 x_label="d / max |d|" if settings.normalize else "Displacement d (Å)",
                 y_label="Normalised energy" if settings.normalize else "Energy (kcal/mol)")
-            self.plot.figure.title.text = (f"{mol.name}: atom {atom_label(symbols, result.atom)} moves · "
-                                           f"{len(result.swap_points)} swap point(s)")
+            swaps = len(result.swap_points)
+            self.plot.figure.title.text = (f"{mol.formula}: atom {atom_label(symbols, result.atom)} moves · "
+                                           f"{swaps} swap point{'' if swaps == 1 else 's'}")
             geoms = st.engine.geometries
             start, end = geoms[0][result.atom], geoms[-1][result.atom]
             if st.engine is not self._shown_engine:  # new geometries: new atom, axis, range or molecule
@@ -380,16 +417,18 @@ class DisplacementExplorer(pn.viewable.Viewer):
             self.plot.set_d(float(to_x(frame.d)), {k: float(to_e(v)) for k, v in values.items()})
             self.molecule_view.move(frame.coords, invalid=not frame.valid)
             symbols = st.molecule.symbols
-            if frame.valid and frame.cm is not None:
-                labels = [atom_label(symbols, j) for j in frame.order]
-                moving = int(np.flatnonzero(frame.order == result.atom)[0])
-                self.heatmap.set_matrix(frame.cm, labels, moving, f"Sorted CM at d = {frame.d:+.2f} Å")
-                if st.zero_entries is not None:
-                    self.cdf.set_entries(frame.entries, st.zero_entries,
-                                         f"CDFs at d = {frame.d:+.2f} Å and 0 · W1 = {frame.w1:.3f}")
-            else:
-                self.heatmap.figure.title.text = f"d = {frame.d:+.2f} Å: atoms collide (left out)"
-                self.cdf.figure.title.text = f"d = {frame.d:+.2f} Å: atoms collide (left out)"
+            shown = frame
+            if not frame.valid:  # atoms collide: explain with the nearest geometry of the scan
+                valid = np.flatnonzero(result.valid)
+                shown = st.frame(float(result.d[valid[np.argmin(np.abs(result.d[valid] - frame.d))]]))
+            labels = [atom_label(symbols, j) for j in shown.order]
+            moving = int(np.flatnonzero(shown.order == result.atom)[0])
+            where = "" if frame.valid else " (nearest valid)"
+            title = f"Sorted CM at d = {shown.d:+.2f} Å" if frame.valid else f"Sorted CM at {shown.d:+.2f} Å{where}"
+            self.heatmap.set_matrix(shown.cm, labels, moving, title)
+            if st.zero_entries is not None:
+                self.cdf.set_entries(shown.entries, st.zero_entries, f"W1 = {shown.w1:.4f} (shaded area)"
+                                     if frame.valid else f"W1 = {shown.w1:.4f} (d = {shown.d:+.2f} Å)")
             self._readout_div.text = self._readout_html(frame)
 
     def _readout_html(self, frame) -> str:
@@ -405,7 +444,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         where = "" if frame.valid else " <b class='bad'>atoms collide here: left out</b>"
         chosen = "chosen by clicking" if self.state.train else f"drawn with seed {self.state.settings.seed}"
         return (f"<div class='wqml-d'>d = <b>{frame.d:+.2f} Å</b>{where} · CM distance to d = 0: "
-                f"<b>W1 {_fmt(frame.w1, 3)}</b>, L1 sorted {_fmt(frame.l1_sorted, 2)}</div>"
+                f"<b>W1 {_fmt(frame.w1, 4)}</b>, L1 sorted {_fmt(frame.l1_sorted, 2)}</div>"
                 f"<div class='wqml-train'>{len(result.train_index)} training points, {chosen}</div>"
                 "<table><thead><tr><th>Curve</th><th>E at d (kcal/mol)</th><th>Error</th>"
                 "<th title='largest step between neighbouring grid points / the reference&#39;s'>Jump ratio</th>"
@@ -449,11 +488,17 @@ class DisplacementExplorer(pn.viewable.Viewer):
         models_card = pn.Card(pn.Row(self.n_train, self.seed), self.new_set, self.extra_models, self.normalize,
                               advanced, title="Models", sizing_mode="stretch_width", collapsible=False,
                               css_classes=["wqml-card"])
-        downloads = pn.Row(self.csv_download, self.json_download, sizing_mode="stretch_width")
+        downloads = pn.Column(
+            pn.Row(self.csv_download, self.json_download, sizing_mode="stretch_width"),
+            pn.pane.Markdown("Plot as PNG: the save button (↓) in the plot's toolbar. The address bar holds "
+                             "the whole setup: copy it to share this view.", css_classes=["wqml-note"]),
+            sizing_mode="stretch_width")
         controls = pn.Column(molecule_card, scan_card, models_card, downloads, width=310,
                              css_classes=["wqml-controls"])
         # Bokeh panes sit in Columns: FlexBox sizes the Columns (a pane's own flex style is ignored).
+        # The slider stays under the plot when the 3D view wraps below on a narrow screen.
         plot_pane = pn.Column(pn.pane.Bokeh(self.plot.figure, sizing_mode="stretch_width"),
+                              pn.Row(self.slider, self.play, sizing_mode="stretch_width"),
                               sizing_mode="stretch_width", min_width=420, styles={"flex": "3 1 520px"})
         view_box = pn.Column(self.molecule_view, sizing_mode="stretch_width", styles={"flex": "2 1 300px"},
                              min_width=280)
@@ -468,9 +513,10 @@ class DisplacementExplorer(pn.viewable.Viewer):
         help_card = pn.Card(pn.pane.Markdown(HELP, css_classes=["wqml-help"]), self.reference_help,
                             title="What am I looking at?", collapsed=False, sizing_mode="stretch_width",
                             css_classes=["wqml-card"])
-        main = pn.Column(self.alert, self.notice, top, self.slider, explain, help_card,
+        main = pn.Column(self.alert, self.notice, top, explain, help_card,
                          sizing_mode="stretch_width", min_width=480)
-        return pn.Row(controls, main, sizing_mode="stretch_width", css_classes=["wqml-explorer"])
+        # Shown as loading until the first scan is drawn (the page appears before the work starts).
+        return pn.Row(controls, main, sizing_mode="stretch_width", css_classes=["wqml-explorer"], loading=True)
 
     def __panel__(self):
         return self._layout

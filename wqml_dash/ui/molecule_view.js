@@ -111,7 +111,10 @@ export function render({ model, el }) {
     const zmin = Math.min(...zs), zmax = Math.max(...zs)
     const depth = z => zmax > zmin ? (z - zmin) / (zmax - zmin) : 0.5  // 0 far, 1 near
     const items = []
-    for (const [i, j] of model.bonds) items.push({kind: "bond", i, j, z: (P[i][2] + P[j][2]) / 2 - 0.01})
+    // A new molecule arrives one property at a time: skip what does not match the atoms yet.
+    for (const [i, j] of model.bonds) {
+      if (i < P.length && j < P.length) items.push({kind: "bond", i, j, z: (P[i][2] + P[j][2]) / 2 - 0.01})
+    }
     coords.forEach((_, i) => items.push({kind: "atom", i, z: P[i][2]}))
     if (model.axis_start.length === 3) {
       const a = to_screen(model.axis_start, w, h, s), b = to_screen(model.axis_end, w, h, s)
@@ -160,18 +163,23 @@ export function render({ model, el }) {
           ctx.strokeStyle = model.invalid ? "#c0392b" : HIGHLIGHT
           ctx.beginPath(); ctx.arc(p[0], p[1], r + 4, 0, 2 * Math.PI); ctx.stroke()
         }
-        if (model.show_labels) {
-          const fs = Math.round(Math.max(10, Math.min(16, r * (sym === "H" ? 0.9 : 0.75))))
-          ctx.font = `bold ${fs}px sans-serif`
-          ctx.textAlign = "center"; ctx.textBaseline = "middle"
-          const dark = ["H", "F", "S", "Cl", "B"].includes(sym)
-          ctx.lineWidth = 3; ctx.strokeStyle = dark ? "rgba(255,255,255,0.8)" : "rgba(0,0,0,0.55)"
-          ctx.strokeText(`${sym}${i}`, p[0], p[1])
-          ctx.fillStyle = dark ? "#1d2733" : "#ffffff"
-          ctx.fillText(`${sym}${i}`, p[0], p[1])
-        }
         projected.push([i, p[0], p[1], r, p[2]])
       }
+    }
+    if (model.show_labels) draw_labels(ctx)
+  }
+
+  function draw_labels(ctx) {  // last, so that bonds in front do not hide them; far to near
+    for (const [i, px, py, r] of [...projected].sort((a, b) => a[4] - b[4])) {
+      const sym = model.symbols[i]
+      const fs = Math.round(Math.max(10, Math.min(16, r * (sym === "H" ? 0.9 : 0.75))))
+      ctx.font = `bold ${fs}px sans-serif`
+      ctx.textAlign = "center"; ctx.textBaseline = "middle"
+      const dark = ["H", "F", "S", "Cl", "B"].includes(sym)
+      ctx.lineWidth = 3; ctx.strokeStyle = dark ? "rgba(255,255,255,0.8)" : "rgba(0,0,0,0.55)"
+      ctx.strokeText(`${sym}${i}`, px, py)
+      ctx.fillStyle = dark ? "#1d2733" : "#ffffff"
+      ctx.fillText(`${sym}${i}`, px, py)
     }
   }
 
@@ -197,7 +205,7 @@ export function render({ model, el }) {
     if (Math.abs(e.offsetX - drag.x0) + Math.abs(e.offsetY - drag.y0) > 4) drag.moved = true
     R = matmul(matmul(rot_y(dx * 0.01), rot_x(dy * 0.01)), R)
     drag.x = e.offsetX; drag.y = e.offsetY
-    draw()
+    schedule()
   })
   canvas.addEventListener("pointerup", e => {
     if (drag && !drag.moved) {
@@ -219,15 +227,23 @@ export function render({ model, el }) {
   })
   reset.addEventListener("click", () => { reset_camera(); draw() })
 
-  function on_scene() {
-    if (model.scene !== scene) { scene = model.scene; reset_camera() }
-    draw()
+  // Property changes arrive one by one (a new molecule is several): draw once per animation frame,
+  // after all of them, and never throw into Bokeh's update loop (it would drop the rest of the update).
+  let pending = false
+  function schedule() {
+    if (pending) return
+    pending = true
+    requestAnimationFrame(() => {
+      pending = false
+      if (model.scene !== scene) { scene = model.scene; reset_camera() }
+      if (model.symbols.length === model.coords.length) draw()
+    })
   }
-  model.on(["coords", "highlight", "invalid", "show_labels", "axis_start", "axis_end"], draw)
-  model.on(["scene", "symbols", "bonds", "frame_coords"], on_scene)
-  model.on("resize", draw)
-  model.on("after_render", on_scene)
-  const observer = new ResizeObserver(() => draw())
+  model.on(["coords", "highlight", "invalid", "show_labels", "axis_start", "axis_end", "scene", "symbols", "bonds",
+            "frame_coords"], schedule)
+  model.on("resize", schedule)
+  model.on("after_render", schedule)
+  const observer = new ResizeObserver(schedule)
   observer.observe(el)
   model.on("remove", () => observer.disconnect())
   return wrap

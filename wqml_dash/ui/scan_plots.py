@@ -75,7 +75,7 @@ class ScanPlot:
         self.marker = ColumnDataSource({"x": [], "y": [], "color": [], "series": []})
         fig = figure(height=height, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,save",
                      active_scroll=None, toolbar_location="above", x_axis_label="Displacement d (Å)",
-                     y_axis_label="Energy (kcal/mol)", title="Energy along the scan", name="scan-plot",
+                     y_axis_label="Energy (kcal/mol)", title="Energy along the scan", css_classes=["wqml-scan-plot"],
                      output_backend="canvas")
         _style_axes(fig)
         fig.vstrip(x0="x0", x1="x1", source=self.invalid, fill_color="#c0392b", fill_alpha=0.10,
@@ -88,8 +88,9 @@ class ScanPlot:
                                        line_dash=s["dash"], visible=key == "reference")
         train = fig.scatter("x", "y", source=self.train, size=11, fill_color="white", line_color="#222222",
                             line_width=2)
-        large = fig.scatter("x", "y", source=self.train_large, size=6, marker="circle", fill_color=None,
-                            line_color=STYLE["l1_sorted_large"]["color"], line_width=1.2, visible=False)
+        large = fig.scatter("x", "y", source=self.train_large, size=5, marker="circle", fill_color=None,
+                            line_color=STYLE["l1_sorted_large"]["color"], line_width=1, line_alpha=0.6,
+                            visible=False)
         self.d_line = Span(location=0, dimension="height", line_color=MOVING, line_width=2.5, line_alpha=0.9)
         fig.add_layout(self.d_line)
         dots = fig.scatter("x", "y", source=self.marker, size=12, color="color", line_color="white",
@@ -152,6 +153,7 @@ class ScanPlot:
         items["train"].label = value(f"training points ({n_train})")
         items["train_large"].update(visible=has_large, label=value(f"large training set ({n_train_large})"))
         items["swap"].visible = len(swaps) > 0
+        self.legend.ncols = 2 if sum(item.visible for item in items.values()) > 5 else 1
         self.figure.xaxis.axis_label = x_label
         self.figure.yaxis.axis_label = y_label
 
@@ -172,7 +174,7 @@ class CMHeatmap:
         self.mapper = LogColorMapper(palette=Viridis256, low=0.1, high=100)
         fig = figure(height=height, sizing_mode="stretch_width", tools="save,hover", toolbar_location=None,
                      x_range=Range1d(-0.5, 0.5), y_range=Range1d(0.5, -0.5), title="Sorted Coulomb matrix",
-                     name="cm-heatmap", match_aspect=True)
+                     css_classes=["wqml-cm-heatmap"], match_aspect=True)
         _style_axes(fig)
         fig.grid.visible = False
         fig.rect("x", "y", 1, 1, source=self.cells, fill_color={"field": "value", "transform": self.mapper},
@@ -224,10 +226,10 @@ class CDFPlot:
         self.area = ColumnDataSource({"left": [], "right": [], "bottom": [], "top": []})
         fig = figure(height=height, sizing_mode="stretch_width", tools="pan,wheel_zoom,reset,save",
                      toolbar_location=None, x_axis_label="Coulomb matrix entry", y_axis_label="Fraction of entries ≤",
-                     title="Distribution of the CM entries", name="cdf-plot", y_range=Range1d(0, 1.02))
+                     title="Distribution of the CM entries", css_classes=["wqml-cdf-plot"], y_range=Range1d(0, 1.02))
         _style_axes(fig)
         fig.quad(left="left", right="right", bottom="bottom", top="top", source=self.area,
-                 fill_color=STYLE["w1"]["color"], fill_alpha=0.28, line_color=None, legend_label="area = W1")
+                 fill_color=STYLE["w1"]["color"], fill_alpha=0.45, line_color=None, legend_label="area = W1")
         fig.step("x", "y", source=self.zero, mode="after", color="#7a8391", line_width=2, line_dash="dashed",
                  legend_label="at d = 0")
         fig.step("x", "y", source=self.now, mode="after", color=STYLE["w1"]["color"], line_width=2.5,

@@ -20,7 +20,9 @@ from ..core.molecule import (
     molecule_from_smiles,
 )
 from ..core.representations import vectorize
-from ..core.scan import DEFAULT_MODELS, ScanEngine, ScanResult, ScanSettings
+from ..core.scan import (
+    DEFAULT_MODELS, ScanEngine, ScanResult, ScanSettings, normalize_displacement, normalize_energy,
+)
 from .data_source import DataSource
 
 SOURCES = ("example", "qm9", "smiles", "file")
@@ -43,6 +45,13 @@ URL_STATE = {"source": ("state", "source"), "mol": ("state", "key"), "atom": ("s
 def atom_label(symbols: list[str], i: int) -> str:
     """"C1": element symbol and 0-based index, as the 3D view and the heatmap label atoms."""
     return f"{symbols[i]}{i}"
+
+
+def default_partner(mol: Molecule, atom: int) -> int | None:
+    """For a scan along a bond: the lowest-numbered atom bonded to ``atom`` (else any other atom)."""
+    bonded = sorted({int(j) for i, j in mol.bonds if i == atom} | {int(i) for i, j in mol.bonds if j == atom})
+    others = [j for j in range(len(mol)) if j != atom]
+    return bonded[0] if bonded else (others[0] if others else None)
 
 
 def toggle_training_point(train: list[int], grid: np.ndarray, valid: np.ndarray, d: float,
@@ -74,17 +83,16 @@ def toggle_training_point(train: list[int], grid: np.ndarray, valid: np.ndarray,
 
 
 def display_transform(d: np.ndarray, reference: np.ndarray, normalize: bool):
-    """Functions mapping Angstrom and kcal/mol to what the main plot shows.
+    """Functions mapping Angstrom and kcal/mol to what the main plot shows, and display d back to Angstrom.
 
-    Normalised (the paper's Fig. 2): d / max|d| and (E - min E_ref) / (max E_ref - min E_ref), the
-    reference's extremes over the valid grid, so the reference spans [0, 1].
+    Normalised (the paper's Fig. 2, core's `normalize_displacement` / `normalize_energy`): d / max|d|
+    of the grid, and energies shifted and scaled so that the reference spans [0, 1].
     """
     if not normalize:
         return (lambda x: x), (lambda e: e), (lambda x: x)
-    scale_d = float(np.nanmax(np.abs(d))) or 1.0
-    lo, hi = float(np.nanmin(reference)), float(np.nanmax(reference))
-    span = (hi - lo) or 1.0
-    return (lambda x: np.asarray(x) / scale_d), (lambda e: (np.asarray(e) - lo) / span), (lambda x: x * scale_d)
+    grid = np.asarray(d, dtype=float)
+    scale = float(grid[0] / normalize_displacement(grid)[0]) if grid[0] != 0 else float(np.abs(grid).max())
+    return (lambda x: np.asarray(x) / scale), (lambda e: normalize_energy(e, reference)), (lambda x: x * scale)
 
 
 @dataclass
@@ -120,7 +128,6 @@ class ExplorerState(param.Parameterized):
     result = param.ClassSelector(class_=ScanResult, default=None, allow_None=True, constant=True)
     error = param.String(default="", doc="The last thing that went wrong, for the user ('' if none)")
     notice = param.String(default="", doc="Information about the scan (left-out geometries)")
-    busy = param.Boolean(default=False)
 
     def __init__(self, **params):
         params.setdefault("settings", ScanSettings())
@@ -141,6 +148,19 @@ class ExplorerState(param.Parameterized):
         url_keys : query parameters the link set; an example's own atom and axis apply only when
         the link does not name them.
         """
+        src = self.data_source
+        if self.source == "qm9" and src is not None and src.dataset is None and not src.error:
+            # A link to a QM9 molecule opened while QM9 still loads: start when it is there.
+            self.notice = "Waiting for QM9 to load ..."
+
+            def ready(event):
+                if event.new is not None:
+                    src.param.unwatch(watcher)
+                    self.notice = ""
+                    self.start(url_keys)
+
+            watcher = src.param.watch(ready, "dataset")
+            return
         self._started = True
         try:
             mol = self._make_molecule(self.source, self.key)
@@ -220,6 +240,12 @@ class ExplorerState(param.Parameterized):
     # ----------------------------------------------------------------- recomputation
     def _on_engine_setting(self, *events) -> None:
         if self._started and not self._quiet and self.molecule is not None:
+            settings = self.settings
+            if settings.axis == "bond" and (settings.partner is None or settings.partner == settings.atom):
+                partner = default_partner(self.molecule, settings.atom)
+                if partner is not None and partner != settings.partner:
+                    settings.partner = partner  # runs this watcher again, with a partner
+                    return
             if any(e.name in ("atom", "d_min", "d_max", "step", "min_distance") for e in events):
                 self.train = []  # grid indices mean other geometries now
             self._rebuild()
@@ -237,7 +263,6 @@ class ExplorerState(param.Parameterized):
             self._retrain()
 
     def _rebuild(self) -> None:
-        self.busy = True
         try:
             engine = ScanEngine(self.molecule, self.settings)
         except ValueError as exc:  # ScanError, ReferenceError: settings that make no scan
@@ -246,8 +271,6 @@ class ExplorerState(param.Parameterized):
                 self.result = None
             self.error = f"The scan could not be computed: {exc}"
             return
-        finally:
-            self.busy = False
         self.engine = engine
         self._distances_to_zero(engine)
         if self.train and (max(self.train) >= engine.d.size or not engine.valid[self.train].all()):
@@ -328,5 +351,5 @@ class ExplorerState(param.Parameterized):
         return self._zero_entries
 
 
-__all__ = ["DEFAULT_MODELS", "ExplorerState", "Frame", "SOURCES", "URL_STATE", "atom_label", "display_transform",
-           "toggle_training_point"]
+__all__ = ["DEFAULT_MODELS", "ExplorerState", "Frame", "SOURCES", "URL_STATE", "atom_label", "default_partner",
+           "display_transform", "toggle_training_point"]
