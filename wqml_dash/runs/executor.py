@@ -33,12 +33,19 @@ log = logging.getLogger(__name__)
 
 #: Environment variable with the address of an existing Dask scheduler.
 SCHEDULER_ENV = "WQML_SCHEDULER"
+#: Thread counts of the numerical libraries, set for the embedded cluster's workers.
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 #: Seconds to wait for an existing scheduler to answer.
 CONNECT_TIMEOUT = 30.0
 
 # A point's cost grows like n^3 (the CV solves) plus a fixed part (distances, task overhead);
 # used to turn the time spent so far into an estimate of the time left.
 _FIXED_COST = 300.0 ** 3
+
+
+def default_workers() -> int:
+    """Worker processes of the embedded cluster: one per 4 cores, 1 to 4."""
+    return max(1, min(4, (os.cpu_count() or 1) // 4))
 
 
 def task_weight(size: int) -> float:
@@ -96,8 +103,9 @@ class RunExecutor:
     store : where runs and points are recorded
     scheduler : address of a running Dask scheduler (``tcp://host:port``); None: ``$WQML_SCHEDULER``,
         else an embedded `LocalCluster` started on first use
-    n_workers, threads_per_worker : size of the embedded cluster (default 1 worker process with
-        1 thread: each task already uses every core through BLAS and numba)
+    n_workers, threads_per_worker : size of the embedded cluster (default `default_workers` worker
+        processes with 1 thread each; each worker's BLAS and numba get an equal share of the cores,
+        as the solves of one task already use several cores well)
     n_molecules : size of the data set, to reject impossible sizes in `submit` (default: QM9's)
 
     Notes
@@ -107,11 +115,11 @@ class RunExecutor:
     On creation, queued/running runs of processes that have died are marked interrupted.
     """
 
-    def __init__(self, store: RunStore, scheduler: str | None = None, *, n_workers: int = 1,
+    def __init__(self, store: RunStore, scheduler: str | None = None, *, n_workers: int | None = None,
                  threads_per_worker: int = 1, n_molecules: int | None = None) -> None:
         self.store = store
         self.scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
-        self.n_workers = int(n_workers)
+        self.n_workers = default_workers() if n_workers is None else int(n_workers)
         self.threads_per_worker = int(threads_per_worker)
         self.n_molecules = n_molecules
         self._client = None
@@ -146,9 +154,16 @@ class RunExecutor:
                 if self.scheduler:
                     self._client = Client(self.scheduler, set_as_default=False, timeout=CONNECT_TIMEOUT)
                 else:
-                    self._cluster = LocalCluster(
-                        n_workers=self.n_workers, threads_per_worker=self.threads_per_worker, processes=True,
-                        host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.WARNING)
+                    import dask
+
+                    # Dask pins BLAS to one thread per worker; our tasks are single big solves
+                    # that should use the cores their worker has.
+                    threads = str(max(1, (os.cpu_count() or 1) // (self.n_workers * self.threads_per_worker)))
+                    env = {f"distributed.nanny.pre-spawn-environ.{name}": threads for name in _THREAD_VARIABLES}
+                    with dask.config.set(env):
+                        self._cluster = LocalCluster(
+                            n_workers=self.n_workers, threads_per_worker=self.threads_per_worker, processes=True,
+                            host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.WARNING)
                     self._client = Client(self._cluster, set_as_default=False)
             return self._client
 
