@@ -203,3 +203,20 @@ def test_delete_an_active_run(executor):
         executor.store.get_run(run_id)
     with pytest.raises(KeyError):
         executor.progress(run_id)
+
+
+def test_progress_of_a_run_in_another_process(executor):
+    from .store_writer import fake_point
+
+    store = executor.store
+    cfg = RunConfig(series=["sorted:l1"], sizes=[40, 80], n_test=100, folds=3)
+    run_id = store.create_run(cfg)
+    store.set_status(run_id, "running")  # e.g. a `wqml learning-curve --store` in a terminal
+    assert executor.progress(run_id).eta_seconds is None  # nothing finished yet
+    store.add_point(run_id, "sorted:l1", 40, 0, fake_point("sorted:l1", 40, 0))
+    p = executor.progress(run_id)
+    assert (p.status, p.done, p.total, p.message) == ("running", 1, 2, "running in another process")
+    assert p.eta_seconds is not None and p.eta_seconds >= 0
+    assert run_id not in executor.active_runs()
+    executor.cancel(run_id)  # not ours: left alone
+    assert store.get_run(run_id)["status"] == "running"

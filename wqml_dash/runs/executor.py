@@ -24,6 +24,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from ..core.progress import Cancelled
 from . import tasks as worker_tasks
 from .config import RunConfig
@@ -301,6 +303,9 @@ class RunExecutor:
         eta = None
         if run is None:
             message = row["status"] + (f": {row['error']}" if row["error"] else "")
+            if row["status"] == "running":  # in another process: estimate from the stored points
+                message = "running in another process"
+                eta = self._stored_eta(row)
         else:
             with run.lock:
                 message = run.message
@@ -309,6 +314,17 @@ class RunExecutor:
                     eta = elapsed * max(run.units_total - run.units_done, 0.0) / run.units_done
         return RunProgress(run_id=run_id, status=row["status"], done=int(row["n_done"]),
                            total=int(row["n_total"]), eta_seconds=eta, message=message)
+
+    def _stored_eta(self, row: dict) -> float | None:
+        points = self.store.points(row["id"])
+        if points.empty or row["started"] is None:
+            return None
+        done = {(r.series, r.size, r.seed) for r in points.itertuples(index=False)}
+        tasks = RunConfig.from_dict(row["config"]).tasks()
+        units_done = sum(task_weight(n) for s, n, seed in tasks if (s, n, seed) in done)
+        units_left = sum(task_weight(n) for s, n, seed in tasks if (s, n, seed) not in done)
+        elapsed = (pd.Timestamp.now(tz="UTC") - row["started"]).total_seconds()
+        return max(elapsed, 0.0) * units_left / units_done if units_done else None
 
     def close(self) -> None:
         """Stop active runs (they become ``interrupted``, resumable) and shut the cluster down."""
@@ -448,12 +464,12 @@ class RunExecutor:
         with self._lock:
             self._runs.pop(run_id, None)
         try:
-            if error is not None and not run.stop.is_set():
+            if run.stop.is_set():
+                # cancel() / close() recorded it already; again in case the driver's "running" came later
+                self.store.set_status(run_id, "interrupted" if run.interrupt else "cancelled")
+            elif error is not None:
                 self.store.set_status(run_id, "failed", error)
                 self._set_message(run, f"failed: {error}")
-            elif run.stop.is_set():
-                # cancel() / close() already recorded cancelled / interrupted
-                pass
             else:
                 self.store.set_status(run_id, "finished")
         except KeyError:
