@@ -220,3 +220,13 @@ def test_progress_of_a_run_in_another_process(executor):
     assert run_id not in executor.active_runs()
     executor.cancel(run_id)  # not ours: left alone
     assert store.get_run(run_id)["status"] == "running"
+
+
+def test_resume_right_after_cancel(executor):
+    cfg = RunConfig(series=["sorted:l1", "sorted:w1"], sizes=[40, 80, 160], n_test=100, folds=3,
+                    sigma_factors=[1.0, 4.0], lambdas=[1e-8])
+    run_id = executor.submit(cfg)
+    executor.cancel(run_id)
+    executor.resume(run_id)  # waits for the cancelled driver, then computes what is missing
+    assert executor.wait(run_id, timeout=300) == "finished"
+    assert executor.store.get_run(run_id)["n_done"] == 6

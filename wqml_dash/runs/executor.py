@@ -232,6 +232,8 @@ class RunExecutor:
     def resume(self, run_id: int) -> None:
         """Compute the points of a run that are missing (interrupted, cancelled or failed runs).
 
+        A run cancelled a moment ago is resumed once its tasks have stopped (this waits for that).
+
         Raises
         ------
         KeyError
@@ -239,6 +241,10 @@ class RunExecutor:
         ValueError
             if the run is active, here or in another live process.
         """
+        with self._lock:
+            previous = self._runs.get(run_id)
+        if previous is not None and previous.stop.is_set() and previous.thread is not None:
+            previous.thread.join(timeout=30)  # cancelled a moment ago: let its driver finish first
         run = self.store.get_run(run_id)
         with self._lock:
             if run_id in self._runs:
