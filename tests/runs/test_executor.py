@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
 import time
@@ -34,12 +35,27 @@ t.fit_point = getattr(t, "_real_fit_point", t.fit_point)
 """
 
 
+_ENVIRON_BEFORE: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def executor(tmp_path_factory):
     store = RunStore(tmp_path_factory.mktemp("runs") / "runs.sqlite")
     ex = RunExecutor(store)
+    _ENVIRON_BEFORE.update(os.environ)
+    ex.start()
     yield ex
     ex.close()
+
+
+def test_worker_threads_and_our_environment(executor):
+    expected = str(max(1, (os.cpu_count() or 1) // executor.n_workers))
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+    for env in executor.client.run(lambda: {n: os.environ.get(n) for n in names}).values():
+        for name in names:  # a value the user set wins, as with any Dask cluster
+            assert env[name] == _ENVIRON_BEFORE.get(name, expected)
+    for name in (*names, "MALLOC_TRIM_THRESHOLD_", "PYTHONHASHSEED"):  # ours is left as it was
+        assert os.environ.get(name) == _ENVIRON_BEFORE.get(name)
 
 
 def until(condition, timeout=120.0, step=0.1):

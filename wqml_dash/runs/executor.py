@@ -37,12 +37,22 @@ log = logging.getLogger(__name__)
 SCHEDULER_ENV = "WQML_SCHEDULER"
 #: Thread counts of the numerical libraries, set for the embedded cluster's workers.
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+#: Variables Dask's nannies write into the launching process's environment.
+_NANNY_VARIABLES = (*_THREAD_VARIABLES, "MALLOC_TRIM_THRESHOLD_", "PYTHONHASHSEED")
 #: Seconds to wait for an existing scheduler to answer.
 CONNECT_TIMEOUT = 30.0
 
 # A point's cost grows like n^3 (the CV solves) plus a fixed part (distances, task overhead);
 # used to turn the time spent so far into an estimate of the time left.
 _FIXED_COST = 300.0 ** 3
+
+
+def _restore_environ(saved: dict[str, str | None]) -> None:
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def default_workers() -> int:
@@ -162,10 +172,15 @@ class RunExecutor:
                     # that should use the cores their worker has.
                     threads = str(max(1, (os.cpu_count() or 1) // (self.n_workers * self.threads_per_worker)))
                     env = {f"distributed.nanny.pre-spawn-environ.{name}": threads for name in _THREAD_VARIABLES}
-                    with dask.config.set(env):
-                        self._cluster = LocalCluster(
-                            n_workers=self.n_workers, threads_per_worker=self.threads_per_worker, processes=True,
-                            host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.WARNING)
+                    saved = {name: os.environ.get(name) for name in _NANNY_VARIABLES}
+                    try:
+                        with dask.config.set(env):
+                            self._cluster = LocalCluster(
+                                n_workers=self.n_workers, threads_per_worker=self.threads_per_worker,
+                                processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                silence_logs=logging.WARNING)
+                    finally:
+                        _restore_environ(saved)  # the nannies set them in this process too before spawning
                     self._client = Client(self._cluster, set_as_default=False)
             return self._client
 
