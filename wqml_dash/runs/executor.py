@@ -178,7 +178,7 @@ class RunExecutor:
                             self._cluster = LocalCluster(
                                 n_workers=self.n_workers, threads_per_worker=self.threads_per_worker,
                                 processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                                silence_logs=logging.WARNING)
+                                silence_logs=logging.ERROR, preload=["wqml_dash.runs.worker_setup"])
                     finally:
                         _restore_environ(saved)  # the nannies set them in this process too before spawning
                     self._client = Client(self._cluster, set_as_default=False)
