@@ -24,6 +24,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from ..core.progress import Cancelled
 from . import tasks as worker_tasks
 from .config import RunConfig
@@ -33,12 +35,33 @@ log = logging.getLogger(__name__)
 
 #: Environment variable with the address of an existing Dask scheduler.
 SCHEDULER_ENV = "WQML_SCHEDULER"
+#: Thread counts of the numerical libraries, set to 1 for the embedded cluster's workers.
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+#: Variables Dask's nannies write into the launching process's environment.
+_NANNY_VARIABLES = (*_THREAD_VARIABLES, "MALLOC_TRIM_THRESHOLD_", "PYTHONHASHSEED")
 #: Seconds to wait for an existing scheduler to answer.
 CONNECT_TIMEOUT = 30.0
 
 # A point's cost grows like n^3 (the CV solves) plus a fixed part (distances, task overhead);
 # used to turn the time spent so far into an estimate of the time left.
 _FIXED_COST = 300.0 ** 3
+
+
+def _restore_environ(saved: dict[str, str | None]) -> None:
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def default_workers() -> int:
+    """Worker processes of the embedded cluster: one per core, at most 8 and one per 4 GB of memory
+    (a point at 10,000 training molecules needs about 3 GB)."""
+    import psutil
+
+    memory_gb = psutil.virtual_memory().total / 2**30
+    return max(1, min(os.cpu_count() or 1, int(memory_gb // 4), 8))
 
 
 def task_weight(size: int) -> float:
@@ -85,6 +108,7 @@ class _ActiveRun:
     units_total: float = 0.0
     units_done: float = 0.0
     message: str = "queued"
+    ended: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -96,8 +120,9 @@ class RunExecutor:
     store : where runs and points are recorded
     scheduler : address of a running Dask scheduler (``tcp://host:port``); None: ``$WQML_SCHEDULER``,
         else an embedded `LocalCluster` started on first use
-    n_workers, threads_per_worker : size of the embedded cluster (default 1 worker process with
-        1 thread: each task already uses every core through BLAS and numba)
+    n_workers, threads_per_worker : size of the embedded cluster (default `default_workers` worker
+        processes with 1 thread each, BLAS and numba single-threaded in them: the points of a run
+        are computed side by side)
     n_molecules : size of the data set, to reject impossible sizes in `submit` (default: QM9's)
 
     Notes
@@ -107,11 +132,11 @@ class RunExecutor:
     On creation, queued/running runs of processes that have died are marked interrupted.
     """
 
-    def __init__(self, store: RunStore, scheduler: str | None = None, *, n_workers: int = 1,
+    def __init__(self, store: RunStore, scheduler: str | None = None, *, n_workers: int | None = None,
                  threads_per_worker: int = 1, n_molecules: int | None = None) -> None:
         self.store = store
         self.scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
-        self.n_workers = int(n_workers)
+        self.n_workers = default_workers() if n_workers is None else int(n_workers)
         self.threads_per_worker = int(threads_per_worker)
         self.n_molecules = n_molecules
         self._client = None
@@ -146,9 +171,21 @@ class RunExecutor:
                 if self.scheduler:
                     self._client = Client(self.scheduler, set_as_default=False, timeout=CONNECT_TIMEOUT)
                 else:
-                    self._cluster = LocalCluster(
-                        n_workers=self.n_workers, threads_per_worker=self.threads_per_worker, processes=True,
-                        host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.WARNING)
+                    import dask
+
+                    # One BLAS/numba thread per worker process (Dask's default for BLAS): measured on 2
+                    # busy cores, 2 threads per worker made the same tasks 10x slower (threads spinning
+                    # for cores they do not get). Parallelism comes from worker processes instead.
+                    env = {f"distributed.nanny.pre-spawn-environ.{name}": "1" for name in _THREAD_VARIABLES}
+                    saved = {name: os.environ.get(name) for name in _NANNY_VARIABLES}
+                    try:
+                        with dask.config.set(env):
+                            self._cluster = LocalCluster(
+                                n_workers=self.n_workers, threads_per_worker=self.threads_per_worker,
+                                processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                silence_logs=logging.ERROR, preload=["wqml_dash.runs.worker_setup"])
+                    finally:
+                        _restore_environ(saved)  # the nannies set them in this process too before spawning
                     self._client = Client(self._cluster, set_as_default=False)
             return self._client
 
@@ -215,6 +252,8 @@ class RunExecutor:
     def resume(self, run_id: int) -> None:
         """Compute the points of a run that are missing (interrupted, cancelled or failed runs).
 
+        A run cancelled a moment ago is resumed once its tasks have stopped (this waits for that).
+
         Raises
         ------
         KeyError
@@ -222,6 +261,10 @@ class RunExecutor:
         ValueError
             if the run is active, here or in another live process.
         """
+        with self._lock:
+            previous = self._runs.get(run_id)
+        if previous is not None and previous.stop.is_set() and previous.thread is not None:
+            previous.thread.join(timeout=30)  # cancelled a moment ago: let its driver finish first
         run = self.store.get_run(run_id)
         with self._lock:
             if run_id in self._runs:
@@ -245,9 +288,8 @@ class RunExecutor:
         """
         with self._lock:
             run = self._runs.get(run_id)
-        if run is None:
+        if run is None or not self._stop(run, interrupt=False):
             return
-        self._stop(run, interrupt=False)
         try:
             self.store.set_status(run_id, "cancelled")
         except KeyError:
@@ -286,6 +328,9 @@ class RunExecutor:
         eta = None
         if run is None:
             message = row["status"] + (f": {row['error']}" if row["error"] else "")
+            if row["status"] == "running":  # in another process: estimate from the stored points
+                message = "running in another process"
+                eta = self._stored_eta(row)
         else:
             with run.lock:
                 message = run.message
@@ -295,12 +340,24 @@ class RunExecutor:
         return RunProgress(run_id=run_id, status=row["status"], done=int(row["n_done"]),
                            total=int(row["n_total"]), eta_seconds=eta, message=message)
 
+    def _stored_eta(self, row: dict) -> float | None:
+        points = self.store.points(row["id"])
+        if points.empty or row["started"] is None:
+            return None
+        done = {(r.series, r.size, r.seed) for r in points.itertuples(index=False)}
+        tasks = RunConfig.from_dict(row["config"]).tasks()
+        units_done = sum(task_weight(n) for s, n, seed in tasks if (s, n, seed) in done)
+        units_left = sum(task_weight(n) for s, n, seed in tasks if (s, n, seed) not in done)
+        elapsed = (pd.Timestamp.now(tz="UTC") - row["started"]).total_seconds()
+        return max(elapsed, 0.0) * units_left / units_done if units_done else None
+
     def close(self) -> None:
         """Stop active runs (they become ``interrupted``, resumable) and shut the cluster down."""
         with self._lock:
             runs = list(self._runs.values())
         for run in runs:
-            self._stop(run, interrupt=True)
+            if not self._stop(run, interrupt=True):
+                continue
             try:
                 self.store.set_status(run.run_id, "interrupted")
             except KeyError:
@@ -328,16 +385,17 @@ class RunExecutor:
             self._runs[run_id] = run
         run.thread.start()
 
-    def _stop(self, run: _ActiveRun, interrupt: bool) -> None:
+    def _stop(self, run: _ActiveRun, interrupt: bool) -> bool:
+        """Stop a run's tasks; False if it had already ended or been stopped."""
         with run.lock:
-            if run.stop.is_set():
-                return
+            if run.stop.is_set() or run.ended:
+                return False
             run.interrupt = interrupt
             run.stop.set()
             futures = list(run.futures)
         client = self._client
         if client is None or not futures:
-            return
+            return True
         try:
             from distributed import Event
 
@@ -345,6 +403,7 @@ class RunExecutor:
             client.cancel(futures)
         except Exception:  # the cluster may be gone already
             log.warning("could not cancel the tasks of run %s", run.run_id, exc_info=True)
+        return True
 
     def _set_message(self, run: _ActiveRun, message: str) -> None:
         with run.lock:
@@ -445,15 +504,18 @@ class RunExecutor:
 
     def _finish(self, run: _ActiveRun, error: str | None) -> None:
         run_id = run.run_id
-        with self._lock:
-            self._runs.pop(run_id, None)
+        with run.lock:
+            run.ended = True  # from here on cancel() and close() leave the run alone
+            stopped = run.stop.is_set()
         try:
-            if error is not None and not run.stop.is_set():
+            # The final status is written before the run leaves `active_runs`, so whoever sees it
+            # gone reads the final status.
+            if stopped:
+                # cancel() / close() recorded it already; again in case the driver's "running" came later
+                self.store.set_status(run_id, "interrupted" if run.interrupt else "cancelled")
+            elif error is not None:
                 self.store.set_status(run_id, "failed", error)
                 self._set_message(run, f"failed: {error}")
-            elif run.stop.is_set():
-                # cancel() / close() already recorded cancelled / interrupted
-                pass
             else:
                 self.store.set_status(run_id, "finished")
         except KeyError:
@@ -465,4 +527,6 @@ class RunExecutor:
                 Event(run.cancel_event, client=self._client).set()  # stops stragglers of a failed run
             except Exception:
                 pass
+        with self._lock:
+            self._runs.pop(run_id, None)
         self._notify(run_id)

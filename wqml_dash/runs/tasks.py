@@ -7,7 +7,6 @@ store: they return results and the client process writes them.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -136,29 +135,5 @@ def fit_task(inputs: SeriesInputs, config: dict, series: str, size: int, seed: i
     order, metric = parse_series(series)
     if isinstance(start, CurvePoint):
         start = (start.sigma, start.lam)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=blas_threads(), user_api="blas"):
-        return fit_point(inputs.X_train, inputs.y_train, inputs.X_test, inputs.y_test, order, metric, int(size),
-                         cfg.settings_for(seed), start=start, cancel=cancel)
-
-
-def blas_threads() -> int:
-    """BLAS threads for a task: this machine's cores shared among the worker's task threads.
-
-    Dask's nanny starts workers with ``OPENBLAS_NUM_THREADS=1`` (and MKL/OMP alike) to avoid
-    oversubscription; a task here is one big Cholesky at a time, which should use every core the
-    worker's threads do not.
-    """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    try:
-        from distributed import get_worker
-
-        worker = get_worker()
-        nthreads = getattr(worker, "nthreads", None) or worker.state.nthreads
-    except (ImportError, ValueError, AttributeError):
-        nthreads = 1
-    return max(1, cores // max(1, int(nthreads)))
+    return fit_point(inputs.X_train, inputs.y_train, inputs.X_test, inputs.y_test, order, metric, int(size),
+                     cfg.settings_for(seed), start=start, cancel=cancel)
