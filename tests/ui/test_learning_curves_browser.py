@@ -10,6 +10,7 @@ import re
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from wqml_dash.runs.store import RunStore
 
@@ -52,6 +53,13 @@ def _fill_tiny_run(page, name, sizes="20, 40", n_test=50, series=(("L1", "sorted
     page.wait_for_timeout(500)
 
 
+def _action(page, action):
+    """Press Cancel, Resume or Delete for the selected run, once it is enabled."""
+    button = page.locator(f".wqml-run-{action} button")
+    page.wait_for_function("b => !b.disabled", arg=button.element_handle(), timeout=30_000)
+    button.click()
+
+
 def _row(page, name):
     return page.locator(".wqml-runs-table .tabulator-row").filter(has_text=name)
 
@@ -87,7 +95,10 @@ def test_launch_watch_and_reload(app_url, app_store, watched_page, shot_path):
 
     page.reload()
     _open_tab(page, app_url)
-    _row(page, name).locator(".wqml-status-finished").wait_for(timeout=30_000)
+    row = _row(page, name)
+    row.locator(".wqml-status-finished").wait_for(timeout=30_000)
+    row.locator(".tabulator-cell[tabulator-field='name']").click()  # select it: its settings show below
+    page.locator(".wqml-run-details").get_by_text("sizes 20, 40; test 50; 2 folds").wait_for(timeout=10_000)
     assert watched_page.errors == []
     assert watched_page.outside == []
 
@@ -97,30 +108,31 @@ def test_cancel_resume_and_delete_a_run(app_url, app_store, watched_page, shot_p
     _open_tab(page, app_url)
     name = f"long-{uuid.uuid4().hex[:6]}"
     # Big enough to be still running when we cancel it (each point cross-validates 75 models).
-    _fill_tiny_run(page, name, sizes="200, 400, 800, 1600, 3200", n_test=500,
+    _fill_tiny_run(page, name, sizes="1000, 2000, 4000", n_test=500,
                    series=(("L1", "sorted"), ("L2", "random"), ("W1", "sorted")))
     page.get_by_role("button", name="Launch run").click()
     row = _row(page, name)
     row.wait_for(timeout=30_000)
     row.locator(".wqml-status-queued, .wqml-status-running").wait_for(timeout=30_000)
-    row.locator("[tabulator-field='cancel']").click()
+    expect(row).to_have_class(re.compile("tabulator-selected"), timeout=10_000)  # a launched run is selected
+    _action(page, "cancel")
     row.locator(".wqml-status-cancelled").wait_for(timeout=30_000)
     page.get_by_text(re.compile(r"Run \d+ cancelled")).wait_for(timeout=10_000)
     store = RunStore(app_store)
     run_id = int(store.list_runs().set_index("name").loc[name, "id"])
     assert store.get_run(run_id)["status"] == "cancelled"
 
-    row.locator("[tabulator-field='resume']").click()
+    _action(page, "resume")
     row.locator(".wqml-status-queued, .wqml-status-running").wait_for(timeout=30_000)
-    row.locator("[tabulator-field='cancel']").click()
+    _action(page, "cancel")
     row.locator(".wqml-status-cancelled").wait_for(timeout=30_000)
     page.set_viewport_size({"width": 1024, "height": 768})
     page.wait_for_timeout(1000)
     page.screenshot(path=str(shot_path))
 
-    row.locator("[tabulator-field='delete']").click()
-    page.get_by_text(f"Click Delete again to delete run {run_id}").wait_for(timeout=10_000)
-    row.locator("[tabulator-field='delete']").click()
+    _action(page, "delete")
+    page.get_by_text(f"Press Delete again to delete run {run_id}").wait_for(timeout=10_000)
+    _action(page, "delete")
     page.get_by_text(f"Run {run_id} deleted").wait_for(timeout=30_000)
     _row(page, name).wait_for(state="detached", timeout=10_000)
     with pytest.raises(KeyError):
