@@ -9,11 +9,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from . import data, learning_curve
+from . import data, learning_curve, runs
 from .common import EXIT_INTERRUPTED, EXIT_USAGE, Parser, UsageError
 
 #: Subcommand modules, in the order ``wqml --help`` lists them.
-SUBCOMMANDS = (learning_curve, data)
+SUBCOMMANDS = (learning_curve, runs, data)
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "UsageError", "build_parser", "main"]
 

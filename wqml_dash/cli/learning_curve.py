@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 from ..core.data import PROPERTIES
-from ..core.learning_curve import (PAPER_SERIES, LearningCurveSettings, parse_series,
+from ..core.learning_curve import (PAPER_SERIES, REPRESENTATIONS, LearningCurveSettings, parse_series,
                                    run_learning_curve, series_product)
 from ..core.metrics import METRICS
 from ..core.representations import ORDERS
 from .common import EXIT_INTERRUPTED, UsageError, float_list, int_list
+from .runs import add_scheduler_argument, add_store_argument
 
 
 def add_parser(sub) -> None:
@@ -31,14 +33,34 @@ def add_parser(sub) -> None:
                     help="training sizes, comma-separated (default %(default)s)")
     lc.add_argument("--test", type=int, default=defaults.n_test, help="test-set size (default %(default)s)")
     lc.add_argument("--folds", type=int, default=defaults.folds, help="cross-validation folds (default %(default)s)")
-    lc.add_argument("--seed", type=int, default=defaults.seed, help="seed (default %(default)s)")
+    lc.add_argument("--seed", type=int, help=f"seed (default {defaults.seed})")
+    lc.add_argument("--seeds", type=_seed_list, metavar="SEEDS",
+                    help="several seeds, comma-separated, for mean and spread (with --store or --scheduler)")
     lc.add_argument("--target", default=defaults.target, choices=sorted(PROPERTIES), metavar="PROPERTY",
                     help="QM9 property to learn (default %(default)s)")
     lc.add_argument("--sigma-factors", type=float_list, help="sigma grid as multiples of the median distance")
     lc.add_argument("--lambdas", type=float_list, help="lambda grid, comma-separated")
+    lc.add_argument("--representation", choices=list(REPRESENTATIONS), default=defaults.representation,
+                    help="cm: Coulomb matrix; bob: Bag of Bonds, where the order of a series does not matter "
+                         "(default %(default)s)")
     lc.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
+    add_store_argument(lc)
+    add_scheduler_argument(lc)
+    lc.add_argument("--name", help="with --store/--scheduler: a label for the run")
     lc.add_argument("--quiet", action="store_true", help="no progress bar")
     lc.set_defaults(func=run)
+
+
+def _seed_list(text: str) -> list[int]:
+    import argparse
+
+    try:
+        values = [int(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"expected non-negative integers, got {text!r}")
+    return values
 
 
 def _series_from_args(args) -> list[str]:
@@ -89,16 +111,28 @@ def format_table(points) -> str:
 def run(args) -> int:
     from ..core.data import load_qm9
 
+    through_store = args.store is not None or args.scheduler is not None
+    if not through_store and (args.seeds or args.name):
+        raise UsageError("--seeds and --name need --store or --scheduler (runs through the run store)")
+    if args.seeds and args.seed is not None:
+        raise UsageError("give either --seed or --seeds, not both")
+    seed = LearningCurveSettings.seed if args.seed is None else args.seed
     try:
-        settings = LearningCurveSettings(
-            series=_series_from_args(args), sizes=args.sizes, n_test=args.test, folds=args.folds,
-            seed=args.seed, target=args.target,
-            **({"sigma_factors": args.sigma_factors} if args.sigma_factors else {}),
-            **({"lambdas": args.lambdas} if args.lambdas else {}))
+        series = _series_from_args(args)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    values = dict(series=series, sizes=args.sizes, n_test=args.test, folds=args.folds,
+                  target=args.target, representation=args.representation,
+                  **({"sigma_factors": args.sigma_factors} if args.sigma_factors else {}),
+                  **({"lambdas": args.lambdas} if args.lambdas else {}))
     if args.json is not None and not args.json.parent.exists():
         raise UsageError(f"folder of --json does not exist: {args.json.parent}")
+    if through_store:
+        return _run_through_store(args, values, [seed] if not args.seeds else args.seeds)
+    try:
+        settings = LearningCurveSettings(seed=seed, **values)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
     bar = _ProgressBar(enabled=not args.quiet)
     dataset = load_qm9(progress=None if args.quiet else
@@ -126,3 +160,40 @@ def run(args) -> int:
     return 0
 
 
+
+
+def _run_through_store(args, values: dict, seeds: list[int]) -> int:
+    """Record the run in the store and compute it on Dask (a local cluster or ``--scheduler``)."""
+    from ..core.data.qm9 import QM9_SIZE
+    from ..runs.config import RunConfig
+    from .runs import follow, format_points, format_summary, make_executor, open_store, run_json
+
+    try:
+        config = RunConfig(seeds=seeds, **values, **({"name": args.name} if args.name else {}))
+        config.check_fits(QM9_SIZE)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    store = open_store(args.store, must_exist=False)
+    start = time.perf_counter()
+    executor = make_executor(store, args.scheduler)
+    try:
+        run_id = executor.submit(config)
+        if not args.quiet:
+            where = executor.scheduler or "a local Dask cluster"
+            print(f"run {run_id} in {store.path} on {where}", file=sys.stderr)
+        code = follow(executor, run_id, args.quiet)
+    finally:
+        executor.close()
+    if code != 0:
+        return code
+    points = store.points(run_id)
+    print(format_points(points))
+    if len(seeds) > 1:
+        print(format_summary(points))
+    print(f"run {run_id}, total {time.perf_counter() - start:.1f} s")
+    if args.json is not None:
+        try:
+            args.json.write_text(json.dumps(run_json(store, run_id), indent=2))
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.json}: {exc.strerror}") from None
+    return 0

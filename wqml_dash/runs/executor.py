@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: Environment variable with the address of an existing Dask scheduler.
 SCHEDULER_ENV = "WQML_SCHEDULER"
+#: Seconds to wait for an existing scheduler to answer.
+CONNECT_TIMEOUT = 30.0
 
 # A point's cost grows like n^3 (the CV solves) plus a fixed part (distances, task overhead);
 # used to turn the time spent so far into an estimate of the time left.
@@ -142,7 +144,7 @@ class RunExecutor:
                 from distributed import Client, LocalCluster
 
                 if self.scheduler:
-                    self._client = Client(self.scheduler, set_as_default=False, timeout=30)
+                    self._client = Client(self.scheduler, set_as_default=False, timeout=CONNECT_TIMEOUT)
                 else:
                     self._cluster = LocalCluster(
                         n_workers=self.n_workers, threads_per_worker=self.threads_per_worker, processes=True,
