@@ -82,9 +82,9 @@ class LearningCurvesTab(pn.viewable.Viewer):
         self.point_series = pn.widgets.Select(name="Series", options={}, width=130)
         self.point_size = pn.widgets.Select(name="Training size", options=[], width=110)
         self.point_seed = pn.widgets.Select(name="Seed", options=[], width=80)
-        self.csv_download = pn.widgets.FileDownload(callback=self._csv, filename="learning_curves.csv",
+        self.csv_download = pn.widgets.FileDownload(callback=self.curves_csv, filename="learning_curves.csv",
                                                     label="Curves as CSV", button_type="light", width=150)
-        self.json_download = pn.widgets.FileDownload(callback=self._json, filename="learning_curves.json",
+        self.json_download = pn.widgets.FileDownload(callback=self.curves_json, filename="learning_curves.json",
                                                      label="Curves as JSON", button_type="light", width=150)
         self.dashboard = pn.pane.Markdown("", margin=(0, 10), css_classes=["wqml-dask-link"])
 
@@ -307,7 +307,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
         names = self._run_names()
         return pts.assign(run=[names.get(int(r), "") for r in pts["run_id"]])
 
-    def _csv(self) -> io.StringIO:
+    def curves_csv(self) -> io.StringIO:
         """One row per shown point and seed (mean and spread are in the JSON export)."""
         pts = self._shown_points()
         buf = io.StringIO()
@@ -318,7 +318,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
         buf.seek(0)
         return buf
 
-    def _json(self) -> io.StringIO:
+    def curves_json(self) -> io.StringIO:
         """The shown runs' settings, the plotted curves (seeds averaged) and every point."""
         runs = self.runs_table.runs
         shown = runs[runs["id"].isin(self.shown_runs)] if runs is not None else pd.DataFrame()
