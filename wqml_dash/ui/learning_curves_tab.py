@@ -73,19 +73,19 @@ class LearningCurvesTab(pn.viewable.Viewer):
         self._follow_newest = True
         self.form = RunForm(submit=self._submit, n_molecules=QM9_SIZE)
         self.runs_table = RunsTable(store=self.store, executor=self.executor)
-        self.run_chooser = pn.widgets.MultiChoice(name="Runs to show", options={}, value=[],
+        self.run_chooser = pn.widgets.MultiChoice(label="Runs to show", options={}, value=[],
                                                   sizing_mode="stretch_width", min_width=260,
                                                   placeholder="Pick runs to overlay")
-        self.series_chooser = pn.widgets.CheckButtonGroup(name="Series", options={}, value=[],
-                                                          button_type="primary", button_style="outline")
-        self.point_run = pn.widgets.Select(name="Run", options={}, width=170)
-        self.point_series = pn.widgets.Select(name="Series", options={}, width=130)
-        self.point_size = pn.widgets.Select(name="Training size", options=[], width=110)
-        self.point_seed = pn.widgets.Select(name="Seed", options=[], width=80)
+        self.series_chooser = pn.widgets.CheckButtonGroup(label="Series", options={}, value=[],
+                                                          color="primary", variant="outline")
+        self.point_run = pn.widgets.Select(label="Run", options={}, width=170)
+        self.point_series = pn.widgets.Select(label="Series", options={}, width=130)
+        self.point_size = pn.widgets.Select(label="Training size", options=[], width=110)
+        self.point_seed = pn.widgets.Select(label="Seed", options=[], width=80)
         self.csv_download = pn.widgets.FileDownload(callback=self.curves_csv, filename="learning_curves.csv",
-                                                    label="Curves as CSV", button_type="light", width=150)
+                                                    label="Curves as CSV", color="light", width=150)
         self.json_download = pn.widgets.FileDownload(callback=self.curves_json, filename="learning_curves.json",
-                                                     label="Curves as JSON", button_type="light", width=150)
+                                                     label="Curves as JSON", color="light", width=150)
         self.dashboard = pn.pane.Markdown("", margin=(0, 10), css_classes=["wqml-dask-link"])
 
         self.run_chooser.param.watch(self._on_run_choice, "value")
@@ -148,9 +148,9 @@ class LearningCurvesTab(pn.viewable.Viewer):
             newest = int(runs["id"].max())
             if newest not in shown:
                 shown = [newest, *shown] if shown and len(self.shown_runs) > 1 else [newest]
+        self.shown_runs = shown  # first: the chooser's watcher ignores values equal to it
         self.run_chooser.options = options
         self.run_chooser.value = shown
-        self.shown_runs = shown
 
     def _on_run_choice(self, event):
         if list(event.new) != list(self.shown_runs):

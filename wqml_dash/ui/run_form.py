@@ -88,41 +88,41 @@ class RunForm(pn.viewable.Viewer):
         super().__init__(**params)
         self._applying = False
         defaults = RunConfig.param
-        self.preset = pn.widgets.Select(name="Start from", options=[CUSTOM, *PRESETS], value=CUSTOM,
+        self.preset = pn.widgets.Select(label="Start from", options=[CUSTOM, *PRESETS], value=CUSTOM,
                                         width=330, description="Fill every field from a preset")
-        self.run_name = pn.widgets.TextInput(name="Run name", placeholder="e.g. Fig. 3, 5 seeds", width=330)
+        self.run_name = pn.widgets.TextInput(label="Run name", placeholder="e.g. Fig. 3, 5 seeds", width=330)
         self.series_groups = {
-            metric: pn.widgets.CheckButtonGroup(name=metric.upper(), options=list(ORDERS), value=[],
-                                                button_type="primary", button_style="outline",
+            metric: pn.widgets.CheckButtonGroup(label=metric.upper(), options=list(ORDERS), value=[],
+                                                color="primary", variant="outline",
                                                 width=250, margin=(2, 5), css_classes=[f"wqml-series-{metric}"])
             for metric in METRICS
         }
-        self.sizes = pn.widgets.TextInput(name="Training sizes", width=330,
+        self.sizes = pn.widgets.TextInput(label="Training sizes", width=330,
                                           description=_param_doc("sizes") + "; comma separated")
-        self.grid_from = pn.widgets.IntInput(name="from", value=100, start=1, width=75)
-        self.grid_to = pn.widgets.IntInput(name="to", value=10_000, start=1, width=85)
-        self.grid_count = pn.widgets.IntInput(name="points", value=9, start=1, end=40, width=60)
-        self.grid_button = pn.widgets.Button(name="Log grid", width=80, margin=(24, 5, 5, 5),
+        self.grid_from = pn.widgets.IntInput(label="from", value=100, start=1, width=75)
+        self.grid_to = pn.widgets.IntInput(label="to", value=10_000, start=1, width=85)
+        self.grid_count = pn.widgets.IntInput(label="points", value=9, start=1, end=40, width=60)
+        self.grid_button = pn.widgets.Button(label="Log grid", width=80, margin=(24, 5, 5, 5),
                                              description="Fill the training sizes with a log grid")
         bounds_test = defaults.n_test.bounds or (1, None)
-        self.n_test = pn.widgets.IntInput(name="Test molecules", start=bounds_test[0], end=bounds_test[1],
+        self.n_test = pn.widgets.IntInput(label="Test molecules", start=bounds_test[0], end=bounds_test[1],
                                           step=100, width=160, description=_param_doc("n_test"))
         bounds_folds = defaults.folds.bounds or (2, 20)
-        self.folds = pn.widgets.IntInput(name="CV folds", start=bounds_folds[0], end=bounds_folds[1], width=160,
+        self.folds = pn.widgets.IntInput(label="CV folds", start=bounds_folds[0], end=bounds_folds[1], width=160,
                                          description=_param_doc("folds"))
-        self.seeds = pn.widgets.TextInput(name="Seeds", width=160,
+        self.seeds = pn.widgets.TextInput(label="Seeds", width=160,
                                           description="One or more, comma separated: several seeds give a mean "
                                                       "and a spread (error bars)")
         targets = {label: key for label, key in TARGET_LABELS.items() if key in defaults.target.objects}
-        self.target = pn.widgets.Select(name="Target", options=targets, width=330,
+        self.target = pn.widgets.Select(label="Target", options=targets, width=330,
                                         description=_param_doc("target"))
         self.representation = pn.widgets.RadioButtonGroup(
-            name="Representation", options={REPRESENTATIONS.get(r, r): r for r in defaults.representation.objects},
-            button_type="primary", button_style="outline", width=330)
-        self.sigma_factors = pn.widgets.TextInput(name="Sigma factors (x median distance)", width=330,
+            label="Representation", options={REPRESENTATIONS.get(r, r): r for r in defaults.representation.objects},
+            color="primary", variant="outline", width=330)
+        self.sigma_factors = pn.widgets.TextInput(label="Sigma factors (x median distance)", width=330,
                                                   description=_param_doc("sigma_factors"))
-        self.lambdas = pn.widgets.TextInput(name="Lambdas", width=330, description=_param_doc("lambdas"))
-        self.launch = pn.widgets.Button(name="Launch run", button_type="primary", width=330,
+        self.lambdas = pn.widgets.TextInput(label="Lambdas", width=330, description=_param_doc("lambdas"))
+        self.launch = pn.widgets.Button(label="Launch run", color="primary", width=330,
                                         disabled=True, css_classes=["wqml-launch"])
         self.summary = pn.pane.Markdown("", css_classes=["wqml-form-summary"], margin=(0, 10))
 

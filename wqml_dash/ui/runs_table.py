@@ -99,16 +99,16 @@ class RunsTable(pn.viewable.Viewer):
         self.table = pn.widgets.Tabulator(
             pd.DataFrame({c: pd.Series(dtype="int64" if c == "id" else object) for c in COLUMNS}),
             titles=_TITLES, show_index=False, disabled=True, selectable=1,
-            sizing_mode="stretch_width", layout="fit_data_fill", name="runs-table",
+            sizing_mode="stretch_width", layout="fit_data_fill",
             configuration={"maxHeight": "290px", "columnDefaults": {"headerSort": False}},
             formatters={"status": {"type": "html"}, "progress": {"type": "html"}},
             widths={"progress": 190, "name": 150}, header_align="left",
             hidden_columns=[c for c in COLUMNS if c not in VISIBLE],
             css_classes=["wqml-runs-table"])
         self.buttons = {
-            action: pn.widgets.Button(name=label, description=tip, disabled=True, width=90,
-                                      button_type="danger" if action == "delete" else "default",
-                                      button_style="outline", css_classes=[f"wqml-run-{action}"])
+            action: pn.widgets.Button(label=label, description=tip, disabled=True, width=90,
+                                      color="danger" if action == "delete" else "default",
+                                      variant="outline", css_classes=[f"wqml-run-{action}"])
             for action, (label, tip, _) in ACTIONS.items()}
         for action, button in self.buttons.items():
             button.on_click(self._handler(action))
