@@ -60,6 +60,27 @@ def _action(page, action):
     button.click()
 
 
+#: Screen positions of the points of every Bokeh Scatter on the page (the learning curve comes first).
+_SCATTER_POINTS_JS = """
+() => {
+  const found = [], seen = new Set();
+  function walk(v) {
+    if (!v || seen.has(v)) return;
+    seen.add(v);
+    if (v.model && v.model.type === "GlyphRenderer" && v.glyph && v.glyph.model.type === "Scatter") {
+      const g = v.glyph, box = v.parent.canvas_view.el.getBoundingClientRect(), pts = [];
+      for (let i = 0; i < g.sx.length; i++) pts.push([g.sx[i] + box.left, g.sy[i] + box.top]);
+      found.push(pts);
+    }
+    const kids = [...(v.child_views || []), ...(v.renderer_views ? v.renderer_views.values() : [])];
+    for (const c of kids) walk(c);
+  }
+  for (const v of Object.values(Bokeh.index)) walk(v);
+  return found;
+}
+"""
+
+
 def _row(page, name):
     return page.locator(".wqml-runs-table .tabulator-row").filter(has_text=name)
 
@@ -87,8 +108,17 @@ def test_launch_watch_and_reload(app_url, app_store, watched_page, shot_path):
         curves.get_by_role("button", name=label).wait_for(timeout=10_000)
     # The newest point's parity plot and error statistics are shown.
     page.locator(".wqml-point-stats").get_by_text("50 test molecules").wait_for(timeout=10_000)
-    page.wait_for_timeout(1000)
-    page.screenshot(path=str(shot_path), full_page=True)
+    page.locator(".wqml-point-stats").get_by_text("n = 40").wait_for(timeout=10_000)  # the largest size first
+    # Tapping the leftmost point of the curve (n = 20) shows that point instead.
+    plot.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    curve_points = page.evaluate(_SCATTER_POINTS_JS)[0]
+    assert len(curve_points) == 4
+    x, y = min(curve_points)
+    page.mouse.click(x, y)
+    page.locator(".wqml-point-stats").get_by_text("n = 20").wait_for(timeout=10_000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(shot_path))
 
     run = RunStore(app_store).list_runs().set_index("name").loc[name]
     assert run["status"] == "finished" and run["n_done"] == 4

@@ -20,7 +20,8 @@ import param
 from ..core.data import PROPERTIES
 from ..core.data.qm9 import QM9_SIZE
 from ..runs.executor import RunExecutor
-from .curve_plots import curves_table, learning_curve_plot, series_color, series_label, summarize
+from .curve_plots import (curves_table, learning_curve_layers, learning_curve_plot, overlay_options, series_color,
+                          series_label, summarize)
 from .parity_plots import error_histogram, error_stats, parity_plot
 from .run_form import RunForm
 from .runs_service import runs_executor
@@ -94,8 +95,10 @@ class LearningCurvesTab(pn.viewable.Viewer):
             w.param.watch(self._on_point_widgets, "value")
         self.runs_table.param.watch(self._on_table_selection, "selected_run")
 
-        self._curves = hv.DynamicMap(self._plot)
-        self._tap = hv.streams.Selection1D(source=self._curves)
+        # Lines and points are separate DynamicMaps so that the tap stream attaches to the points.
+        self._points = hv.DynamicMap(self._points_layer)
+        self._curves = (hv.DynamicMap(self._lines_layer) * self._points).opts(overlay_options())
+        self._tap = hv.streams.Selection1D(source=self._points)
         self._tap.add_subscriber(self._on_tap)
         self.refresh()
 
@@ -205,7 +208,17 @@ class LearningCurvesTab(pn.viewable.Viewer):
 
     @param.depends("summary")
     def _plot(self):
+        """The current curves as one static overlay."""
         return learning_curve_plot(self.summary, unit=self._unit())
+
+    @param.depends("summary")
+    def _lines_layer(self):
+        lines, bars, _ = learning_curve_layers(self.summary, self._unit())
+        return lines * bars
+
+    @param.depends("summary")
+    def _points_layer(self):
+        return learning_curve_layers(self.summary, self._unit())[2]
 
     def _on_tap(self, index):
         if not index or self.summary is None or index[0] >= len(self.summary):
@@ -298,6 +311,14 @@ class LearningCurvesTab(pn.viewable.Viewer):
                    sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
 
+    @param.depends("summary")
+    def _plot_hint(self):
+        if self.summary is not None and len(self.summary):
+            return pn.Spacer(height=0)
+        text = ("No finished points to show yet: launch a run (or pick one above); points appear as they finish."
+                if len(self.runs_table.table.value) else "No runs yet: launch one with the form.")
+        return pn.pane.Markdown(text, css_classes=["wqml-hint"], margin=(0, 10))
+
     # -- export -------------------------------------------------------------------------
     def _shown_points(self) -> pd.DataFrame:
         pts = self.points if self.points is not None else pd.DataFrame()
@@ -342,6 +363,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
             pn.pane.Markdown("#### Learning curves", margin=(0, 10)),
             pn.Row(self.run_chooser, sizing_mode="stretch_width"),
             pn.Row(pn.pane.Markdown("Series", margin=(8, 5, 0, 10), width=50), self.series_chooser),
+            self._plot_hint,
             plot,
             pn.Row(self.csv_download, self.json_download,
                    pn.pane.Markdown("PNG: the save icon in the plot's toolbar.", css_classes=["wqml-hint"],
