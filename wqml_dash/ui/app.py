@@ -25,6 +25,11 @@ The **Wasserstein metric W1** compares the *distributions* of the CM's entries i
 it does not care about atom order, it is smooth, and it is at least as accurate on QM9
 (Çaylak, von Lilienfeld & Baumeier, 2020).
 
+### Learning curves
+The paper's Fig. 3: test error against training-set size. Runs go to a Dask cluster
+(started by the app, or `WQML_SCHEDULER`), are stored (`WQML_STORE`) and survive a
+reload or a restart; the command line (`wqml learning-curve`, `wqml runs`) shares them.
+
 ### Data
 QM9: 130,831 small organic molecules (H, C, N, O, F; up to 29 atoms) with DFT
 (B3LYP/6-31G(2df,p)) properties, shipped with the app; no network needed.
