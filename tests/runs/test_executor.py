@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
 import time
@@ -34,12 +35,27 @@ t.fit_point = getattr(t, "_real_fit_point", t.fit_point)
 """
 
 
+_ENVIRON_BEFORE: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def executor(tmp_path_factory):
     store = RunStore(tmp_path_factory.mktemp("runs") / "runs.sqlite")
     ex = RunExecutor(store)
+    _ENVIRON_BEFORE.update(os.environ)
+    ex.start()
     yield ex
     ex.close()
+
+
+def test_worker_threads_and_our_environment(executor):
+    expected = str(max(1, (os.cpu_count() or 1) // executor.n_workers))
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+    for env in executor.client.run(lambda: {n: os.environ.get(n) for n in names}).values():
+        for name in names:  # a value the user set wins, as with any Dask cluster
+            assert env[name] == _ENVIRON_BEFORE.get(name, expected)
+    for name in (*names, "MALLOC_TRIM_THRESHOLD_", "PYTHONHASHSEED"):  # ours is left as it was
+        assert os.environ.get(name) == _ENVIRON_BEFORE.get(name)
 
 
 def until(condition, timeout=120.0, step=0.1):
@@ -203,3 +219,30 @@ def test_delete_an_active_run(executor):
         executor.store.get_run(run_id)
     with pytest.raises(KeyError):
         executor.progress(run_id)
+
+
+def test_progress_of_a_run_in_another_process(executor):
+    from .store_writer import fake_point
+
+    store = executor.store
+    cfg = RunConfig(series=["sorted:l1"], sizes=[40, 80], n_test=100, folds=3)
+    run_id = store.create_run(cfg)
+    store.set_status(run_id, "running")  # e.g. a `wqml learning-curve --store` in a terminal
+    assert executor.progress(run_id).eta_seconds is None  # nothing finished yet
+    store.add_point(run_id, "sorted:l1", 40, 0, fake_point("sorted:l1", 40, 0))
+    p = executor.progress(run_id)
+    assert (p.status, p.done, p.total, p.message) == ("running", 1, 2, "running in another process")
+    assert p.eta_seconds is not None and p.eta_seconds >= 0
+    assert run_id not in executor.active_runs()
+    executor.cancel(run_id)  # not ours: left alone
+    assert store.get_run(run_id)["status"] == "running"
+
+
+def test_resume_right_after_cancel(executor):
+    cfg = RunConfig(series=["sorted:l1", "sorted:w1"], sizes=[40, 80, 160], n_test=100, folds=3,
+                    sigma_factors=[1.0, 4.0], lambdas=[1e-8])
+    run_id = executor.submit(cfg)
+    executor.cancel(run_id)
+    executor.resume(run_id)  # waits for the cancelled driver, then computes what is missing
+    assert executor.wait(run_id, timeout=300) == "finished"
+    assert executor.store.get_run(run_id)["n_done"] == 6

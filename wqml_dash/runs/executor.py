@@ -24,6 +24,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from ..core.progress import Cancelled
 from . import tasks as worker_tasks
 from .config import RunConfig
@@ -33,12 +35,29 @@ log = logging.getLogger(__name__)
 
 #: Environment variable with the address of an existing Dask scheduler.
 SCHEDULER_ENV = "WQML_SCHEDULER"
+#: Thread counts of the numerical libraries, set for the embedded cluster's workers.
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+#: Variables Dask's nannies write into the launching process's environment.
+_NANNY_VARIABLES = (*_THREAD_VARIABLES, "MALLOC_TRIM_THRESHOLD_", "PYTHONHASHSEED")
 #: Seconds to wait for an existing scheduler to answer.
 CONNECT_TIMEOUT = 30.0
 
 # A point's cost grows like n^3 (the CV solves) plus a fixed part (distances, task overhead);
 # used to turn the time spent so far into an estimate of the time left.
 _FIXED_COST = 300.0 ** 3
+
+
+def _restore_environ(saved: dict[str, str | None]) -> None:
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def default_workers() -> int:
+    """Worker processes of the embedded cluster: one per 4 cores, 1 to 4."""
+    return max(1, min(4, (os.cpu_count() or 1) // 4))
 
 
 def task_weight(size: int) -> float:
@@ -96,8 +115,9 @@ class RunExecutor:
     store : where runs and points are recorded
     scheduler : address of a running Dask scheduler (``tcp://host:port``); None: ``$WQML_SCHEDULER``,
         else an embedded `LocalCluster` started on first use
-    n_workers, threads_per_worker : size of the embedded cluster (default 1 worker process with
-        1 thread: each task already uses every core through BLAS and numba)
+    n_workers, threads_per_worker : size of the embedded cluster (default `default_workers` worker
+        processes with 1 thread each; each worker's BLAS and numba get an equal share of the cores,
+        as the solves of one task already use several cores well)
     n_molecules : size of the data set, to reject impossible sizes in `submit` (default: QM9's)
 
     Notes
@@ -107,11 +127,11 @@ class RunExecutor:
     On creation, queued/running runs of processes that have died are marked interrupted.
     """
 
-    def __init__(self, store: RunStore, scheduler: str | None = None, *, n_workers: int = 1,
+    def __init__(self, store: RunStore, scheduler: str | None = None, *, n_workers: int | None = None,
                  threads_per_worker: int = 1, n_molecules: int | None = None) -> None:
         self.store = store
         self.scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
-        self.n_workers = int(n_workers)
+        self.n_workers = default_workers() if n_workers is None else int(n_workers)
         self.threads_per_worker = int(threads_per_worker)
         self.n_molecules = n_molecules
         self._client = None
@@ -146,9 +166,21 @@ class RunExecutor:
                 if self.scheduler:
                     self._client = Client(self.scheduler, set_as_default=False, timeout=CONNECT_TIMEOUT)
                 else:
-                    self._cluster = LocalCluster(
-                        n_workers=self.n_workers, threads_per_worker=self.threads_per_worker, processes=True,
-                        host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.WARNING)
+                    import dask
+
+                    # Dask pins BLAS to one thread per worker; our tasks are single big solves
+                    # that should use the cores their worker has.
+                    threads = str(max(1, (os.cpu_count() or 1) // (self.n_workers * self.threads_per_worker)))
+                    env = {f"distributed.nanny.pre-spawn-environ.{name}": threads for name in _THREAD_VARIABLES}
+                    saved = {name: os.environ.get(name) for name in _NANNY_VARIABLES}
+                    try:
+                        with dask.config.set(env):
+                            self._cluster = LocalCluster(
+                                n_workers=self.n_workers, threads_per_worker=self.threads_per_worker,
+                                processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                silence_logs=logging.ERROR, preload=["wqml_dash.runs.worker_setup"])
+                    finally:
+                        _restore_environ(saved)  # the nannies set them in this process too before spawning
                     self._client = Client(self._cluster, set_as_default=False)
             return self._client
 
@@ -215,6 +247,8 @@ class RunExecutor:
     def resume(self, run_id: int) -> None:
         """Compute the points of a run that are missing (interrupted, cancelled or failed runs).
 
+        A run cancelled a moment ago is resumed once its tasks have stopped (this waits for that).
+
         Raises
         ------
         KeyError
@@ -222,6 +256,10 @@ class RunExecutor:
         ValueError
             if the run is active, here or in another live process.
         """
+        with self._lock:
+            previous = self._runs.get(run_id)
+        if previous is not None and previous.stop.is_set() and previous.thread is not None:
+            previous.thread.join(timeout=30)  # cancelled a moment ago: let its driver finish first
         run = self.store.get_run(run_id)
         with self._lock:
             if run_id in self._runs:
@@ -286,6 +324,9 @@ class RunExecutor:
         eta = None
         if run is None:
             message = row["status"] + (f": {row['error']}" if row["error"] else "")
+            if row["status"] == "running":  # in another process: estimate from the stored points
+                message = "running in another process"
+                eta = self._stored_eta(row)
         else:
             with run.lock:
                 message = run.message
@@ -294,6 +335,17 @@ class RunExecutor:
                     eta = elapsed * max(run.units_total - run.units_done, 0.0) / run.units_done
         return RunProgress(run_id=run_id, status=row["status"], done=int(row["n_done"]),
                            total=int(row["n_total"]), eta_seconds=eta, message=message)
+
+    def _stored_eta(self, row: dict) -> float | None:
+        points = self.store.points(row["id"])
+        if points.empty or row["started"] is None:
+            return None
+        done = {(r.series, r.size, r.seed) for r in points.itertuples(index=False)}
+        tasks = RunConfig.from_dict(row["config"]).tasks()
+        units_done = sum(task_weight(n) for s, n, seed in tasks if (s, n, seed) in done)
+        units_left = sum(task_weight(n) for s, n, seed in tasks if (s, n, seed) not in done)
+        elapsed = (pd.Timestamp.now(tz="UTC") - row["started"]).total_seconds()
+        return max(elapsed, 0.0) * units_left / units_done if units_done else None
 
     def close(self) -> None:
         """Stop active runs (they become ``interrupted``, resumable) and shut the cluster down."""
@@ -433,12 +485,12 @@ class RunExecutor:
         with self._lock:
             self._runs.pop(run_id, None)
         try:
-            if error is not None and not run.stop.is_set():
+            if run.stop.is_set():
+                # cancel() / close() recorded it already; again in case the driver's "running" came later
+                self.store.set_status(run_id, "interrupted" if run.interrupt else "cancelled")
+            elif error is not None:
                 self.store.set_status(run_id, "failed", error)
                 self._set_message(run, f"failed: {error}")
-            elif run.stop.is_set():
-                # cancel() / close() already recorded cancelled / interrupted
-                pass
             else:
                 self.store.set_status(run_id, "finished")
         except KeyError:

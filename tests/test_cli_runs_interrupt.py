@@ -1,0 +1,42 @@
+"""Ctrl-C in a terminal during ``wqml learning-curve --store``: the run is left interrupted, no tracebacks.
+
+The terminal sends SIGINT to the whole foreground process group, so the local Dask cluster's
+worker processes get it too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from wqml_dash.runs.store import RunStore
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to a process group")
+def test_ctrl_c_leaves_the_run_interrupted(tmp_path):
+    path = tmp_path / "runs.sqlite"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wqml_dash.cli", "learning-curve", "--series", "sorted:w1", "--series", "sorted:l1",
+         "--sizes", "50,100,2500,5000", "--test", "200", "--folds", "3", "--store", str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    stderr = ""
+    deadline = time.time() + 180
+    while time.time() < deadline and proc.poll() is None:
+        stderr += os.read(proc.stderr.fileno(), 4096).decode(errors="replace")
+        if "n=100" in stderr:  # a point of the second size has finished
+            break
+    assert proc.poll() is None, stderr
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal does
+    out, err = proc.communicate(timeout=120)
+    err = stderr + err
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "WARNING" not in err
+    assert "wqml runs resume 1" in err
+    run = RunStore(path).get_run(1)
+    assert run["status"] == "interrupted"
+    assert 2 <= run["n_done"] < run["n_total"] == 8
