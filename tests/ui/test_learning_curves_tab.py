@@ -246,3 +246,42 @@ def test_helpers():
     assert "data-done='3'" in progress_bar(3, 10, "5 s") and "3 / 10 · 5 s left" in progress_bar(3, 10, "5 s")
     cfg = _config(seeds=[0, 1], representation="bob", target="gap").to_dict()
     assert settings_summary(cfg) == "2 series · n 20-40 · test 50 · 2-fold · 2 seeds · BoB · gap"
+
+
+def test_a_failed_launch_is_reported_in_the_form(tab):
+    def refuse(config):
+        raise RuntimeError("this executor is closed")
+
+    tab.executor.submit = refuse
+    tab.form.launch.clicks += 1
+    assert tab.form.message_type == "danger"
+    assert tab.form.message == "Could not launch the run: RuntimeError: this executor is closed"
+    assert not tab.form.launch.disabled  # the user can try again
+
+
+def test_one_store_and_executor_per_process(tmp_path, monkeypatch):
+    from wqml_dash.ui import runs_service
+
+    monkeypatch.setenv("WQML_STORE", str(tmp_path / "shared.sqlite"))
+    monkeypatch.setattr(runs_service, "_STORE", None)
+    monkeypatch.setattr(runs_service, "_EXECUTOR", None)
+    store, executor = runs_service.runs_store(), runs_service.runs_executor()
+    assert store.path == tmp_path / "shared.sqlite" and executor.store is store
+    assert runs_service.runs_store() is store and runs_service.runs_executor() is executor
+    assert not executor.started  # no cluster until the first run
+    a, b = LearningCurvesTab(), LearningCurvesTab()  # two sessions: shared runs, own view state
+    assert a.executor is b.executor and a.form is not b.form
+    executor.close()
+
+
+def test_the_app_survives_a_store_it_cannot_open(monkeypatch):
+    from wqml_dash.runs.store import StoreVersionError
+    from wqml_dash.ui import app
+
+    def refuse():
+        raise StoreVersionError("runs.sqlite has schema version 99; this wqml-dash reads up to 1")
+
+    monkeypatch.setattr(app, "LearningCurvesTab", refuse)
+    tabs = app.create_app().main[0]
+    alert = tabs[1]
+    assert isinstance(alert, pn.pane.Alert) and "schema version 99" in alert.object

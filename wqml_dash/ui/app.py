@@ -36,13 +36,20 @@ QM9: 130,831 small organic molecules (H, C, N, O, F; up to 29 atoms) with DFT
 """
 
 
+def _learning_curves():
+    try:
+        return LearningCurvesTab()
+    except Exception as exc:  # e.g. a store written by a newer wqml-dash: the other tabs keep working
+        return pn.pane.Alert(f"The learning-curves tab could not open its run store: {exc}", alert_type="danger")
+
+
 def create_app() -> pn.template.BootstrapTemplate:
     """Build the page for one browser session."""
     # BootstrapTemplate fetches no web fonts: the page works offline (DESIGN.md).
     pn.extension("tabulator", design="bootstrap", notifications=True, raw_css=[_CSS])
     hv.extension("bokeh", logo=False)
     source = DataSource()
-    tabs = pn.Tabs(("QM9 data", DataOverview(source=source)), ("Learning curves", LearningCurvesTab()),
+    tabs = pn.Tabs(("QM9 data", DataOverview(source=source)), ("Learning curves", _learning_curves()),
                    dynamic=True,
                    sizing_mode="stretch_width", name="main-tabs")
     template = pn.template.BootstrapTemplate(

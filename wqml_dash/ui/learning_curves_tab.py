@@ -57,7 +57,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
     points = param.DataFrame(default=None, allow_None=True, doc="Points of every run in the store")
     summary = param.DataFrame(default=None, allow_None=True, doc="The plotted curves (seeds averaged)")
     shown_runs = param.List(default=[], item_type=int, doc="Run ids overlaid in the plot")
-    shown_series = param.List(default=[], item_type=str, doc="Series shown (empty: all)")
+    shown_series = param.List(default=[], item_type=str, doc="Series shown in the plot")
     point = param.Tuple(default=None, allow_None=True, length=4, doc="(run_id, series, size, seed) inspected")
 
     def __init__(self, **params):
@@ -108,7 +108,8 @@ class LearningCurvesTab(pn.viewable.Viewer):
         runs = self.runs_table.refresh()
         signature = tuple(zip(runs["id"], runs["n_done"], runs["status"], runs["name"], strict=True))
         link = self.executor.dashboard_link
-        self.dashboard.object = (f"[Dask dashboard]({link}) (opens in a new tab)" if link
+        self.dashboard.object = (f'<a href="{link}" target="_blank" rel="noopener">Dask dashboard</a> (tasks, '
+                                 f'workers, memory; opens in a new tab)' if link
                                  else "Dask dashboard: available once the first run has started the cluster.")
         if signature == self._signature:
             return

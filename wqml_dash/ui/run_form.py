@@ -249,6 +249,8 @@ class RunForm(pn.viewable.Viewer):
             text = self.submit(cfg)
         except ValueError as exc:
             self._say(str(exc), "danger")
+        except Exception as exc:  # the store or the cluster: say so, keep the app alive
+            self._say(f"Could not launch the run: {type(exc).__name__}: {exc}", "danger")
         else:
             self._say(text or "Launched", "success")
         finally:
