@@ -117,6 +117,8 @@ def test_launch_watch_and_reload(app_url, app_store, watched_page, shot_path):
     x, y = min(curve_points)
     page.mouse.click(x, y)
     page.locator(".wqml-point-stats").get_by_text("n = 20").wait_for(timeout=10_000)
+    page.mouse.move(5, 450)  # no tooltip in the screenshot
+    row.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     page.screenshot(path=str(shot_path))
 

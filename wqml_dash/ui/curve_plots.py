@@ -8,6 +8,7 @@ the seeds for display.
 from __future__ import annotations
 
 import holoviews as hv
+from bokeh.models import LogTicker, NumeralTickFormatter
 import numpy as np
 import pandas as pd
 
@@ -79,8 +80,9 @@ def summarize(points: pd.DataFrame, run_names: dict[int, str] | None = None) -> 
 
 _TOOLTIPS = [("Run", "@run"), ("Series", "@label"), ("Training size", "@size"),
              ("MAE", "@mae{0.00} ± @mae_std{0.00} (@seeds seeds)"), ("RMSE", "@rmse{0.00}"),
-             ("sigma", "@sigma{0.000e+0}"), ("lambda", "@lam{0.0e+0}"), ("CV MAE", "@cv_mae{0.00}"),
+             ("sigma", "@sigma{%.4g}"), ("lambda", "@lam{%.1e}"), ("CV MAE", "@cv_mae{0.00}"),
              ("Fit (CV + train)", "@fit_seconds{0.00} s"), ("Predict", "@predict_seconds{0.000} s")]
+_FORMATTERS = {"@sigma": "printf", "@lam": "printf"}
 
 
 def learning_curve_layers(summary: pd.DataFrame | None, unit: str = "kcal/mol") -> tuple[hv.Path, hv.ErrorBars,
@@ -120,17 +122,18 @@ def learning_curve_layers(summary: pd.DataFrame | None, unit: str = "kcal/mol") 
     else:  # an empty Path cannot map colours: one invisible point instead
         paths = [pd.DataFrame({"size": [np.nan], "mae": [np.nan], "curve": [""]})]
         cmap[""] = "#ffffff"
-    sizes = sorted(set(int(n) for n in frame["size"]))
-    ticks = {"xticks": sizes} if 1 < len(sizes) <= 12 else {}  # label the sizes run, not just decades
-    common = dict(logx=True, logy=True, framewise=True, **ticks)
+    # Ticks at 1, 2 and 5 per decade, written as plain numbers: a live plot cannot change its ticker.
+    common = dict(logx=True, logy=True, framewise=True, xticks=LogTicker(mantissas=[1, 2, 5]),
+                  xformatter=NumeralTickFormatter(format="0,0"))
     lines = hv.Path(paths, [size, mae], ["curve"]).opts(color="curve", cmap=cmap, line_width=2,
-                                                         show_legend=False, **common)
+                                                         show_legend=False, nonselection_alpha=1.0, **common)
     bars = hv.ErrorBars(frame, size, [mae, "neg", "mae_std", "series_color"]).opts(
         color="series_color", line_width=1.5, lower_head=None, upper_head=None, **common)
     vdims = [mae] + [c for c in frame.columns if c not in ("size", "mae")]
     points = hv.Scatter(frame, size, vdims).opts(
         color="curve", cmap=cmap, marker="marker", size=9, line_color="white", tools=["hover", "tap"],
-        hover_tooltips=_TOOLTIPS, nonselection_alpha=0.35, selection_line_color="black",
+        hover_tooltips=_TOOLTIPS, hover_formatters=_FORMATTERS, nonselection_alpha=0.35,
+        selection_line_color="black",
         selection_line_width=2, show_legend=True, **common)
     return lines, bars, points
 
