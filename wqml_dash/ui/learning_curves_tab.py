@@ -31,9 +31,9 @@ HELP = """
 **Learning curves** (the paper's Fig. 3): test error against training-set size, log-log.
 Choose series (atom order x metric), sizes and seeds on the left and launch; the run is
 split into one task per series, size and seed on a Dask cluster, and each point appears
-as soon as it is done. Hover a point for sigma, lambda and timings; click it for its
-parity plot. Runs are stored, so they survive a reload or a restart (Resume finishes an
-interrupted run).
+as soon as it is done. Select a run in the table to add it to the plot; hover a point
+for sigma, lambda and timings; click it for its parity plot. Runs are stored, so they
+survive a reload or a restart (Resume finishes an interrupted run).
 """
 
 

@@ -166,7 +166,6 @@ class RunForm(pn.viewable.Viewer):
         series = [f"{o}:{m}" for m, group in self.series_groups.items() for o in ORDERS if o in group.value]
         if not series:
             raise ValueError("choose at least one series (an order and a metric)")
-        seeds = parse_numbers(self.seeds.value, int, "seeds")
         out = {
             "series": series,
             "sizes": sorted(set(parse_numbers(self.sizes.value, int, "training sizes"))),
@@ -175,9 +174,9 @@ class RunForm(pn.viewable.Viewer):
             "target": self.target.value,
             "sigma_factors": parse_numbers(self.sigma_factors.value, float, "sigma factors"),
             "lambdas": parse_numbers(self.lambdas.value, float, "lambdas"),
+            "seeds": parse_numbers(self.seeds.value, int, "seeds"),
+            "representation": self.representation.value,
         }
-        out["seeds"] = seeds
-        out["representation"] = self.representation.value
         if self.run_name.value.strip():
             out["name"] = self.run_name.value.strip()
         if None in (out["n_test"], out["folds"]):
