@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import holoviews as hv
 import numpy as np
@@ -79,6 +80,12 @@ class SyncExecutor:
     def progress(self, run_id):
         run = self.store.get_run(run_id)
         return RunProgress(run_id, run["status"], run["n_done"], run["n_total"], 42.0, "sorted:l1 n=40: MAE 1")
+
+
+def _run(coro):
+    """asyncio.run in a thread of its own (Playwright's sync API may own this thread's loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def _config(**overrides):
@@ -174,14 +181,14 @@ def test_actions_follow_the_selected_runs_status(tab):
     tab.refresh()
     rt.select(run_id)
     assert not rt.buttons["cancel"].disabled and rt.buttons["resume"].disabled and rt.buttons["delete"].disabled
-    asyncio.run(rt.act("cancel"))
+    _run(rt.act("cancel"))
     assert ex.calls == [("cancel", run_id)] and "cancelled" in rt.message
     assert rt.buttons["cancel"].disabled and not rt.buttons["resume"].disabled
-    asyncio.run(rt.act("resume"))
+    _run(rt.act("resume"))
     assert tab.store.get_run(run_id)["status"] == "finished" and "3 missing points" in rt.message
-    asyncio.run(rt.act("delete"))  # asks for confirmation first
+    _run(rt.act("delete"))  # asks for confirmation first
     assert "again" in rt.message and tab.store.list_runs()["id"].tolist() == [run_id]
-    asyncio.run(rt.act("delete"))
+    _run(rt.act("delete"))
     assert len(tab.store.list_runs()) == 0 and rt.selected_run is None
     assert all(b.disabled for b in rt.buttons.values())
 
