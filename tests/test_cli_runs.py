@@ -161,3 +161,17 @@ def test_bag_of_bonds_in_process(tmp_path):
                  str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["config"]["representation"] == "bob" and len(data["points"]) == 2
+
+
+def test_resume_a_run_of_another_host_needs_force(tmp_path, capsys):
+    path = tmp_path / "runs.sqlite"
+    store = RunStore(path)
+    run_id = store.create_run(RunConfig(series=["sorted:w1"], sizes=[40], n_test=100, folds=3,
+                                        sigma_factors=[1.0, 4.0], lambdas=[1e-8]))
+    store.set_status(run_id, "running")
+    with sqlite3.connect(path) as conn:  # a process on a machine we cannot check
+        conn.execute("UPDATE runs SET owner = 'cluster-node-7:4242:1.0' WHERE id = ?", (run_id,))
+    assert main(["runs", "resume", str(run_id), "--store", str(path), "--quiet"]) == 2
+    assert "pass --force" in capsys.readouterr().err
+    assert main(["runs", "resume", str(run_id), "--store", str(path), "--quiet", "--force"]) == 0
+    assert store.get_run(run_id)["status"] == "finished"

@@ -53,6 +53,8 @@ def add_parser(sub) -> None:
     add_store_argument(p)
     add_scheduler_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true",
+                   help="resume a run recorded as running by a process that cannot be checked (another host)")
     p.set_defaults(func=run_resume)
 
     p = rsub.add_parser("delete", help="delete a run and its points")
@@ -258,8 +260,12 @@ def run_resume(args) -> int:
         return 0
     from ..runs.store import ACTIVE_STATUSES, owner_alive
 
-    if run["status"] in ACTIVE_STATUSES and owner_alive(run["owner"]) is not False:
-        raise UsageError(f"run {args.id} is {run['status']} in another process ({run['owner']})")
+    if run["status"] in ACTIVE_STATUSES:
+        alive = owner_alive(run["owner"])
+        if alive or (alive is None and not args.force):
+            hint = "" if alive else "; if it is no longer running, pass --force"
+            raise UsageError(f"run {args.id} is {run['status']} in another process ({run['owner']}){hint}")
+        store.set_status(args.id, "interrupted")
     executor = make_executor(store, args.scheduler)
     try:
         try:

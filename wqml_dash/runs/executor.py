@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 #: Environment variable with the address of an existing Dask scheduler.
 SCHEDULER_ENV = "WQML_SCHEDULER"
-#: Thread counts of the numerical libraries, set for the embedded cluster's workers.
+#: Thread counts of the numerical libraries, set to 1 for the embedded cluster's workers.
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 #: Variables Dask's nannies write into the launching process's environment.
 _NANNY_VARIABLES = (*_THREAD_VARIABLES, "MALLOC_TRIM_THRESHOLD_", "PYTHONHASHSEED")
@@ -56,8 +56,12 @@ def _restore_environ(saved: dict[str, str | None]) -> None:
 
 
 def default_workers() -> int:
-    """Worker processes of the embedded cluster: one per 4 cores, 1 to 4."""
-    return max(1, min(4, (os.cpu_count() or 1) // 4))
+    """Worker processes of the embedded cluster: one per core, at most 8 and one per 4 GB of memory
+    (a point at 10,000 training molecules needs about 3 GB)."""
+    import psutil
+
+    memory_gb = psutil.virtual_memory().total / 2**30
+    return max(1, min(os.cpu_count() or 1, int(memory_gb // 4), 8))
 
 
 def task_weight(size: int) -> float:
@@ -116,8 +120,8 @@ class RunExecutor:
     scheduler : address of a running Dask scheduler (``tcp://host:port``); None: ``$WQML_SCHEDULER``,
         else an embedded `LocalCluster` started on first use
     n_workers, threads_per_worker : size of the embedded cluster (default `default_workers` worker
-        processes with 1 thread each; each worker's BLAS and numba get an equal share of the cores,
-        as the solves of one task already use several cores well)
+        processes with 1 thread each, BLAS and numba single-threaded in them: the points of a run
+        are computed side by side)
     n_molecules : size of the data set, to reject impossible sizes in `submit` (default: QM9's)
 
     Notes
@@ -168,10 +172,10 @@ class RunExecutor:
                 else:
                     import dask
 
-                    # Dask pins BLAS to one thread per worker; our tasks are single big solves
-                    # that should use the cores their worker has.
-                    threads = str(max(1, (os.cpu_count() or 1) // (self.n_workers * self.threads_per_worker)))
-                    env = {f"distributed.nanny.pre-spawn-environ.{name}": threads for name in _THREAD_VARIABLES}
+                    # One BLAS/numba thread per worker process (Dask's default for BLAS): measured on 2
+                    # busy cores, 2 threads per worker made the same tasks 10x slower (threads spinning
+                    # for cores they do not get). Parallelism comes from worker processes instead.
+                    env = {f"distributed.nanny.pre-spawn-environ.{name}": "1" for name in _THREAD_VARIABLES}
                     saved = {name: os.environ.get(name) for name in _NANNY_VARIABLES}
                     try:
                         with dask.config.set(env):
