@@ -270,7 +270,9 @@ class RunForm(pn.viewable.Viewer):
             *[pn.Row(pn.pane.Markdown(f"{m.upper()}", width=30, margin=(8, 5, 0, 10)), g)
               for m, g in self.series_groups.items()],
             pn.pane.Markdown("W1 ignores the atom order; Bag of Bonds sorts its bags, so the order "
-                             "does not matter there either.", css_classes=["wqml-hint"], margin=(0, 10)),
+                             "does not matter there either. W1 on Bag of Bonds is the W1 model of the "
+                             "Coulomb matrix (the same entries, more zero padding).",
+                             css_classes=["wqml-hint"], margin=(0, 10)),
         )
         advanced = pn.Card(self.sigma_factors, self.lambdas, title="Hyperparameter grids", collapsed=True,
                            width=340, margin=(5, 5))
