@@ -8,7 +8,7 @@ the seeds for display.
 from __future__ import annotations
 
 import holoviews as hv
-from bokeh.models import LogTicker, NumeralTickFormatter
+from bokeh.models import FixedTicker, NumeralTickFormatter
 import numpy as np
 import pandas as pd
 
@@ -83,6 +83,7 @@ _TOOLTIPS = [("Run", "@run"), ("Series", "@label"), ("Training size", "@size"),
              ("sigma", "@sigma{%.4g}"), ("lambda", "@lam{%.1e}"), ("CV MAE", "@cv_mae{0.00}"),
              ("Fit (CV + train)", "@fit_seconds{0.00} s"), ("Predict", "@predict_seconds{0.000} s")]
 _FORMATTERS = {"@sigma": "printf", "@lam": "printf"}
+_TICKS = [m * 10.0 ** e for e in range(-3, 7) for m in (1, 2, 5)]
 
 
 def learning_curve_layers(summary: pd.DataFrame | None, unit: str = "kcal/mol") -> tuple[hv.Path, hv.ErrorBars,
@@ -122,9 +123,11 @@ def learning_curve_layers(summary: pd.DataFrame | None, unit: str = "kcal/mol") 
     else:  # an empty Path cannot map colours: one invisible point instead
         paths = [pd.DataFrame({"size": [np.nan], "mae": [np.nan], "curve": [""]})]
         cmap[""] = "#ffffff"
-    # Ticks at 1, 2 and 5 per decade, written as plain numbers: a live plot cannot change its ticker.
-    common = dict(logx=True, logy=True, framewise=True, xticks=LogTicker(mantissas=[1, 2, 5]),
-                  xformatter=NumeralTickFormatter(format="0,0"))
+    # Fixed 1-2-5 ticks per decade, labelled as plain numbers (Bokeh's log ticker labels only
+    # decades, and less than two decades get none); fixed, as a live plot cannot change its ticker.
+    common = dict(logx=True, logy=True, framewise=True, xticks=FixedTicker(ticks=_TICKS),
+                  yticks=FixedTicker(ticks=_TICKS), xformatter=NumeralTickFormatter(format="0,0"),
+                  yformatter=NumeralTickFormatter(format="0,0.[00]"))
     lines = hv.Path(paths, [size, mae], ["curve"]).opts(color="curve", cmap=cmap, line_width=2,
                                                          show_legend=False, nonselection_alpha=1.0, **common)
     bars = hv.ErrorBars(frame, size, [mae, "neg", "mae_std", "series_color"]).opts(
@@ -141,7 +144,7 @@ def learning_curve_layers(summary: pd.DataFrame | None, unit: str = "kcal/mol") 
 def overlay_options(height: int = 420, title: str = "Learning curves") -> hv.opts:
     """Options of the learning-curve overlay (log-log, legend, toolbar with the PNG save tool)."""
     return hv.opts.Overlay(logx=True, logy=True, responsive=True, height=height, min_height=300, show_grid=True,
-                           legend_position="top_right", title=title, toolbar="above")
+                           legend_position="bottom_left", title=title, toolbar="above")
 
 
 def learning_curve_plot(summary: pd.DataFrame | None, unit: str = "kcal/mol", *, height: int = 420,

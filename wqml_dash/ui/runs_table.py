@@ -100,7 +100,7 @@ class RunsTable(pn.viewable.Viewer):
             pd.DataFrame({c: pd.Series(dtype="int64" if c == "id" else object) for c in COLUMNS}),
             titles=_TITLES, show_index=False, disabled=True, selectable=1,
             sizing_mode="stretch_width", layout="fit_data_fill",
-            configuration={"maxHeight": "290px", "columnDefaults": {"headerSort": False}},
+            configuration={"maxHeight": "290px", "columnDefaults": {"headerSort": False, "tooltip": True}},
             formatters={"status": {"type": "html"}, "progress": {"type": "html"}},
             widths={"progress": 190, "name": 150}, header_align="left",
             hidden_columns=[c for c in COLUMNS if c not in VISIBLE],
