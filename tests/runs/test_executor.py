@@ -246,3 +246,18 @@ def test_resume_right_after_cancel(executor):
     executor.resume(run_id)  # waits for the cancelled driver, then computes what is missing
     assert executor.wait(run_id, timeout=300) == "finished"
     assert executor.store.get_run(run_id)["n_done"] == 6
+
+
+def test_final_status_is_written_before_the_run_leaves_active_runs(executor, monkeypatch):
+    """Whoever polls `active_runs` (the CLI, the app) and sees a run gone reads its final status."""
+    seen = []
+    real = executor.store.set_status
+
+    def spy(run_id, status, error=None):
+        seen.append((status, run_id in executor.active_runs()))
+        return real(run_id, status, error)
+
+    monkeypatch.setattr(executor.store, "set_status", spy)
+    run_id = executor.submit(RunConfig(series=["sorted:l1"], **{**SMALL, "sizes": [40]}))
+    assert executor.wait(run_id, timeout=300) == "finished"
+    assert seen[-1] == ("finished", True)

@@ -108,6 +108,7 @@ class _ActiveRun:
     units_total: float = 0.0
     units_done: float = 0.0
     message: str = "queued"
+    ended: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -287,9 +288,8 @@ class RunExecutor:
         """
         with self._lock:
             run = self._runs.get(run_id)
-        if run is None:
+        if run is None or not self._stop(run, interrupt=False):
             return
-        self._stop(run, interrupt=False)
         try:
             self.store.set_status(run_id, "cancelled")
         except KeyError:
@@ -356,7 +356,8 @@ class RunExecutor:
         with self._lock:
             runs = list(self._runs.values())
         for run in runs:
-            self._stop(run, interrupt=True)
+            if not self._stop(run, interrupt=True):
+                continue
             try:
                 self.store.set_status(run.run_id, "interrupted")
             except KeyError:
@@ -384,16 +385,17 @@ class RunExecutor:
             self._runs[run_id] = run
         run.thread.start()
 
-    def _stop(self, run: _ActiveRun, interrupt: bool) -> None:
+    def _stop(self, run: _ActiveRun, interrupt: bool) -> bool:
+        """Stop a run's tasks; False if it had already ended or been stopped."""
         with run.lock:
-            if run.stop.is_set():
-                return
+            if run.stop.is_set() or run.ended:
+                return False
             run.interrupt = interrupt
             run.stop.set()
             futures = list(run.futures)
         client = self._client
         if client is None or not futures:
-            return
+            return True
         try:
             from distributed import Event
 
@@ -401,6 +403,7 @@ class RunExecutor:
             client.cancel(futures)
         except Exception:  # the cluster may be gone already
             log.warning("could not cancel the tasks of run %s", run.run_id, exc_info=True)
+        return True
 
     def _set_message(self, run: _ActiveRun, message: str) -> None:
         with run.lock:
@@ -486,10 +489,13 @@ class RunExecutor:
 
     def _finish(self, run: _ActiveRun, error: str | None) -> None:
         run_id = run.run_id
-        with self._lock:
-            self._runs.pop(run_id, None)
+        with run.lock:
+            run.ended = True  # from here on cancel() and close() leave the run alone
+            stopped = run.stop.is_set()
         try:
-            if run.stop.is_set():
+            # The final status is written before the run leaves `active_runs`, so whoever sees it
+            # gone reads the final status.
+            if stopped:
                 # cancel() / close() recorded it already; again in case the driver's "running" came later
                 self.store.set_status(run_id, "interrupted" if run.interrupt else "cancelled")
             elif error is not None:
@@ -506,4 +512,6 @@ class RunExecutor:
                 Event(run.cancel_event, client=self._client).set()  # stops stragglers of a failed run
             except Exception:
                 pass
+        with self._lock:
+            self._runs.pop(run_id, None)
         self._notify(run_id)
