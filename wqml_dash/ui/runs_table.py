@@ -133,8 +133,12 @@ class RunsTable(pn.viewable.Viewer):
                     message = "stopping: the running task ends at its next check"
             elif run.status == "failed":
                 message = run.error or ""
-            elif run.status in ACTIVE_STATUSES:
+            elif run.status in ACTIVE_STATUSES:  # a CLI run or another server on the same store
                 message = "in another process" + (f" ({run.owner})" if getattr(run, "owner", None) else "")
+                try:
+                    eta = self.executor.progress(run.id).eta_seconds  # estimated from its stored points
+                except KeyError:
+                    pass
             created = run.created.strftime("%m-%d %H:%M") if pd.notna(run.created) else ""
             eta_text = format_eta(eta) if run.status == "running" else ""
             rows.append({"id": int(run.id), "name": run.name, "status": status_badge(run.status),
