@@ -10,6 +10,7 @@ import re
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from wqml_dash.runs.store import RunStore
 
@@ -52,6 +53,34 @@ def _fill_tiny_run(page, name, sizes="20, 40", n_test=50, series=(("L1", "sorted
     page.wait_for_timeout(500)
 
 
+def _action(page, action):
+    """Press Cancel, Resume or Delete for the selected run, once it is enabled."""
+    button = page.locator(f".wqml-run-{action} button")
+    page.wait_for_function("b => !b.disabled", arg=button.element_handle(), timeout=30_000)
+    button.click()
+
+
+#: Screen positions of the points of every Bokeh Scatter on the page (the learning curve comes first).
+_SCATTER_POINTS_JS = """
+() => {
+  const found = [], seen = new Set();
+  function walk(v) {
+    if (!v || seen.has(v)) return;
+    seen.add(v);
+    if (v.model && v.model.type === "GlyphRenderer" && v.glyph && v.glyph.model.type === "Scatter") {
+      const g = v.glyph, box = v.parent.canvas_view.el.getBoundingClientRect(), pts = [];
+      for (let i = 0; i < g.sx.length; i++) pts.push([g.sx[i] + box.left, g.sy[i] + box.top]);
+      found.push(pts);
+    }
+    const kids = [...(v.child_views || []), ...(v.renderer_views ? v.renderer_views.values() : [])];
+    for (const c of kids) walk(c);
+  }
+  for (const v of Object.values(Bokeh.index)) walk(v);
+  return found;
+}
+"""
+
+
 def _row(page, name):
     return page.locator(".wqml-runs-table .tabulator-row").filter(has_text=name)
 
@@ -79,15 +108,29 @@ def test_launch_watch_and_reload(app_url, app_store, watched_page, shot_path):
         curves.get_by_role("button", name=label).wait_for(timeout=10_000)
     # The newest point's parity plot and error statistics are shown.
     page.locator(".wqml-point-stats").get_by_text("50 test molecules").wait_for(timeout=10_000)
-    page.wait_for_timeout(1000)
-    page.screenshot(path=str(shot_path), full_page=True)
+    page.locator(".wqml-point-stats").get_by_text("n = 40").wait_for(timeout=10_000)  # the largest size first
+    # Tapping the leftmost point of the curve (n = 20) shows that point instead.
+    plot.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    curve_points = page.evaluate(_SCATTER_POINTS_JS)[0]
+    assert len(curve_points) == 4
+    x, y = min(curve_points)
+    page.mouse.click(x, y)
+    page.locator(".wqml-point-stats").get_by_text("n = 20").wait_for(timeout=10_000)
+    page.mouse.move(5, 450)  # no tooltip in the screenshot
+    row.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(shot_path))
 
     run = RunStore(app_store).list_runs().set_index("name").loc[name]
     assert run["status"] == "finished" and run["n_done"] == 4
 
     page.reload()
     _open_tab(page, app_url)
-    _row(page, name).locator(".wqml-status-finished").wait_for(timeout=30_000)
+    row = _row(page, name)
+    row.locator(".wqml-status-finished").wait_for(timeout=30_000)
+    row.locator(".tabulator-cell[tabulator-field='name']").click()  # select it: its settings show below
+    page.locator(".wqml-run-details").get_by_text("sizes 20, 40; test 50; 2 folds").wait_for(timeout=10_000)
     assert watched_page.errors == []
     assert watched_page.outside == []
 
@@ -96,31 +139,32 @@ def test_cancel_resume_and_delete_a_run(app_url, app_store, watched_page, shot_p
     page = watched_page.page
     _open_tab(page, app_url)
     name = f"long-{uuid.uuid4().hex[:6]}"
-    # Big enough to be still running when we cancel it (each point cross-validates 75 models).
-    _fill_tiny_run(page, name, sizes="200, 400, 800, 1600, 3200", n_test=500,
-                   series=(("L1", "sorted"), ("L2", "random"), ("W1", "sorted")))
+    # 15 points: still running when we cancel it, each small enough to stop within a second or two.
+    _fill_tiny_run(page, name, sizes="300, 600, 1200", n_test=300,
+                   series=(("L1", "random"), ("L1", "sorted"), ("L2", "random"), ("L2", "sorted"), ("W1", "sorted")))
     page.get_by_role("button", name="Launch run").click()
     row = _row(page, name)
     row.wait_for(timeout=30_000)
     row.locator(".wqml-status-queued, .wqml-status-running").wait_for(timeout=30_000)
-    row.locator("[tabulator-field='cancel']").click()
+    expect(row).to_have_class(re.compile("tabulator-selected"), timeout=10_000)  # a launched run is selected
+    _action(page, "cancel")
     row.locator(".wqml-status-cancelled").wait_for(timeout=30_000)
     page.get_by_text(re.compile(r"Run \d+ cancelled")).wait_for(timeout=10_000)
     store = RunStore(app_store)
     run_id = int(store.list_runs().set_index("name").loc[name, "id"])
     assert store.get_run(run_id)["status"] == "cancelled"
 
-    row.locator("[tabulator-field='resume']").click()
+    _action(page, "resume")
     row.locator(".wqml-status-queued, .wqml-status-running").wait_for(timeout=30_000)
-    row.locator("[tabulator-field='cancel']").click()
+    _action(page, "cancel")
     row.locator(".wqml-status-cancelled").wait_for(timeout=30_000)
     page.set_viewport_size({"width": 1024, "height": 768})
     page.wait_for_timeout(1000)
     page.screenshot(path=str(shot_path))
 
-    row.locator("[tabulator-field='delete']").click()
-    page.get_by_text(f"Click Delete again to delete run {run_id}").wait_for(timeout=10_000)
-    row.locator("[tabulator-field='delete']").click()
+    _action(page, "delete")
+    page.get_by_text(f"Press Delete again to delete run {run_id}").wait_for(timeout=10_000)
+    _action(page, "delete")
     page.get_by_text(f"Run {run_id} deleted").wait_for(timeout=30_000)
     _row(page, name).wait_for(state="detached", timeout=10_000)
     with pytest.raises(KeyError):

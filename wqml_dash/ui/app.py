@@ -26,10 +26,22 @@ The **Wasserstein metric W1** compares the *distributions* of the CM's entries i
 it does not care about atom order, it is smooth, and it is at least as accurate on QM9
 (Çaylak, von Lilienfeld & Baumeier, 2020).
 
+### Learning curves
+The paper's Fig. 3: test error against training-set size. Runs go to a Dask cluster
+(started by the app, or `WQML_SCHEDULER`), are stored (`WQML_STORE`) and survive a
+reload or a restart; the command line (`wqml learning-curve`, `wqml runs`) shares them.
+
 ### Data
 QM9: 130,831 small organic molecules (H, C, N, O, F; up to 29 atoms) with DFT
 (B3LYP/6-31G(2df,p)) properties, shipped with the app; no network needed.
 """
+
+
+def _learning_curves():
+    try:
+        return LearningCurvesTab()
+    except Exception as exc:  # e.g. a store written by a newer wqml-dash: the other tabs keep working
+        return pn.pane.Alert(f"The learning-curves tab could not open its run store: {exc}", alert_type="danger")
 
 
 def create_app() -> pn.template.BootstrapTemplate:
@@ -39,7 +51,7 @@ def create_app() -> pn.template.BootstrapTemplate:
     hv.extension("bokeh", logo=False)
     source = DataSource()
     explorer = DisplacementExplorer(data_source=source)
-    tabs = pn.Tabs(("Displacement explorer", explorer), ("Learning curves", LearningCurvesTab()),
+    tabs = pn.Tabs(("Displacement explorer", explorer), ("Learning curves", _learning_curves()),
                    ("QM9 data", DataOverview(source=source)), dynamic=True,
                    active=0, sizing_mode="stretch_width", name="main-tabs")
     template = pn.template.BootstrapTemplate(

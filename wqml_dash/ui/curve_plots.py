@@ -8,6 +8,7 @@ the seeds for display.
 from __future__ import annotations
 
 import holoviews as hv
+from bokeh.models import FixedTicker, NumeralTickFormatter
 import numpy as np
 import pandas as pd
 
@@ -79,26 +80,27 @@ def summarize(points: pd.DataFrame, run_names: dict[int, str] | None = None) -> 
 
 _TOOLTIPS = [("Run", "@run"), ("Series", "@label"), ("Training size", "@size"),
              ("MAE", "@mae{0.00} ± @mae_std{0.00} (@seeds seeds)"), ("RMSE", "@rmse{0.00}"),
-             ("sigma", "@sigma{0.000e}"), ("lambda", "@lam{0.0e}"), ("CV MAE", "@cv_mae{0.00}"),
+             ("sigma", "@sigma{%.4g}"), ("lambda", "@lam{%.1e}"), ("CV MAE", "@cv_mae{0.00}"),
              ("Fit (CV + train)", "@fit_seconds{0.00} s"), ("Predict", "@predict_seconds{0.000} s")]
+_FORMATTERS = {"@sigma": "printf", "@lam": "printf"}
+_TICKS = [m * 10.0 ** e for e in range(-3, 7) for m in (1, 2, 5)]
 
 
-def learning_curve_plot(summary: pd.DataFrame, unit: str = "kcal/mol", *, height: int = 420,
-                        title: str = "Learning curves") -> hv.Overlay:
-    """Log-log MAE against training-set size for every (run, series) in ``summary``.
+def learning_curve_layers(summary: pd.DataFrame | None, unit: str = "kcal/mol") -> tuple[hv.Path, hv.ErrorBars,
+                                                                                      hv.Scatter]:
+    """The three layers of `learning_curve_plot`, for callers that update them separately.
 
     Parameters
     ----------
-    summary : `summarize` output (already filtered to the runs and series to show)
+    summary : `summarize` output (already filtered to the runs and series to show), or None
     unit : the target's unit, for the axis label
-    height : plot height in pixels (the width follows the page)
 
     Returns
     -------
-    Overlay of always the same three layers, so that a DynamicMap can update it in place as
-    points arrive: a Path (one line per run and series), ErrorBars (the spread over seeds;
-    zero-length for one seed) and a Scatter of every point (the legend, the hover and the
-    tap target). Colours are fixed per series (`SERIES_COLORS`); runs differ by marker.
+    (lines, bars, points): a Path with one line per (run, series); ErrorBars with the spread over
+    seeds (zero-length for one seed); a Scatter of every point carrying the legend, the hover
+    and the tap target. Colours are fixed per series (`SERIES_COLORS`); runs differ by marker.
+    The number of layers never changes, so a DynamicMap can update them in place.
     """
     size = hv.Dimension("size", label="Training size")
     mae = hv.Dimension("mae", label=f"MAE ({unit})")
@@ -121,21 +123,48 @@ def learning_curve_plot(summary: pd.DataFrame, unit: str = "kcal/mol", *, height
     else:  # an empty Path cannot map colours: one invisible point instead
         paths = [pd.DataFrame({"size": [np.nan], "mae": [np.nan], "curve": [""]})]
         cmap[""] = "#ffffff"
+    # Fixed 1-2-5 ticks per decade, labelled as plain numbers (Bokeh's log ticker labels only
+    # decades, and less than two decades get none); fixed, as a live plot cannot change its ticker.
+    common = dict(logx=True, logy=True, framewise=True, xticks=FixedTicker(ticks=_TICKS),
+                  yticks=FixedTicker(ticks=_TICKS), xformatter=NumeralTickFormatter(format="0,0"),
+                  yformatter=NumeralTickFormatter(format="0,0.[00]"))
     lines = hv.Path(paths, [size, mae], ["curve"]).opts(color="curve", cmap=cmap, line_width=2,
-                                                         show_legend=False, framewise=True)
+                                                         show_legend=False, nonselection_alpha=1.0, **common)
     bars = hv.ErrorBars(frame, size, [mae, "neg", "mae_std", "series_color"]).opts(
-        color="series_color", line_width=1.5, lower_head=None, upper_head=None, framewise=True)
+        color="series_color", line_width=1.5, lower_head=None, upper_head=None, **common)
     vdims = [mae] + [c for c in frame.columns if c not in ("size", "mae")]
-    scatter = hv.Scatter(frame, size, vdims).opts(
+    points = hv.Scatter(frame, size, vdims).opts(
         color="curve", cmap=cmap, marker="marker", size=9, line_color="white", tools=["hover", "tap"],
-        hover_tooltips=_TOOLTIPS, nonselection_alpha=0.35, selection_line_color="black",
-        selection_line_width=2, show_legend=True, framewise=True)
-    shown = f"{title}: no finished points yet" if len(frame) == 0 else title
-    sizes = sorted(set(int(n) for n in frame["size"]))
-    ticks = {"xticks": sizes} if 1 < len(sizes) <= 12 else {}  # label the sizes run, not just decades
-    return (lines * bars * scatter).opts(
-        hv.opts.Overlay(logx=True, logy=True, responsive=True, height=height, min_height=300, show_grid=True,
-                        legend_position="top_right", title=shown, toolbar="above", framewise=True, **ticks))
+        hover_tooltips=_TOOLTIPS, hover_formatters=_FORMATTERS, nonselection_alpha=0.35,
+        selection_line_color="black",
+        selection_line_width=2, show_legend=True, **common)
+    return lines, bars, points
+
+
+def overlay_options(height: int = 420, title: str = "Learning curves") -> hv.opts:
+    """Options of the learning-curve overlay (log-log, legend, toolbar with the PNG save tool)."""
+    return hv.opts.Overlay(logx=True, logy=True, responsive=True, height=height, min_height=300, show_grid=True,
+                           legend_position="bottom_left", title=title, toolbar="above")
+
+
+def learning_curve_plot(summary: pd.DataFrame | None, unit: str = "kcal/mol", *, height: int = 420,
+                        title: str = "Learning curves") -> hv.Overlay:
+    """Log-log MAE against training-set size for every (run, series) in ``summary``.
+
+    Parameters
+    ----------
+    summary : `summarize` output (already filtered to the runs and series to show)
+    unit : the target's unit, for the axis label
+    height : plot height in pixels (the width follows the page)
+
+    Returns
+    -------
+    Overlay of `learning_curve_layers`: lines, error bars (spread over seeds), points.
+    """
+    lines, bars, points = learning_curve_layers(summary, unit)
+    if summary is None or len(summary) == 0:
+        title = f"{title}: no finished points yet"
+    return (lines * bars * points).opts(overlay_options(height, title))
 
 
 def curves_table(summary: pd.DataFrame) -> pd.DataFrame:

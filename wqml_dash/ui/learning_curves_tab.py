@@ -20,7 +20,8 @@ import param
 from ..core.data import PROPERTIES
 from ..core.data.qm9 import QM9_SIZE
 from ..runs.executor import RunExecutor
-from .curve_plots import curves_table, learning_curve_plot, series_color, series_label, summarize
+from .curve_plots import (curves_table, learning_curve_layers, learning_curve_plot, overlay_options, series_color,
+                          series_label, summarize)
 from .parity_plots import error_histogram, error_stats, parity_plot
 from .run_form import RunForm
 from .runs_service import runs_executor
@@ -30,9 +31,9 @@ HELP = """
 **Learning curves** (the paper's Fig. 3): test error against training-set size, log-log.
 Choose series (atom order x metric), sizes and seeds on the left and launch; the run is
 split into one task per series, size and seed on a Dask cluster, and each point appears
-as soon as it is done. Hover a point for sigma, lambda and timings; click it for its
-parity plot. Runs are stored, so they survive a reload or a restart (Resume finishes an
-interrupted run).
+as soon as it is done. Select a run in the table to add it to the plot; hover a point
+for sigma, lambda and timings; click it for its parity plot. Runs are stored, so they
+survive a reload or a restart (Resume finishes an interrupted run).
 """
 
 
@@ -56,7 +57,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
     points = param.DataFrame(default=None, allow_None=True, doc="Points of every run in the store")
     summary = param.DataFrame(default=None, allow_None=True, doc="The plotted curves (seeds averaged)")
     shown_runs = param.List(default=[], item_type=int, doc="Run ids overlaid in the plot")
-    shown_series = param.List(default=[], item_type=str, doc="Series shown (empty: all)")
+    shown_series = param.List(default=[], item_type=str, doc="Series shown in the plot")
     point = param.Tuple(default=None, allow_None=True, length=4, doc="(run_id, series, size, seed) inspected")
 
     def __init__(self, **params):
@@ -73,19 +74,19 @@ class LearningCurvesTab(pn.viewable.Viewer):
         self._follow_newest = True
         self.form = RunForm(submit=self._submit, n_molecules=QM9_SIZE)
         self.runs_table = RunsTable(store=self.store, executor=self.executor)
-        self.run_chooser = pn.widgets.MultiChoice(name="Runs to show", options={}, value=[],
+        self.run_chooser = pn.widgets.MultiChoice(label="Runs to show", options={}, value=[],
                                                   sizing_mode="stretch_width", min_width=260,
                                                   placeholder="Pick runs to overlay")
-        self.series_chooser = pn.widgets.CheckButtonGroup(name="Series", options={}, value=[],
-                                                          button_type="primary", button_style="outline")
-        self.point_run = pn.widgets.Select(name="Run", options={}, width=170)
-        self.point_series = pn.widgets.Select(name="Series", options={}, width=130)
-        self.point_size = pn.widgets.Select(name="Training size", options=[], width=110)
-        self.point_seed = pn.widgets.Select(name="Seed", options=[], width=80)
-        self.csv_download = pn.widgets.FileDownload(callback=self._csv, filename="learning_curves.csv",
-                                                    label="Curves as CSV", button_type="light", width=150)
-        self.json_download = pn.widgets.FileDownload(callback=self._json, filename="learning_curves.json",
-                                                     label="Curves as JSON", button_type="light", width=150)
+        self.series_chooser = pn.widgets.CheckButtonGroup(label="Series", options={}, value=[],
+                                                          color="primary", variant="outline")
+        self.point_run = pn.widgets.Select(label="Run", options={}, width=170)
+        self.point_series = pn.widgets.Select(label="Series", options={}, width=130)
+        self.point_size = pn.widgets.Select(label="Training size", options=[], width=110)
+        self.point_seed = pn.widgets.Select(label="Seed", options=[], width=80)
+        self.csv_download = pn.widgets.FileDownload(callback=self.curves_csv, filename="learning_curves.csv",
+                                                    label="Curves as CSV", color="light", width=150)
+        self.json_download = pn.widgets.FileDownload(callback=self.curves_json, filename="learning_curves.json",
+                                                     label="Curves as JSON", color="light", width=150)
         self.dashboard = pn.pane.Markdown("", margin=(0, 10), css_classes=["wqml-dask-link"])
 
         self.run_chooser.param.watch(self._on_run_choice, "value")
@@ -94,8 +95,10 @@ class LearningCurvesTab(pn.viewable.Viewer):
             w.param.watch(self._on_point_widgets, "value")
         self.runs_table.param.watch(self._on_table_selection, "selected_run")
 
-        self._curves = hv.DynamicMap(self._plot)
-        self._tap = hv.streams.Selection1D(source=self._curves)
+        # Lines and points are separate DynamicMaps so that the tap stream attaches to the points.
+        self._points = hv.DynamicMap(self._points_layer)
+        self._curves = (hv.DynamicMap(self._lines_layer) * self._points).opts(overlay_options())
+        self._tap = hv.streams.Selection1D(source=self._points)
         self._tap.add_subscriber(self._on_tap)
         self.refresh()
 
@@ -105,7 +108,8 @@ class LearningCurvesTab(pn.viewable.Viewer):
         runs = self.runs_table.refresh()
         signature = tuple(zip(runs["id"], runs["n_done"], runs["status"], runs["name"], strict=True))
         link = self.executor.dashboard_link
-        self.dashboard.object = (f"[Dask dashboard]({link}) (opens in a new tab)" if link
+        self.dashboard.object = (f'<a href="{link}" target="_blank" rel="noopener">Dask dashboard</a> (tasks, '
+                                 f'workers, memory; opens in a new tab)' if link
                                  else "Dask dashboard: available once the first run has started the cluster.")
         if signature == self._signature:
             return
@@ -148,9 +152,9 @@ class LearningCurvesTab(pn.viewable.Viewer):
             newest = int(runs["id"].max())
             if newest not in shown:
                 shown = [newest, *shown] if shown and len(self.shown_runs) > 1 else [newest]
+        self.shown_runs = shown  # first: the chooser's watcher ignores values equal to it
         self.run_chooser.options = options
         self.run_chooser.value = shown
-        self.shown_runs = shown
 
     def _on_run_choice(self, event):
         if list(event.new) != list(self.shown_runs):
@@ -205,7 +209,17 @@ class LearningCurvesTab(pn.viewable.Viewer):
 
     @param.depends("summary")
     def _plot(self):
+        """The current curves as one static overlay."""
         return learning_curve_plot(self.summary, unit=self._unit())
+
+    @param.depends("summary")
+    def _lines_layer(self):
+        lines, bars, _ = learning_curve_layers(self.summary, self._unit())
+        return lines * bars
+
+    @param.depends("summary")
+    def _points_layer(self):
+        return learning_curve_layers(self.summary, self._unit())[2]
 
     def _on_tap(self, index):
         if not index or self.summary is None or index[0] >= len(self.summary):
@@ -298,6 +312,14 @@ class LearningCurvesTab(pn.viewable.Viewer):
                    sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
 
+    @param.depends("summary")
+    def _plot_hint(self):
+        if self.summary is not None and len(self.summary):
+            return pn.Spacer(height=0)
+        text = ("No finished points to show yet: launch a run (or pick one above); points appear as they finish."
+                if len(self.runs_table.table.value) else "No runs yet: launch one with the form.")
+        return pn.pane.Markdown(text, css_classes=["wqml-hint"], margin=(0, 10))
+
     # -- export -------------------------------------------------------------------------
     def _shown_points(self) -> pd.DataFrame:
         pts = self.points if self.points is not None else pd.DataFrame()
@@ -307,7 +329,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
         names = self._run_names()
         return pts.assign(run=[names.get(int(r), "") for r in pts["run_id"]])
 
-    def _csv(self) -> io.StringIO:
+    def curves_csv(self) -> io.StringIO:
         """One row per shown point and seed (mean and spread are in the JSON export)."""
         pts = self._shown_points()
         buf = io.StringIO()
@@ -318,7 +340,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
         buf.seek(0)
         return buf
 
-    def _json(self) -> io.StringIO:
+    def curves_json(self) -> io.StringIO:
         """The shown runs' settings, the plotted curves (seeds averaged) and every point."""
         runs = self.runs_table.runs
         shown = runs[runs["id"].isin(self.shown_runs)] if runs is not None else pd.DataFrame()
@@ -342,6 +364,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
             pn.pane.Markdown("#### Learning curves", margin=(0, 10)),
             pn.Row(self.run_chooser, sizing_mode="stretch_width"),
             pn.Row(pn.pane.Markdown("Series", margin=(8, 5, 0, 10), width=50), self.series_chooser),
+            self._plot_hint,
             plot,
             pn.Row(self.csv_download, self.json_download,
                    pn.pane.Markdown("PNG: the save icon in the plot's toolbar.", css_classes=["wqml-hint"],

@@ -88,41 +88,41 @@ class RunForm(pn.viewable.Viewer):
         super().__init__(**params)
         self._applying = False
         defaults = RunConfig.param
-        self.preset = pn.widgets.Select(name="Start from", options=[CUSTOM, *PRESETS], value=CUSTOM,
+        self.preset = pn.widgets.Select(label="Start from", options=[CUSTOM, *PRESETS], value=CUSTOM,
                                         width=330, description="Fill every field from a preset")
-        self.run_name = pn.widgets.TextInput(name="Run name", placeholder="e.g. Fig. 3, 5 seeds", width=330)
+        self.run_name = pn.widgets.TextInput(label="Run name", placeholder="e.g. Fig. 3, 5 seeds", width=330)
         self.series_groups = {
-            metric: pn.widgets.CheckButtonGroup(name=metric.upper(), options=list(ORDERS), value=[],
-                                                button_type="primary", button_style="outline",
+            metric: pn.widgets.CheckButtonGroup(label=metric.upper(), options=list(ORDERS), value=[],
+                                                color="primary", variant="outline",
                                                 width=250, margin=(2, 5), css_classes=[f"wqml-series-{metric}"])
             for metric in METRICS
         }
-        self.sizes = pn.widgets.TextInput(name="Training sizes", width=330,
+        self.sizes = pn.widgets.TextInput(label="Training sizes", width=330,
                                           description=_param_doc("sizes") + "; comma separated")
-        self.grid_from = pn.widgets.IntInput(name="from", value=100, start=1, width=75)
-        self.grid_to = pn.widgets.IntInput(name="to", value=10_000, start=1, width=85)
-        self.grid_count = pn.widgets.IntInput(name="points", value=9, start=1, end=40, width=60)
-        self.grid_button = pn.widgets.Button(name="Log grid", width=80, margin=(24, 5, 5, 5),
+        self.grid_from = pn.widgets.IntInput(label="from", value=100, start=1, width=75)
+        self.grid_to = pn.widgets.IntInput(label="to", value=10_000, start=1, width=85)
+        self.grid_count = pn.widgets.IntInput(label="points", value=9, start=1, end=40, width=60)
+        self.grid_button = pn.widgets.Button(label="Log grid", width=80, margin=(24, 5, 5, 5),
                                              description="Fill the training sizes with a log grid")
         bounds_test = defaults.n_test.bounds or (1, None)
-        self.n_test = pn.widgets.IntInput(name="Test molecules", start=bounds_test[0], end=bounds_test[1],
+        self.n_test = pn.widgets.IntInput(label="Test molecules", start=bounds_test[0], end=bounds_test[1],
                                           step=100, width=160, description=_param_doc("n_test"))
         bounds_folds = defaults.folds.bounds or (2, 20)
-        self.folds = pn.widgets.IntInput(name="CV folds", start=bounds_folds[0], end=bounds_folds[1], width=160,
+        self.folds = pn.widgets.IntInput(label="CV folds", start=bounds_folds[0], end=bounds_folds[1], width=160,
                                          description=_param_doc("folds"))
-        self.seeds = pn.widgets.TextInput(name="Seeds", width=160,
+        self.seeds = pn.widgets.TextInput(label="Seeds", width=160,
                                           description="One or more, comma separated: several seeds give a mean "
                                                       "and a spread (error bars)")
         targets = {label: key for label, key in TARGET_LABELS.items() if key in defaults.target.objects}
-        self.target = pn.widgets.Select(name="Target", options=targets, width=330,
+        self.target = pn.widgets.Select(label="Target", options=targets, width=330,
                                         description=_param_doc("target"))
         self.representation = pn.widgets.RadioButtonGroup(
-            name="Representation", options={REPRESENTATIONS.get(r, r): r for r in defaults.representation.objects},
-            button_type="primary", button_style="outline", width=330)
-        self.sigma_factors = pn.widgets.TextInput(name="Sigma factors (x median distance)", width=330,
+            label="Representation", options={REPRESENTATIONS.get(r, r): r for r in defaults.representation.objects},
+            color="primary", variant="outline", width=330)
+        self.sigma_factors = pn.widgets.TextInput(label="Sigma factors (x median distance)", width=330,
                                                   description=_param_doc("sigma_factors"))
-        self.lambdas = pn.widgets.TextInput(name="Lambdas", width=330, description=_param_doc("lambdas"))
-        self.launch = pn.widgets.Button(name="Launch run", button_type="primary", width=330,
+        self.lambdas = pn.widgets.TextInput(label="Lambdas", width=330, description=_param_doc("lambdas"))
+        self.launch = pn.widgets.Button(label="Launch run", color="primary", width=330,
                                         disabled=True, css_classes=["wqml-launch"])
         self.summary = pn.pane.Markdown("", css_classes=["wqml-form-summary"], margin=(0, 10))
 
@@ -166,7 +166,6 @@ class RunForm(pn.viewable.Viewer):
         series = [f"{o}:{m}" for m, group in self.series_groups.items() for o in ORDERS if o in group.value]
         if not series:
             raise ValueError("choose at least one series (an order and a metric)")
-        seeds = parse_numbers(self.seeds.value, int, "seeds")
         out = {
             "series": series,
             "sizes": sorted(set(parse_numbers(self.sizes.value, int, "training sizes"))),
@@ -175,9 +174,9 @@ class RunForm(pn.viewable.Viewer):
             "target": self.target.value,
             "sigma_factors": parse_numbers(self.sigma_factors.value, float, "sigma factors"),
             "lambdas": parse_numbers(self.lambdas.value, float, "lambdas"),
+            "seeds": parse_numbers(self.seeds.value, int, "seeds"),
+            "representation": self.representation.value,
         }
-        out["seeds"] = seeds
-        out["representation"] = self.representation.value
         if self.run_name.value.strip():
             out["name"] = self.run_name.value.strip()
         if None in (out["n_test"], out["folds"]):
@@ -249,6 +248,8 @@ class RunForm(pn.viewable.Viewer):
             text = self.submit(cfg)
         except ValueError as exc:
             self._say(str(exc), "danger")
+        except Exception as exc:  # the store or the cluster: say so, keep the app alive
+            self._say(f"Could not launch the run: {type(exc).__name__}: {exc}", "danger")
         else:
             self._say(text or "Launched", "success")
         finally:
@@ -269,7 +270,9 @@ class RunForm(pn.viewable.Viewer):
             *[pn.Row(pn.pane.Markdown(f"{m.upper()}", width=30, margin=(8, 5, 0, 10)), g)
               for m, g in self.series_groups.items()],
             pn.pane.Markdown("W1 ignores the atom order; Bag of Bonds sorts its bags, so the order "
-                             "does not matter there either.", css_classes=["wqml-hint"], margin=(0, 10)),
+                             "does not matter there either. W1 on Bag of Bonds is the W1 model of the "
+                             "Coulomb matrix (the same entries, more zero padding).",
+                             css_classes=["wqml-hint"], margin=(0, 10)),
         )
         advanced = pn.Card(self.sigma_factors, self.lambdas, title="Hyperparameter grids", collapsed=True,
                            width=340, margin=(5, 5))

@@ -16,25 +16,17 @@ STATUS_COLORS = {"queued": "#6c757d", "running": "#0b5ed7", "finished": "#198754
                  "cancelled": "#b35900", "interrupted": "#6f42c1"}
 
 #: Columns of the displayed frame (`RunsTable.frame`); the button columns are added by Tabulator.
-COLUMNS = ["id", "name", "status", "progress", "created", "cancel", "resume", "delete", "settings", "message"]
+COLUMNS = ["id", "name", "status", "progress", "created", "settings", "message"]
 #: Shown in the table; the settings and latest message of the selected run are shown below it.
-VISIBLE = ["id", "name", "status", "progress", "created", "cancel", "resume", "delete"]
+VISIBLE = ["id", "name", "status", "progress", "created"]
 _TITLES = {"id": "#", "name": "Name", "status": "Status", "progress": "Progress (points, time left)",
            "created": "Created (UTC)", "settings": "Settings", "message": "Latest",
            "cancel": "", "resume": "", "delete": ""}
-#: Action columns: label, tooltip, and the statuses for which the button is offered.
-_ACTIONS = {"cancel": ("Cancel", "Stop this run; finished points are kept", ACTIVE_STATUSES),
-            "resume": ("Resume", "Compute the missing points", ("cancelled", "failed", "interrupted")),
-            "delete": ("Delete", "Delete the run with its points", ("finished", "cancelled", "failed", "interrupted"))}
-
-
-def action_button(action: str, status: str) -> str:
-    """HTML of an action button for a run in ``status`` (empty when the action does not apply)."""
-    label, tip, statuses = _ACTIONS[action]
-    if status not in statuses:
-        return ""
-    return (f"<span class='wqml-btn wqml-btn-{action}' title='{tip}' role='button' style='border:1px solid "
-            f"#adb5bd;border-radius:4px;padding:0.1em 0.55em;cursor:pointer;font-size:0.85em'>{label}</span>")
+#: Actions on the selected run: button label, tooltip, and the statuses for which it is offered.
+ACTIONS = {"cancel": ("Cancel", "Stop the selected run; its finished points are kept", ACTIVE_STATUSES),
+           "resume": ("Resume", "Compute the selected run's missing points", ("cancelled", "failed", "interrupted")),
+           "delete": ("Delete", "Delete the selected run with its points",
+                      ("finished", "cancelled", "failed", "interrupted"))}
 
 
 def status_badge(status: str) -> str:
@@ -107,15 +99,22 @@ class RunsTable(pn.viewable.Viewer):
         self.table = pn.widgets.Tabulator(
             pd.DataFrame({c: pd.Series(dtype="int64" if c == "id" else object) for c in COLUMNS}),
             titles=_TITLES, show_index=False, disabled=True, selectable=1,
-            sizing_mode="stretch_width", layout="fit_data_fill", name="runs-table",
-            configuration={"maxHeight": "290px", "columnDefaults": {"headerSort": False}},
-            formatters={c: {"type": "html"} for c in ("status", "progress", *_ACTIONS)},
-            widths={"progress": 210, "name": 160, "cancel": 90, "resume": 95, "delete": 90}, header_align="left",
+            sizing_mode="stretch_width", layout="fit_data_fill",
+            configuration={"maxHeight": "290px", "columnDefaults": {"headerSort": False, "tooltip": True}},
+            formatters={"status": {"type": "html"}, "progress": {"type": "html"}},
+            widths={"progress": 190, "name": 150}, header_align="left",
             hidden_columns=[c for c in COLUMNS if c not in VISIBLE],
             css_classes=["wqml-runs-table"])
-        self.table.on_click(self._on_click)
+        self.buttons = {
+            action: pn.widgets.Button(label=label, description=tip, disabled=True, width=90,
+                                      color="danger" if action == "delete" else "default",
+                                      variant="outline", css_classes=[f"wqml-run-{action}"])
+            for action, (label, tip, _) in ACTIONS.items()}
+        for action, button in self.buttons.items():
+            button.on_click(self._handler(action))
         self.table.param.watch(self._on_selection, "selection")
         self.param.watch(self._update_details, "selected_run")
+        self.param.watch(self._update_buttons, "selected_run")
 
     # -- data ---------------------------------------------------------------------------
     def frame(self, runs: pd.DataFrame) -> pd.DataFrame:
@@ -130,15 +129,21 @@ class RunsTable(pn.viewable.Viewer):
                     eta, message = prog.eta_seconds, prog.message
                 except KeyError:
                     pass
+                if run.status not in ACTIVE_STATUSES:
+                    message = "stopping: the running task ends at its next check"
             elif run.status == "failed":
                 message = run.error or ""
-            elif run.status in ACTIVE_STATUSES:
+            elif run.status in ACTIVE_STATUSES:  # a CLI run or another server on the same store
                 message = "in another process" + (f" ({run.owner})" if getattr(run, "owner", None) else "")
-            created = run.created.strftime("%m-%d %H:%M:%S") if pd.notna(run.created) else ""
+                try:
+                    eta = self.executor.progress(run.id).eta_seconds  # estimated from its stored points
+                except KeyError:
+                    pass
+            created = run.created.strftime("%m-%d %H:%M") if pd.notna(run.created) else ""
             eta_text = format_eta(eta) if run.status == "running" else ""
             rows.append({"id": int(run.id), "name": run.name, "status": status_badge(run.status),
                          "progress": progress_bar(int(run.n_done), int(run.n_total), eta_text, run.status),
-                         "created": created, **{a: action_button(a, run.status) for a in _ACTIONS},
+                         "created": created,
                          "settings": settings_summary(run.config), "message": message})
         frame = pd.DataFrame(rows, columns=COLUMNS)
         frame.index = frame["id"].to_numpy(dtype="int64")
@@ -160,6 +165,7 @@ class RunsTable(pn.viewable.Viewer):
             self._select(self.selected_run)
         self.runs = runs
         self._update_details()
+        self._update_buttons()
         return runs
 
     # -- selection and buttons ----------------------------------------------------------
@@ -180,17 +186,36 @@ class RunsTable(pn.viewable.Viewer):
     def _say(self, text: str, kind: str = "info") -> None:
         self.param.update(message=text, message_type=kind)
 
-    async def _on_click(self, event):
-        if event.column not in _ACTIONS or event.row is None or event.row >= len(self.table.value):
+    def _update_buttons(self, *_):
+        status = None
+        if self.selected_run is not None and self.runs is not None:
+            match = self.runs.loc[self.runs["id"] == self.selected_run, "status"]
+            status = match.iloc[0] if len(match) else None
+        stopping = self.selected_run in self.executor.active_runs() and status not in ACTIVE_STATUSES
+        for action, button in self.buttons.items():
+            # a cancelled run resumes once its driver has stopped (the running task ends at its next check)
+            button.disabled = status not in ACTIONS[action][2] or (action == "resume" and stopping)
+
+    def _handler(self, action: str):
+        async def handler(_event):
+            await self.act(action)
+        return handler
+
+    async def act(self, action: str) -> None:
+        """Cancel, resume or delete the selected run, off the event loop (executor calls may
+        talk to Dask or wait for a driver thread)."""
+        run_id = self.selected_run
+        if run_id is None:
             return
-        run_id = int(self.table.value.index[event.row])
-        if not self.table.value.iloc[event.row][event.column]:
-            return  # no button in this cell
-        action = getattr(self, f"_{event.column}")
-        # executor calls may talk to Dask (cancel, join a driver): keep them off the event loop
-        text, kind = await asyncio.get_running_loop().run_in_executor(None, action, run_id)
+        for button in self.buttons.values():
+            button.disabled = True
+        try:
+            text, kind = await asyncio.get_running_loop().run_in_executor(None, getattr(self, f"_{action}"), run_id)
+        except KeyError:
+            text, kind = f"Run {run_id} no longer exists.", "warning"
         self._say(text, kind)
         self.refresh()
+        self._update_buttons()
 
     def _cancel(self, run_id: int) -> tuple[str, str]:
         run = self.store.get_run(run_id)
@@ -216,7 +241,7 @@ class RunsTable(pn.viewable.Viewer):
     def _delete(self, run_id: int) -> tuple[str, str]:
         if self._pending_delete != run_id:
             self._pending_delete = run_id
-            return f"Click Delete again to delete run {run_id} with its points.", "warning"
+            return f"Press Delete again to delete run {run_id} with its points.", "warning"
         self._pending_delete = None
         run = self.store.get_run(run_id)
         if run["status"] in ACTIVE_STATUSES and run_id not in self.executor.active_runs():
@@ -259,4 +284,6 @@ class RunsTable(pn.viewable.Viewer):
         return pn.pane.Markdown(text, margin=(0, 10), css_classes=["wqml-run-details"])
 
     def __panel__(self):
-        return pn.Column(self._message, self.table, self._details, sizing_mode="stretch_width")
+        actions = pn.Row(pn.pane.Markdown("Selected run:", margin=(8, 5, 0, 10)), *self.buttons.values(),
+                         css_classes=["wqml-run-actions"])
+        return pn.Column(self._message, self.table, actions, self._details, sizing_mode="stretch_width")

@@ -1,0 +1,294 @@
+"""The learning-curves tab's logic without a browser: a real `RunStore` in a temporary file and a
+stand-in executor that writes points synchronously (the real executor is tested in tests/runs
+and, through the served app, in test_learning_curves_browser.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import pytest
+
+from wqml_dash.core.learning_curve import CurvePoint, parse_series
+from wqml_dash.runs.config import RunConfig
+from wqml_dash.runs.executor import RunProgress
+from wqml_dash.runs.store import RunStore
+from wqml_dash.ui.learning_curves_tab import LearningCurvesTab
+from wqml_dash.ui.run_form import RunForm, log_sizes, parse_numbers
+from wqml_dash.ui.runs_table import format_eta, progress_bar, settings_summary
+
+hv.extension("bokeh", logo=False)
+
+
+class SyncExecutor:
+    """The `RunExecutor` interface, run in the calling thread with made-up but consistent numbers."""
+
+    dashboard_link = "http://127.0.0.1:8787/status"
+
+    def __init__(self, store: RunStore):
+        self.store = store
+        self.active: set[int] = set()
+        self.calls: list[tuple[str, int]] = []
+
+    def submit(self, config, finish=None) -> int:
+        run_id = self.store.create_run(config)
+        self.active.add(run_id)
+        self.store.set_status(run_id, "running")
+        tasks = config.tasks() if finish is None else config.tasks()[:finish]
+        for series, size, seed in tasks:
+            self.add_point(run_id, series, size, seed)
+        if finish is None:
+            self.active.discard(run_id)
+            self.store.set_status(run_id, "finished")
+        return run_id
+
+    def add_point(self, run_id, series, size, seed):
+        order, metric = parse_series(series)
+        rng = np.random.default_rng([run_id, size, seed])
+        y = rng.normal(-1700, 200, 50)
+        pred = y + rng.normal(0, 300 / np.sqrt(size) * (1 + seed), 50)
+        err = pred - y
+        point = CurvePoint(order, metric, size, float(np.abs(err).mean()), float(np.sqrt((err ** 2).mean())),
+                           sigma=100.0, lam=1e-8, cv_mae=1.0, fit_seconds=0.2, predict_seconds=0.01,
+                           predictions=pred)
+        self.store.set_test_set(run_id, seed, y)
+        self.store.add_point(run_id, series, size, seed, point)
+
+    def cancel(self, run_id):
+        self.calls.append(("cancel", run_id))
+        self.active.discard(run_id)
+        self.store.set_status(run_id, "cancelled")
+
+    def resume(self, run_id):
+        self.calls.append(("resume", run_id))
+        for series, size, seed in self.store.missing_tasks(run_id):
+            self.add_point(run_id, series, size, seed)
+        self.store.set_status(run_id, "finished")
+
+    def delete(self, run_id):
+        self.calls.append(("delete", run_id))
+        self.store.delete_run(run_id)
+
+    def active_runs(self):
+        return sorted(self.active)
+
+    def progress(self, run_id):
+        run = self.store.get_run(run_id)
+        return RunProgress(run_id, run["status"], run["n_done"], run["n_total"], 42.0, "sorted:l1 n=40: MAE 1")
+
+
+def _run(coro):
+    """asyncio.run in a thread of its own (Playwright's sync API may own this thread's loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def _config(**overrides):
+    base = dict(series=["sorted:l1", "sorted:w1"], sizes=[20, 40], n_test=50, folds=2, seeds=[0])
+    return RunConfig.from_dict({**base, **overrides})
+
+
+@pytest.fixture
+def tab(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    return LearningCurvesTab(store=store, executor=SyncExecutor(store))
+
+
+def test_empty_store_renders_with_an_empty_plot(tab):
+    pn.panel(tab).get_root()
+    assert len(tab.runs_table.table.value) == 0
+    assert tab.point is None
+    fig = hv.render(tab._plot())
+    assert "no finished points" in fig.title.text
+
+
+def test_a_launched_run_is_shown_selected_and_inspected(tab):
+    form = tab.form
+    form.apply_values(dict(series=["sorted:l1", "sorted:w1"], sizes=[20, 40], n_test=50, folds=2))
+    form.run_name.value = "first"
+    assert form.valid
+    form.launch.clicks += 1
+    assert form.message_type == "success" and "Run 1 launched: 4 points" in form.message
+    assert tab.shown_runs == [1] and tab.runs_table.selected_run == 1
+    assert list(tab.summary["size"]) == [20, 40, 20, 40]
+    assert set(tab.series_chooser.value) == {"sorted:l1", "sorted:w1"}
+    # the inspected point defaults to the largest size of the first series, and has a parity view
+    assert tab.point == (1, "sorted:l1", 40, 0)
+    view = tab._point_view()
+    assert "50 test molecules" in view[0].object
+    row = tab.runs_table.table.value.loc[1]
+    assert row["name"] == "first" and "data-done='4'" in row["progress"] and "finished" in row["status"]
+
+
+def test_series_chooser_filters_the_plot_and_the_export(tab):
+    tab.executor.submit(_config(seeds=[0, 1]))
+    tab.refresh()
+    tab.series_chooser.value = ["sorted:w1"]
+    assert set(tab.summary["series"]) == {"sorted:w1"}
+    assert (tab.summary["seeds"] == 2).all() and (tab.summary["mae_std"] > 0).all()
+    csv = pd.read_csv(tab.curves_csv())
+    assert set(csv["series"]) == {"sorted:w1"} and len(csv) == 4 and "lambda" in csv.columns
+    doc = json.loads(tab.curves_json().read())
+    assert [r["id"] for r in doc["runs"]] == [1] and doc["runs"][0]["config"]["seeds"] == [0, 1]
+    assert len(doc["curves"]) == 2 and len(doc["points"]) == 4
+    assert doc["curves"][0]["mae_std"] == pytest.approx(np.std([p["mae"] for p in doc["points"]
+                                                                if p["size"] == 20], ddof=1))
+
+
+def test_runs_can_be_overlaid_and_new_runs_are_followed(tab):
+    first = tab.executor.submit(_config(name="a"))
+    tab.refresh()
+    assert tab.shown_runs == [first]
+    second = tab.executor.submit(_config(name="b", series=["random:l2"]))
+    tab.refresh()
+    assert tab.shown_runs == [second]  # a new run replaces the view ...
+    tab.run_chooser.value = [second, first]  # ... until the user overlays runs
+    assert set(tab.summary["run_id"]) == {first, second}
+    assert set(tab.summary["run"]) == {"#1 a", "#2 b"}
+    scatter = tab._plot().Scatter.I
+    assert set(scatter.dimension_values("marker")) == {"circle", "square"}
+    elsewhere = tab.executor.submit(_config(name="from the CLI"))
+    tab.refresh()
+    assert tab.shown_runs == [second, first]  # a run started elsewhere does not disturb the overlay
+    assert "#3 from the CLI" in tab.run_chooser.options
+    tab.form.launch.clicks += 1  # one launched here joins it
+    assert tab.shown_runs == [elsewhere + 1, second, first]
+
+
+def test_points_fill_in_and_the_table_patches_in_place(tab):
+    ex = tab.executor
+    run_id = ex.submit(_config(), finish=1)
+    tab.refresh()
+    table = tab.runs_table.table
+    assert "data-done='1'" in table.value.loc[run_id, "progress"] and "42 s left" in table.value.loc[run_id, "progress"]
+    assert len(tab.summary) == 1
+    before = table.value
+    ex.add_point(run_id, "sorted:w1", 20, 0)
+    tab.refresh()
+    assert table.value is before  # patched, not replaced
+    assert "data-done='2'" in table.value.loc[run_id, "progress"]
+    assert len(tab.summary) == 2
+
+
+def test_actions_follow_the_selected_runs_status(tab):
+    ex, rt = tab.executor, tab.runs_table
+    run_id = ex.submit(_config(), finish=1)
+    tab.refresh()
+    rt.select(run_id)
+    assert not rt.buttons["cancel"].disabled and rt.buttons["resume"].disabled and rt.buttons["delete"].disabled
+    _run(rt.act("cancel"))
+    assert ex.calls == [("cancel", run_id)] and "cancelled" in rt.message
+    assert rt.buttons["cancel"].disabled and not rt.buttons["resume"].disabled
+    _run(rt.act("resume"))
+    assert tab.store.get_run(run_id)["status"] == "finished" and "3 missing points" in rt.message
+    _run(rt.act("delete"))  # asks for confirmation first
+    assert "again" in rt.message and tab.store.list_runs()["id"].tolist() == [run_id]
+    _run(rt.act("delete"))
+    assert len(tab.store.list_runs()) == 0 and rt.selected_run is None
+    assert all(b.disabled for b in rt.buttons.values())
+
+
+def test_a_run_of_another_process_is_not_cancelled_from_here(tab):
+    run_id = tab.store.create_run(_config())
+    tab.store.set_status(run_id, "running")
+    tab.refresh()
+    assert "in another process" in tab.runs_table.table.value.loc[run_id, "message"]
+    text, kind = tab.runs_table._cancel(run_id)
+    assert kind == "warning" and "another process" in text
+    assert tab.executor.calls == []
+
+
+def test_tap_selects_the_point_under_the_cursor(tab):
+    tab.executor.submit(_config(seeds=[3]))
+    tab.refresh()
+    index = tab.summary.index[(tab.summary.series == "sorted:w1") & (tab.summary["size"] == 20)][0]
+    tab._on_tap([int(index)])
+    assert tab.point == (1, "sorted:w1", 20, 3)
+    assert (tab.point_series.value, tab.point_size.value, tab.point_seed.value) == ("sorted:w1", 20, 3)
+
+
+def test_form_reports_what_is_wrong(tmp_path):
+    form = RunForm(n_molecules=1000)
+    form.sizes.value = "100, x"
+    assert not form.valid and form.message == "training sizes: 'x' is not a whole number"
+    assert form.launch.disabled and form.preset.value == "Custom"
+    form.sizes.value = "100, 900"
+    assert not form.valid and "exceeds the 1000 molecules" in form.message
+    form.n_test.value = 100
+    form.seeds.value = "1, 1"
+    assert not form.valid and "seeds must differ" in form.message
+    form.seeds.value = "1, 2"
+    assert form.valid and form.message == "" and "= **20 points**" in form.summary.object
+    for group in form.series_groups.values():
+        group.value = []
+    assert not form.valid and "at least one series" in form.message
+
+
+def test_form_presets_fill_every_field():
+    form = RunForm()
+    assert form.preset.value == "Paper Fig. 3"
+    cfg = form.config()
+    assert sorted(cfg.series) == sorted(RunConfig.preset("Paper Fig. 3").series)
+    form.preset.value = "Bag of Bonds"
+    assert form.representation.value == "bob" and form.config().representation == "bob"
+    form.grid_from.value, form.grid_to.value, form.grid_count.value = 100, 10_000, 5
+    form.grid_button.clicks += 1
+    assert form.config().sizes == [100, 320, 1000, 3200, 10_000]
+
+
+def test_helpers():
+    assert log_sizes(100, 10_000, 9) == [100, 180, 320, 560, 1000, 1800, 3200, 5600, 10_000]
+    assert log_sizes(20, 40, 1) == [40]
+    with pytest.raises(ValueError):
+        log_sizes(0, 10, 3)
+    assert parse_numbers("1e-8; 0.5  2", float, "lambdas") == [1e-8, 0.5, 2.0]
+    with pytest.raises(ValueError, match="give at least one value"):
+        parse_numbers(" ", int, "seeds")
+    assert format_eta(None) == "" and format_eta(75.4) == "1 min 15 s" and format_eta(7300) == "2 h 01 min"
+    assert "data-done='3'" in progress_bar(3, 10, "5 s") and "3 / 10 · 5 s left" in progress_bar(3, 10, "5 s")
+    cfg = _config(seeds=[0, 1], representation="bob", target="gap").to_dict()
+    assert settings_summary(cfg) == "2 series · n 20-40 · test 50 · 2-fold · 2 seeds · BoB · gap"
+
+
+def test_a_failed_launch_is_reported_in_the_form(tab):
+    def refuse(config):
+        raise RuntimeError("this executor is closed")
+
+    tab.executor.submit = refuse
+    tab.form.launch.clicks += 1
+    assert tab.form.message_type == "danger"
+    assert tab.form.message == "Could not launch the run: RuntimeError: this executor is closed"
+    assert not tab.form.launch.disabled  # the user can try again
+
+
+def test_one_store_and_executor_per_process(tmp_path, monkeypatch):
+    from wqml_dash.ui import runs_service
+
+    monkeypatch.setenv("WQML_STORE", str(tmp_path / "shared.sqlite"))
+    monkeypatch.setattr(runs_service, "_STORE", None)
+    monkeypatch.setattr(runs_service, "_EXECUTOR", None)
+    store, executor = runs_service.runs_store(), runs_service.runs_executor()
+    assert store.path == tmp_path / "shared.sqlite" and executor.store is store
+    assert runs_service.runs_store() is store and runs_service.runs_executor() is executor
+    assert not executor.started  # no cluster until the first run
+    a, b = LearningCurvesTab(), LearningCurvesTab()  # two sessions: shared runs, own view state
+    assert a.executor is b.executor and a.form is not b.form
+    executor.close()
+
+
+def test_the_app_survives_a_store_it_cannot_open(monkeypatch):
+    from wqml_dash.runs.store import StoreVersionError
+    from wqml_dash.ui import app
+
+    def refuse():
+        raise StoreVersionError("runs.sqlite has schema version 99; this wqml-dash reads up to 1")
+
+    monkeypatch.setattr(app, "LearningCurvesTab", refuse)
+    tabs = app.create_app().main[0]
+    alert = tabs[1]
+    assert isinstance(alert, pn.pane.Alert) and "schema version 99" in alert.object
