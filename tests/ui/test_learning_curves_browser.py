@@ -139,8 +139,9 @@ def test_cancel_resume_and_delete_a_run(app_url, app_store, watched_page, shot_p
     page = watched_page.page
     _open_tab(page, app_url)
     name = f"long-{uuid.uuid4().hex[:6]}"
-    # 15 points: still running when we cancel it, each small enough to stop within a second or two.
-    _fill_tiny_run(page, name, sizes="300, 600, 1200", n_test=300,
+    # 15 points, still running when we cancel it (the engine is fast: small sizes finish in seconds);
+    # cancel stops the running tasks at their next factorisation.
+    _fill_tiny_run(page, name, sizes="2000, 4000, 8000", n_test=300,
                    series=(("L1", "random"), ("L1", "sorted"), ("L2", "random"), ("L2", "sorted"), ("W1", "sorted")))
     page.get_by_role("button", name="Launch run").click()
     row = _row(page, name)
