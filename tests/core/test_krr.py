@@ -146,3 +146,14 @@ def test_fit_in_place_and_column_subsets(qm9, sample_rows, sorted_cms):
     scratch = D.copy()
     KernelRidge("w1", 4.0, 1e-8).fit_distances(scratch, y, overwrite=True)
     assert not np.array_equal(scratch, D)  # really reused as the workspace
+
+
+def test_systems_past_the_lapack_limit_are_refused_not_crashed(monkeypatch, qm9, sample_rows, sorted_cms):
+    """OpenBLAS's dpotrf crashed (SIGSEGV) on a 32,000-point system: such sizes get an error."""
+    import wqml_dash.core.krr as krr
+
+    y = qm9.energy[sample_rows[:120]]
+    D = distances("w1", sorted_cms[:120])
+    monkeypatch.setattr(krr, "LP64_LIMIT_BYTES", 8 * 100 * 100)
+    with pytest.raises(SolveError, match="too large for the CPU solver"):
+        KernelRidge("w1", 3.0, 1e-6).fit_distances(D, y)

@@ -70,6 +70,10 @@ def cholesky_solve_in_place(a: np.ndarray, y: np.ndarray, lam: float) -> np.ndar
     SolveError
         if the matrix is not numerically positive definite
     """
+    if a.shape[0] ** 2 * 8 >= LP64_LIMIT_BYTES:
+        largest = int((LP64_LIMIT_BYTES / 8) ** 0.5) - 1
+        raise SolveError(f"a kernel system of {a.shape[0]:,} training points is too large for the CPU "
+                         f"solver here (its LAPACK crashes past {largest:,}); use fewer points or --device cuda")
     c, info = lapack.dpotrf(a, lower=1, clean=0, overwrite_a=1)
     if info != 0:
         raise SolveError(f"K + {lam:g} I is not positive definite: increase lambda")
@@ -77,6 +81,12 @@ def cholesky_solve_in_place(a: np.ndarray, y: np.ndarray, lam: float) -> np.ndar
     if info != 0:  # pragma: no cover - only for malformed arguments
         raise SolveError(f"LAPACK dpotrs failed with info={info}")
     return x
+
+
+#: Largest matrix (bytes) handed to LAPACK here. OpenBLAS's dpotrf (SciPy's 32-bit-integer
+#: build and NumPy's 64-bit one alike) crashed with SIGSEGV on a 32,000 x 32,000 system (8.2 GB)
+#: while 16,000 (2.05 GB) works: larger systems are refused with an error instead of a crash.
+LP64_LIMIT_BYTES = 2**31
 
 
 class KernelRidge:
