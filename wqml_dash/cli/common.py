@@ -20,14 +20,24 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def int_list(text: str) -> list[int]:
+def _ints(text: str, minimum: int, what: str) -> list[int]:
     try:
         values = [int(v) for v in text.replace(" ", "").split(",") if v]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    if not values or min(values) < minimum:
+        raise argparse.ArgumentTypeError(f"expected {what} integers, got {text!r}")
     return values
+
+
+def int_list(text: str) -> list[int]:
+    """``'100,200'`` -> ``[100, 200]``; positive integers only."""
+    return _ints(text, 1, "positive")
+
+
+def seed_list(text: str) -> list[int]:
+    """``'0,1,2'`` -> ``[0, 1, 2]``; non-negative integers only."""
+    return _ints(text, 0, "non-negative")
 
 
 def float_list(text: str) -> list[float]:

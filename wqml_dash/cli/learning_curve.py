@@ -13,7 +13,7 @@ from ..core.learning_curve import (PAPER_SERIES, REPRESENTATIONS, LearningCurveS
 from ..core.metrics import METRICS
 from ..core.representations import ORDERS
 from ..core.torch_backend import resolve_device
-from .common import EXIT_INTERRUPTED, UsageError, float_list, int_list
+from .common import EXIT_INTERRUPTED, UsageError, float_list, int_list, seed_list
 from .runs import add_scheduler_argument, add_store_argument
 
 
@@ -35,7 +35,7 @@ def add_parser(sub) -> None:
     lc.add_argument("--test", type=int, default=defaults.n_test, help="test-set size (default %(default)s)")
     lc.add_argument("--folds", type=int, default=defaults.folds, help="cross-validation folds (default %(default)s)")
     lc.add_argument("--seed", type=int, help=f"seed (default {defaults.seed})")
-    lc.add_argument("--seeds", type=_seed_list, metavar="SEEDS",
+    lc.add_argument("--seeds", type=seed_list, metavar="SEEDS",
                     help="several seeds, comma-separated, for mean and spread (with --store or --scheduler)")
     lc.add_argument("--target", default=defaults.target, choices=sorted(PROPERTIES), metavar="PROPERTY",
                     help="QM9 property to learn (default %(default)s)")
@@ -56,18 +56,6 @@ def add_parser(sub) -> None:
     lc.add_argument("--name", help="with --store/--scheduler: a label for the run")
     lc.add_argument("--quiet", action="store_true", help="no progress bar")
     lc.set_defaults(func=run)
-
-
-def _seed_list(text: str) -> list[int]:
-    import argparse
-
-    try:
-        values = [int(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 0:
-        raise argparse.ArgumentTypeError(f"expected non-negative integers, got {text!r}")
-    return values
 
 
 def _series_from_args(args) -> list[str]:

@@ -239,11 +239,15 @@ def fit_point(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_te
         D_test = distances(metric, X_test, X_train[:n], presorted=True)
     pred = model.predict_distances(D_test, columns=np.arange(n))
     t2 = time.perf_counter()
+    return _point(order, metric, n, cv, pred, y_test, t1 - t0, t2 - t1)
+
+
+def _point(order, metric, n, cv, pred, y_test, fit_seconds, predict_seconds) -> CurvePoint:
     err = pred - y_test
     return CurvePoint(order=order, metric=metric, n_train=n,
                       mae=float(np.abs(err).mean()), rmse=float(np.sqrt((err ** 2).mean())),
                       sigma=cv.sigma, lam=cv.lam, cv_mae=cv.mae,
-                      fit_seconds=t1 - t0, predict_seconds=t2 - t1, predictions=pred)
+                      fit_seconds=fit_seconds, predict_seconds=predict_seconds, predictions=pred)
 
 
 def _fit_point_torch(X_train, y_train, X_test, y_test, order, metric, n, settings, device, *,
@@ -262,11 +266,7 @@ def _fit_point_torch(X_train, y_train, X_test, y_test, order, metric, n, setting
     d_test = distances_torch(metric, X_test, X_train[:n], presorted=True, device=device, as_numpy=False)
     pred = predict_torch(d_test, alpha, metric, cv.sigma, device)
     t2 = time.perf_counter()
-    err = pred - y_test
-    return CurvePoint(order=order, metric=metric, n_train=n,
-                      mae=float(np.abs(err).mean()), rmse=float(np.sqrt((err ** 2).mean())),
-                      sigma=cv.sigma, lam=cv.lam, cv_mae=cv.mae,
-                      fit_seconds=t1 - t0, predict_seconds=t2 - t1, predictions=pred)
+    return _point(order, metric, n, cv, pred, y_test, t1 - t0, t2 - t1)
 
 
 def run_learning_curve(dataset: MolecularDataset, settings: LearningCurveSettings, *,
