@@ -291,3 +291,21 @@ def test_too_large_scans_are_refused():
     with pytest.raises(ScanError, match="too many for the scan"):
         ScanEngine(chain, ScanSettings(atom=0, axis="y", d_min=-10, d_max=10, step=0.001))
     assert ScanEngine(chain, ScanSettings(atom=0, axis="y", models=["w1"])).d.size == 201
+
+
+def test_distances_to_zero_match_the_metrics():
+    """The explorer's readout: each grid CM's W1 / sorted-L1 distance to the undisplaced CM."""
+    from wqml_dash.core.metrics import distances, prepare
+    from wqml_dash.core.molecule import molecule_from_example
+    from wqml_dash.core.representations import vectorize
+    from wqml_dash.core.scan import ScanEngine, settings_for_example
+
+    engine = ScanEngine(molecule_from_example("formic_acid"), settings_for_example("formic_acid"))
+    to_zero, zero_entries = engine.distances_to_zero()
+    i = engine.index_of(0.3)
+    here, zero = vectorize(engine.cm_at(0.3)[0])[None], vectorize(engine.cm_at(0.0)[0])[None]
+    for metric in ("w1", "l1"):
+        ref = distances(metric, prepare(metric, here), prepare(metric, zero), presorted=True)[0, 0]
+        assert to_zero[metric][i] == pytest.approx(ref, rel=1e-12)
+        assert to_zero[metric][engine.index_of(0.0)] == pytest.approx(0.0, abs=1e-9)
+    np.testing.assert_array_equal(zero_entries, np.sort(zero[0]))

@@ -21,7 +21,7 @@ import param
 from .metrics import distances, prepare
 from .molecule import Molecule, MoleculeError
 from .reference_energies import REFERENCE_HELP, REFERENCES, ReferenceError, reference_energies
-from .representations import coulomb_matrix, coulomb_vectors, order_permutation, vector_length
+from .representations import coulomb_matrix, coulomb_vectors, order_permutation, vector_length, vectorize
 from .scan_models import MODEL_LABELS, MODEL_SPECS, fit_predict, select_hyperparameters, single_threaded
 
 __all__ = ["AXES", "REFERENCES", "REFERENCE_HELP", "MODELS", "MODEL_LABELS", "DEFAULT_MODELS", "ScanError",
@@ -587,6 +587,27 @@ class ScanEngine:
         x_d = np.sort(self.cm_at(d)[0][iu])
         x_0 = np.sort(self.cm_at(0.0)[0][iu])
         return x_d, x_0, float(np.abs(x_d - x_0).mean())
+
+    def distances_to_zero(self) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """W1 and sorted-L1 distance of the CM at every grid point to the undisplaced CM.
+
+        Returns
+        -------
+        distances : {"w1", "l1"} -> (g,) distances (NaN where atoms collide); empty if the input
+            geometry itself has two atoms on one spot
+        zero_entries : (n(n+1)/2,) the undisplaced CM's entries sorted ascending, or None
+        """
+        try:
+            zero = vectorize(self.cm_at(0.0)[0])[None]
+        except ValueError:  # two atoms of the input share a position
+            return {}, None
+        out = {}
+        for metric in ("w1", "l1"):
+            d = np.full(self.d.size, np.nan)
+            d[self.rows] = distances(metric, self.features(metric, "sorted"), prepare(metric, zero),
+                                     presorted=True)[:, 0]
+            out[metric] = d
+        return out, prepare("w1", zero)[0]
 
     def index_of(self, d: float) -> int:
         """The grid index nearest to ``d``."""

@@ -14,12 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import param
 
-from ..core.metrics import distances, prepare
 from ..core.molecule import (
     TEACHING_EXAMPLES, Molecule, MoleculeError, molecule_from_example, molecule_from_file, molecule_from_qm9,
     molecule_from_smiles,
 )
-from ..core.representations import vectorize
 from ..core.scan import (
     DEFAULT_MODELS, ScanEngine, ScanResult, ScanSettings, normalize_displacement, normalize_energy,
 )
@@ -272,24 +270,10 @@ class ExplorerState(param.Parameterized):
             self.error = f"The scan could not be computed: {exc}"
             return
         self.engine = engine
-        self._distances_to_zero(engine)
+        self._to_zero, self._zero_entries = engine.distances_to_zero()  # once per scan
         if self.train and (max(self.train) >= engine.d.size or not engine.valid[self.train].all()):
             self.train = []
         self._retrain()
-
-    def _distances_to_zero(self, engine: ScanEngine) -> None:
-        """W1 and sorted-L1 distance of the CM at every grid point to the undisplaced one (once per scan)."""
-        self._to_zero, self._zero_entries = {}, None
-        try:
-            zero = vectorize(engine.cm_at(0.0)[0])[None]
-        except ValueError:  # two atoms of the input share a position
-            return
-        self._zero_entries = prepare("w1", zero)[0]
-        for metric in ("w1", "l1"):
-            out = np.full(engine.d.size, np.nan)
-            out[engine.rows] = distances(metric, engine.features(metric, "sorted"), prepare(metric, zero),
-                                         presorted=True)[:, 0]
-            self._to_zero[metric] = out
 
     def _retrain(self) -> None:
         engine = self.engine
