@@ -175,6 +175,20 @@ def test_points_fill_in_and_the_table_patches_in_place(tab):
     assert len(tab.summary) == 2
 
 
+def test_the_inspected_point_follows_a_live_run_until_the_user_picks_one(tab):
+    ex = tab.executor
+    run_id = ex.submit(_config(), finish=1)  # sorted:l1 n=20 arrives alone in the first poll
+    tab.refresh()
+    assert tab.point == (run_id, "sorted:l1", 20, 0)
+    ex.add_point(run_id, "sorted:l1", 40, 0)
+    tab.refresh()
+    assert tab.point == (run_id, "sorted:l1", 40, 0)  # the larger size, now finished, is shown
+    tab.point_size.value = 20  # the user's choice is kept as more points arrive
+    ex.add_point(run_id, "sorted:w1", 20, 0)
+    tab.refresh()
+    assert tab.point == (run_id, "sorted:l1", 20, 0)
+
+
 def test_actions_follow_the_selected_runs_status(tab):
     ex, rt = tab.executor, tab.runs_table
     run_id = ex.submit(_config(), finish=1)

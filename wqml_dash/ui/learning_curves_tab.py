@@ -72,6 +72,8 @@ class LearningCurvesTab(pn.viewable.Viewer):
         self._signature = None
         self._callback = None
         self._follow_newest = True
+        self._point_chosen = False  # the user picked the inspected point; until then it follows the largest size
+        self._setting_point = False
         self.form = RunForm(submit=self._submit, n_molecules=QM9_SIZE)
         self.runs_table = RunsTable(store=self.store, executor=self.executor)
         self.run_chooser = pn.widgets.MultiChoice(label="Runs to show", options={}, value=[],
@@ -136,6 +138,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
     def _submit(self, config) -> str:
         run_id = self.executor.submit(config)
         self._follow_newest = True
+        self._point_chosen = False
         self.refresh()
         self.runs_table.select(run_id)
         return f"Run {run_id} launched: {len(config.tasks())} points. It shows in the table and the plot."
@@ -236,6 +239,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
     # -- the selected point -------------------------------------------------------------
     def select_point(self, run_id: int, series: str, size: int, seed: int) -> None:
         """Show one point's parity plot and error histogram."""
+        self._point_chosen = True
         self._update_point_options(run_id, series, size, seed)
 
     def _update_point_options(self, run_id=None, series=None, size=None, seed=None) -> None:
@@ -257,7 +261,8 @@ class LearningCurvesTab(pn.viewable.Viewer):
             series = series_opts[0]
         of_series = of_run[of_run["series"] == series]
         sizes = sorted(set(int(s) for s in of_series["size"]))
-        size = size if size is not None else current[2]
+        # Until the user picks a point, show the largest finished size: a live run's newest point.
+        size = size if size is not None else (current[2] if self._point_chosen else None)
         if size not in sizes:
             size = sizes[-1]
         seeds = sorted(set(int(s) for s in of_series[of_series["size"] == size]["seed"]))
@@ -279,8 +284,9 @@ class LearningCurvesTab(pn.viewable.Viewer):
         self.point = (int(run_id), series, int(size), int(seed))
 
     def _on_point_widgets(self, event):
-        if getattr(self, "_setting_point", False):
+        if self._setting_point:
             return
+        self._point_chosen = True
         self._update_point_options(self.point_run.value, self.point_series.value, self.point_size.value,
                                    self.point_seed.value)
 
