@@ -20,7 +20,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -32,43 +32,76 @@ def app_store(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("store") / "runs.sqlite"
 
 
+def start_server(argv: list[str], url: str, env: dict, log_path: Path, timeout: float = 120) -> subprocess.Popen:
+    """Start a server process and wait until ``url`` answers 200; its output goes to ``log_path``.
+
+    The output goes to a file, not a pipe nobody reads: a chatty server (Dask logs) would block
+    on a full pipe.
+    """
+    log = open(log_path, "w+")  # noqa: SIM115
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+    proc.log = log
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"{argv[:4]} exited:\n{log.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.5)
+    stop_server(proc)
+    raise RuntimeError(f"{argv[:4]} did not answer within {timeout:.0f} s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    proc.log.close()
+
+
+@pytest.fixture
+def launch_server():
+    """``launch(argv, url, env, log_path) -> (process, port)``: `start_server`, stopped after the test.
+
+    ``{port}`` in ``argv`` and ``url`` is replaced by a free port.
+    """
+    procs = []
+
+    def launch(argv, url, env, log_path, timeout=120):
+        port = free_port()
+        proc = start_server([a.replace("{port}", str(port)) for a in argv], url.replace("{port}", str(port)),
+                            env, log_path, timeout)
+        procs.append(proc)
+        return proc, port
+
+    yield launch
+    for proc in procs:
+        if proc.poll() is None:
+            stop_server(proc)
+
+
 @pytest.fixture(scope="session")
 def app_url(app_store, tmp_path_factory):
     """URL of ``app.py`` served on a free localhost port for the whole session.
 
     The app keeps its runs in `app_store` and runs them on its own embedded Dask cluster.
     """
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "BOKEH_ALLOW_WS_ORIGIN": f"127.0.0.1:{port}", "WQML_STORE": str(app_store)}
     env.pop("WQML_SCHEDULER", None)
-    # a file, not a pipe nobody reads: a chatty server (Dask logs) would block on a full pipe
-    log = open(tmp_path_factory.mktemp("serve") / "panel-serve.log", "w+")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), "--port", str(port),
-         "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
     url = f"http://127.0.0.1:{port}/app"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"panel serve exited:\n{log.read()}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError("panel serve did not answer within 120 s")
+    proc = start_server([sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), "--port", str(port),
+                         "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}"],
+                        url, env, tmp_path_factory.mktemp("serve") / "panel-serve.log")
     yield url
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    stop_server(proc)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from pathlib import Path
 import holoviews as hv
 import panel as pn
 
+from .access import refusal_message
 from .data_overview import DataOverview
 from .data_source import DataSource
 from .displacement_explorer import DisplacementExplorer
@@ -44,10 +45,13 @@ def _learning_curves():
         return pn.pane.Alert(f"The learning-curves tab could not open its run store: {exc}", alert_type="danger")
 
 
-def create_app() -> pn.template.BootstrapTemplate:
-    """Build the page for one browser session."""
+def create_app() -> pn.viewable.Viewable:
+    """Build the page for one browser session (a short refusal for clients `access` turns away)."""
     # BootstrapTemplate fetches no web fonts: the page works offline (DESIGN.md).
     pn.extension("tabulator", design="bootstrap", notifications=True, raw_css=[_CSS])
+    refusal = refusal_message()
+    if refusal is not None:
+        return pn.Column(pn.pane.Markdown(refusal, css_classes=["wqml-refusal"]), margin=20)
     hv.extension("bokeh", logo=False)
     source = DataSource()
     explorer = DisplacementExplorer(data_source=source)
