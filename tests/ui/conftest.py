@@ -105,6 +105,15 @@ def app_url(app_store, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def chromium_options() -> dict:
+    """Keyword arguments for Playwright's ``chromium.launch``: Debian's Chromium, never a download."""
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    return dict(executable_path=exe, args=CHROMIUM_ARGS)
+
+
+@pytest.fixture(scope="session")
 def browser():
     playwright = pytest.importorskip("playwright.sync_api")
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
