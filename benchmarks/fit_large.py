@@ -5,7 +5,8 @@
 W1 on sorted CMs with sigma and lambda given (no cross-validation): the point is whether a
 fit of this size fits in memory and how long it takes. The distance matrix (n x n float64) is
 turned into the kernel and factorised in place, so the fit needs about 8 n^2 bytes
-(16,000: 2 GB; OpenBLAS crashed on 32,000, see `krr.LP64_LIMIT_BYTES`).
+(16,000: 2 GB; 32,000: 8.2 GB. Past `krr.LAPACK_LIMIT_BYTES` the factorisation goes panel by panel,
+because OpenBLAS's dpotrf crashed on a 32,000 system in one call).
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.linalg
 
+import wqml_dash.core.krr as krr
 from wqml_dash.core.kernels import kernel_from_distances, kernel_matrix
 from wqml_dash.core.krr import (KernelRidge, SolveError, cross_validate, fold_indices,
                                 median_distance, solve_krr)
@@ -148,12 +150,37 @@ def test_fit_in_place_and_column_subsets(qm9, sample_rows, sorted_cms):
     assert not np.array_equal(scratch, D)  # really reused as the workspace
 
 
-def test_systems_past_the_lapack_limit_are_refused_not_crashed(monkeypatch, qm9, sample_rows, sorted_cms):
-    """OpenBLAS's dpotrf crashed (SIGSEGV) on a 32,000-point system: such sizes get an error."""
-    import wqml_dash.core.krr as krr
-
+def test_systems_past_the_lapack_limit_are_factorised_in_panels(monkeypatch, qm9, sample_rows, sorted_cms):
+    """OpenBLAS's dpotrf crashed (SIGSEGV) on a 32,000-point system: larger systems go panel by panel."""
     y = qm9.energy[sample_rows[:120]]
     D = distances("w1", sorted_cms[:120])
-    monkeypatch.setattr(krr, "LP64_LIMIT_BYTES", 8 * 100 * 100)
-    with pytest.raises(SolveError, match="too large for the CPU solver"):
-        KernelRidge("w1", 3.0, 1e-6).fit_distances(D, y)
+    whole = KernelRidge("w1", 3.0, 1e-6).fit_distances(D, y)
+    monkeypatch.setattr(krr, "LAPACK_LIMIT_BYTES", 8 * 100 * 100)
+    monkeypatch.setattr(krr, "PANEL", 32)  # 120 = 3 full panels and a partial one
+    panels = KernelRidge("w1", 3.0, 1e-6).fit_distances(D, y)
+    np.testing.assert_allclose(panels.alpha_, whole.alpha_, rtol=1e-8, atol=1e-8 * np.abs(whole.alpha_).max())
+
+
+@pytest.mark.parametrize("n, panel", [(1, 4), (7, 3), (64, 16), (100, 37), (50, 64)])
+def test_blocked_cholesky_equals_lapack(n, panel):
+    rng = np.random.default_rng(n)
+    m = rng.normal(size=(n, n))
+    spd = m @ m.T + n * np.eye(n)
+    a = np.asfortranarray(spd.copy())
+    assert krr.blocked_cholesky_in_place(a, panel) == 0
+    expected = np.linalg.cholesky(spd)
+    np.testing.assert_allclose(np.tril(a), expected, rtol=1e-10, atol=1e-12)
+    rhs = rng.normal(size=(n, 3))
+    np.testing.assert_allclose(krr.blocked_cholesky_solve(a, rhs, panel), np.linalg.solve(spd, rhs), rtol=1e-8)
+    np.testing.assert_allclose(krr.blocked_cholesky_solve(a, rhs[:, 0], panel), np.linalg.solve(spd, rhs[:, 0]),
+                               rtol=1e-8)
+
+
+def test_blocked_cholesky_reports_the_first_bad_minor_like_lapack():
+    rng = np.random.default_rng(1)
+    m = rng.normal(size=(40, 40))
+    spd = m @ m.T + 40 * np.eye(40)
+    spd[25, 25] = -1.0  # the leading minor of order 26 is the first that is not positive definite
+    _, info = scipy.linalg.lapack.dpotrf(spd.copy(), lower=1)
+    assert info == 26
+    assert krr.blocked_cholesky_in_place(np.asfortranarray(spd.copy()), 8) == info

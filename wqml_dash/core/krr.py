@@ -55,6 +55,10 @@ def solve_krr(kernel: np.ndarray, y: np.ndarray, lam: float, overwrite: bool = F
 def cholesky_solve_in_place(a: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
     """Solve ``A x = y`` for the lower triangle of a Fortran-ordered ``a``, destroying ``a``.
 
+    Systems up to `LAPACK_LIMIT_BYTES` go to LAPACK's ``dpotrf``/``dpotrs`` at once; larger ones
+    are factorised in column panels (`blocked_cholesky_in_place`), so that no single LAPACK call
+    sees more than an (n, `PANEL`) block.
+
     Parameters
     ----------
     a : (n, n) Fortran-contiguous float64; its lower triangle holds ``K + lam I``
@@ -70,23 +74,90 @@ def cholesky_solve_in_place(a: np.ndarray, y: np.ndarray, lam: float) -> np.ndar
     SolveError
         if the matrix is not numerically positive definite
     """
-    if a.shape[0] ** 2 * 8 >= LP64_LIMIT_BYTES:
-        largest = int((LP64_LIMIT_BYTES / 8) ** 0.5) - 1
-        raise SolveError(f"a kernel system of {a.shape[0]:,} training points is too large for the CPU "
-                         f"solver here (its LAPACK crashes past {largest:,}); use fewer points or --device cuda")
+    y = np.asarray(y, dtype=np.float64)
+    if a.shape[0] ** 2 * 8 >= LAPACK_LIMIT_BYTES:
+        if blocked_cholesky_in_place(a) != 0:
+            raise SolveError(f"K + {lam:g} I is not positive definite: increase lambda")
+        return blocked_cholesky_solve(a, y)
     c, info = lapack.dpotrf(a, lower=1, clean=0, overwrite_a=1)
     if info != 0:
         raise SolveError(f"K + {lam:g} I is not positive definite: increase lambda")
-    x, info = lapack.dpotrs(c, np.asarray(y, dtype=np.float64), lower=1)
+    x, info = lapack.dpotrs(c, y, lower=1)
     if info != 0:  # pragma: no cover - only for malformed arguments
         raise SolveError(f"LAPACK dpotrs failed with info={info}")
     return x
 
 
-#: Largest matrix (bytes) handed to LAPACK here. OpenBLAS's dpotrf (SciPy's 32-bit-integer
+#: Largest matrix (bytes) handed to LAPACK in one call. OpenBLAS's dpotrf (SciPy's 32-bit-integer
 #: build and NumPy's 64-bit one alike) crashed with SIGSEGV on a 32,000 x 32,000 system (8.2 GB)
-#: while 16,000 (2.05 GB) works: larger systems are refused with an error instead of a crash.
-LP64_LIMIT_BYTES = 2**31
+#: while 16,000 (2.05 GB) works: larger systems are factorised in panels instead.
+LAPACK_LIMIT_BYTES = 2**31
+#: Width of the column panels of `blocked_cholesky_in_place`.
+PANEL = 2048
+
+
+def blocked_cholesky_in_place(a: np.ndarray, panel: int | None = None) -> int:
+    """Lower Cholesky factor of a Fortran-ordered ``a`` in place, one column panel at a time.
+
+    The right-looking blocked algorithm: factor the diagonal block (LAPACK ``dpotrf``), solve
+    for the panel below it (``dtrsm``), subtract the panel's outer product from the trailing
+    lower triangle, one panel-wide column block at a time (``dgemm``). Every call sees at most
+    an (n, ``panel``) block, and the extra memory is two such blocks.
+
+    Parameters
+    ----------
+    a : (n, n) Fortran-contiguous float64; the lower triangle is read and replaced by the
+        factor L (A = L L^T); the strict upper triangle is left in an unspecified state
+    panel : block width (default `PANEL`)
+
+    Returns
+    -------
+    0 on success, else the (1-based) order of the first leading minor that is not positive
+    definite, as LAPACK's ``info``.
+    """
+    n, panel = a.shape[0], panel or PANEL
+    for j0 in range(0, n, panel):
+        j1 = min(j0 + panel, n)
+        diag, info = lapack.dpotrf(np.asfortranarray(a[j0:j1, j0:j1]), lower=1, clean=1, overwrite_a=1)
+        if info != 0:
+            return j0 + info
+        a[j0:j1, j0:j1] = diag
+        if j1 == n:
+            break
+        below = scipy.linalg.solve_triangular(diag, a[j1:, j0:j1].T, lower=True, check_finite=False).T
+        a[j1:, j0:j1] = below
+        for k0 in range(j1, n, panel):
+            k1 = min(k0 + panel, n)
+            a[k0:, k0:k1] -= below[k0 - j1:] @ below[k0 - j1:k1 - j1].T
+    return 0
+
+
+def blocked_cholesky_solve(factor: np.ndarray, y: np.ndarray, panel: int | None = None) -> np.ndarray:
+    """Solve ``L L^T x = y`` with the lower factor of `blocked_cholesky_in_place`, panel by panel.
+
+    Parameters
+    ----------
+    factor : (n, n) L in the lower triangle
+    y : (n,) or (n, k)
+    panel : block width (default `PANEL`)
+
+    Returns
+    -------
+    x : like ``y``, float64
+    """
+    n, panel = factor.shape[0], panel or PANEL
+    x = np.array(y, dtype=np.float64)
+    starts = range(0, n, panel)
+    for j0 in starts:  # forward: L z = y
+        j1 = min(j0 + panel, n)
+        x[j0:j1] = scipy.linalg.solve_triangular(factor[j0:j1, j0:j1], x[j0:j1], lower=True, check_finite=False)
+        x[j1:] -= factor[j1:, j0:j1] @ x[j0:j1]
+    for j0 in reversed(starts):  # backward: L^T x = z
+        j1 = min(j0 + panel, n)
+        x[j0:j1] -= factor[j1:, j0:j1].T @ x[j1:]
+        x[j0:j1] = scipy.linalg.solve_triangular(factor[j0:j1, j0:j1], x[j0:j1], lower=True, trans="T",
+                                                 check_finite=False)
+    return x
 
 
 class KernelRidge:
