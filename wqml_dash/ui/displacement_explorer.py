@@ -321,7 +321,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.state.toggle_training_point(float(self._transform[2](x)))
 
     def _on_slider(self, event) -> None:
-        self.state.d = float(event.new)
+        self.state.d = round(float(event.new), 9)  # the slider's steps carry float noise: 0.010000000000000897
 
     def _on_play(self, event) -> None:
         self.play.label = "❚❚ Pause" if event.new else "▶ Play"
