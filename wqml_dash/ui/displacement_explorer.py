@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from urllib.parse import parse_qsl
 
 import numpy as np
 import panel as pn
@@ -33,6 +34,8 @@ AXIS_LABELS = {"normal": "Normal to the molecular plane", "x": "x axis", "y": "y
 REFERENCE_LABELS = {"lj": "Lennard-Jones model (default)", "lj_uff": "Lennard-Jones, UFF parameters",
                     "uff": "UFF force field (RDKit)", "mmff94": "MMFF94 force field (RDKit)"}
 OPTIONAL_MODELS = [m for m in MODEL_LABELS if m not in DEFAULT_MODELS]
+#: The query parameter that names the molecule (example key, QM9 index, SMILES or file name).
+URL_MOLECULE_KEY = next(url for url, target in URL_STATE.items() if target == ("state", "key"))
 
 HELP = """
 One atom (orange ring in the 3D view) moves along the orange arrow by a displacement **d**.
@@ -229,16 +232,33 @@ class DisplacementExplorer(pn.viewable.Viewer):
         keys: set[str] = set()
         if location is not None:
             keys = set(location.query_params) & set(URL_STATE)
+            raw = dict(parse_qsl(str(location.search or "").lstrip("?")))  # before sync rewrites the address
             for target, mapping in self._url_mappings().items():
                 location.sync(target, mapping, on_error=self._on_url_error)
+            self._apply_raw_molecule_key(raw, keys)
         try:
             self.state.start(url_keys=keys)
         finally:
             self._layout.loading = False
         self.source_picker.value = self.state.source
         if self._url_problems:
-            names = ", ".join(sorted(self._url_problems))
+            names = ", ".join(sorted(set(self._url_problems)))
             self.state.error = f"The link's value for {names} is not valid; the default is used instead."
+
+    def _apply_raw_molecule_key(self, raw: dict[str, str], keys: set[str]) -> None:
+        """The link's molecule key as the text it is, not as Panel's parser reads it.
+
+        Panel reads query values that look like JSON or numbers: a SMILES such as ``[Na+].[Cl-]``
+        would be dropped and a QM9 index would arrive as a number. A link that names a source but
+        no molecule falls back to the default example.
+        """
+        key = raw.get(URL_MOLECULE_KEY, "").strip()
+        if key:
+            self.state.key = key
+            keys.add(URL_MOLECULE_KEY)
+        elif self.state.source != "example" and "source" in keys:
+            self.state.source = "example"
+            self._url_problems.append(URL_MOLECULE_KEY)
 
     def _url_mappings(self) -> dict:
         objs = {"state": self.state, "settings": self.state.settings}
