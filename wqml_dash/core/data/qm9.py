@@ -290,7 +290,7 @@ def load_qm9_release(source: str | os.PathLike, *, exclude: Iterable[int] = (),
     try:
         tar = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")
     except tarfile.TarError as exc:
-        raise DataError(f"{source}: not a tar archive ({exc})") from None
+        raise DataError(f"{source}: not a tar archive (gzip, bzip2, xz or plain) of QM9 xyz files") from None
     with tar:
         members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(".xyz")]
         if not members:
