@@ -65,6 +65,7 @@ def water():
     ("", "empty SMILES"), ("   \t", "empty SMILES"), ("C1CC", "cannot parse"), ("xyz", "cannot parse"),
     ("C(C)(C)(C)(C)C", "cannot parse"), ("\x00", "cannot parse"), ("*C", "dummy atoms"),
     ("C" * 120, f"at most {MAX_ATOMS}"), ("[Xx]", "cannot parse"), ("c1cccc1", "cannot parse"),
+    ("[Na+].[Cl-]", "atoms 0 (Na) and 1 (Cl) are at the same position"),
 ])
 def test_invalid_smiles(smiles, match):
     user_error(molecule_from_smiles, smiles, kind=MoleculeError, match=match)

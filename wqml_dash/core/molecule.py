@@ -292,6 +292,12 @@ def molecule_from_smiles(smiles: str, seed: int = 0, name: str | None = None) ->
     mol = Chem.AddHs(mol)
     _check_size(mol.GetNumAtoms())
     _embed(mol, seed, f"SMILES {text!r}")
+    charges = np.array([a.GetAtomicNum() for a in mol.GetAtoms()], dtype=np.int64)
+    try:
+        _check_separation(charges, mol.GetConformer().GetPositions())
+    except MoleculeError as exc:  # ETKDG stacks disconnected single atoms such as [Na+].[Cl-] on one spot
+        hint = "; its disconnected parts ('.') are not placed apart" if len(Chem.GetMolFrags(mol)) > 1 else ""
+        raise MoleculeError(f"SMILES {text!r} has no usable 3D geometry: {str(exc).split(';')[0]}{hint}") from None
     return _from_rdkit(mol, name or canonical, "smiles", smiles=canonical)
 
 

@@ -278,9 +278,9 @@ class ExplorerState(param.Parameterized):
             engine = ScanEngine(self.molecule, self.settings)
         except ValueError as exc:  # ScanError, ReferenceError: settings that make no scan
             self.engine = None
+            self.error = f"The scan could not be computed: {exc}"  # first: the views read it when result goes
             with param.edit_constant(self):
                 self.result = None
-            self.error = f"The scan could not be computed: {exc}"
             return
         self.engine = engine
         self._to_zero, self._zero_entries = engine.distances_to_zero()  # once per scan
