@@ -107,7 +107,7 @@ def test_resume_and_delete(tmp_path, capsys):
     (["runs", "export", "99", "--csv", "-"], "no run 99"),
     (["runs", "delete", "99"], "no run 99"),
     (["runs", "resume", "99"], "no run 99"),
-    (["runs", "show", "abc"], "invalid int value"),
+    (["runs", "show", "abc"], "a run id is a positive whole number"),
     (["runs", "export", "1"], "--csv PATH and/or --json PATH"),
     (["runs", "export", "1", "--csv", "/no/such/folder/p.csv"], "folder does not exist"),
     (["runs", "bogus"], "invalid choice"),

@@ -40,6 +40,17 @@ def seed_list(text: str) -> list[int]:
     return _ints(text, 0, "non-negative")
 
 
+def run_id_type(text: str) -> int:
+    """A run id: a positive integer that fits the store's 64-bit integers."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a run id is a positive whole number, got {text!r}") from None
+    if not 1 <= value < 2 ** 63:
+        raise argparse.ArgumentTypeError(f"a run id is a positive whole number below 2**63, got {text!r}")
+    return value
+
+
 def float_list(text: str) -> list[float]:
     try:
         values = [float(v) for v in text.replace(" ", "").split(",") if v]

@@ -36,8 +36,10 @@ def run(args) -> int:
             dataset = load_qm9(rebuild=args.rebuild,
                                progress=lambda d, t, m: print(f"QM9: {m}", file=sys.stderr))
             source = f"qm9pack (cache {cache_path()})"
-    except (DataError, OSError) as exc:
+    except DataError as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:  # a missing or unreadable archive or exclude file
+        raise UsageError(f"cannot read {exc.filename or args.release}: {exc.strerror or exc}") from None
     e = dataset.energy
     print(f"source      {source}")
     print(f"molecules   {len(dataset)}")

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import EXIT_INTERRUPTED, UsageError
+from .common import EXIT_INTERRUPTED, UsageError, run_id_type
 
 
 def add_store_argument(parser) -> None:
@@ -37,19 +37,19 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run_list)
 
     p = rsub.add_parser("show", help="a run's settings and points")
-    p.add_argument("id", type=int, help="run id (see `wqml runs list`)")
+    p.add_argument("id", type=run_id_type, help="run id (see `wqml runs list`)")
     add_store_argument(p)
     p.set_defaults(func=run_show)
 
     p = rsub.add_parser("export", help="write a run's points as CSV and/or JSON")
-    p.add_argument("id", type=int, help="run id")
+    p.add_argument("id", type=run_id_type, help="run id")
     p.add_argument("--csv", metavar="PATH", help="CSV of the points ('-' for standard output)")
     p.add_argument("--json", metavar="PATH", help="JSON of the run and its points ('-' for standard output)")
     add_store_argument(p)
     p.set_defaults(func=run_export)
 
     p = rsub.add_parser("resume", help="compute the missing points of an interrupted, cancelled or failed run")
-    p.add_argument("id", type=int, help="run id")
+    p.add_argument("id", type=run_id_type, help="run id")
     add_store_argument(p)
     add_scheduler_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -58,7 +58,7 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run_resume)
 
     p = rsub.add_parser("delete", help="delete a run and its points")
-    p.add_argument("id", type=int, help="run id")
+    p.add_argument("id", type=run_id_type, help="run id")
     add_store_argument(p)
     p.add_argument("--force", action="store_true", help="also delete a run another live process is computing")
     p.set_defaults(func=run_delete)

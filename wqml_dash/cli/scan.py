@@ -119,7 +119,8 @@ def _settings(args):
 def _param_message(exc: ValueError) -> str:
     text = str(exc).splitlines()[0]
     for name, flag in (("step", "--step"), ("n_train_large", "--n-train-large"), ("n_train", "--n-train"),
-                       ("atom", "--atom"), ("min_distance", "--min-distance"), ("lam", "--lam")):
+                       ("atom", "--atom"), ("min_distance", "--min-distance"), ("lam", "--lam"),
+                       ("sigma", "--sigma"), ("seed", "--seed"), ("partner", "--partner")):
         if f"'{name}'" in text or f".{name}" in text:
             return f"{flag}: {text}"
     return text

@@ -16,6 +16,18 @@ import numpy as np
 
 #: Molecules larger than this are refused: the scan's Coulomb matrices grow as n^2.
 MAX_ATOMS = 300
+#: Uploaded files larger than this (bytes) are refused before they are decoded or parsed. A
+#: 300-atom XYZ file takes about 20 kB, an SDF of the same about 40 kB: 1 MiB leaves room for
+#: comments and extra records.
+MAX_FILE_BYTES = 1 << 20
+#: Two atoms closer than this (Angstrom) are taken as one atom given twice: the molecule is refused.
+MIN_SEPARATION = 0.01
+#: Coordinates beyond this magnitude (Angstrom; a micrometre) cannot belong to a molecule: refused.
+MAX_COORDINATE = 1e4
+#: Largest nuclear charge with an element (oganesson).
+MAX_Z = 118
+#: Seconds RDKit may spend on one 3D embedding attempt before the molecule is refused.
+EMBED_TIMEOUT = 30
 
 
 class MoleculeError(ValueError):
@@ -47,15 +59,29 @@ class Molecule:
     molblock: str | None = field(default=None, repr=False)
 
     def __post_init__(self):
-        charges = np.asarray(self.charges, dtype=np.int64)
-        coords = np.asarray(self.coords, dtype=np.float64)
-        bonds = np.asarray(self.bonds, dtype=np.int64).reshape(-1, 2)
+        try:
+            raw = np.asarray(self.charges)
+            charges = raw.astype(np.int64).reshape(-1)
+            coords = np.asarray(self.coords, dtype=np.float64)
+            bonds = np.asarray(self.bonds, dtype=np.int64).reshape(-1, 2)
+        except (TypeError, ValueError, OverflowError):
+            raise MoleculeError("charges, coordinates and bonds must be arrays of numbers") from None
         if coords.shape != (charges.size, 3):
             raise MoleculeError(f"coordinates must have shape ({charges.size}, 3), got {coords.shape}")
         if charges.size == 0:
             raise MoleculeError("the molecule has no atoms")
+        _check_size(charges.size)
+        if raw.dtype.kind not in "iub" and not np.array_equal(raw.reshape(-1), charges):
+            raise MoleculeError("nuclear charges must be whole numbers")
+        if charges.min() < 1 or charges.max() > MAX_Z:
+            bad = int(charges[(charges < 1) | (charges > MAX_Z)][0])
+            raise MoleculeError(f"nuclear charge {bad} is not an element (1 to {MAX_Z})")
+        _check_coords(coords)
         if bonds.size and (bonds.min() < 0 or bonds.max() >= charges.size):
             raise MoleculeError("a bond refers to an atom that does not exist")
+        if bonds.size and (bonds[:, 0] == bonds[:, 1]).any():
+            raise MoleculeError("a bond joins an atom to itself")
+        _check_separation(charges, coords)
         bonds = np.sort(bonds, axis=1)
         bonds = bonds[np.lexsort((bonds[:, 1], bonds[:, 0]))]
         for name, value in (("charges", charges), ("coords", coords), ("bonds", bonds)):
@@ -124,6 +150,35 @@ def _check_size(n: int) -> None:
         raise MoleculeError(f"the molecule has {n} atoms; the explorer handles at most {MAX_ATOMS}")
 
 
+def _check_coords(coords: np.ndarray) -> None:
+    """Refuse coordinates that are NaN, infinite or beyond `MAX_COORDINATE`."""
+    bad = ~(np.isfinite(coords) & (np.abs(coords) <= MAX_COORDINATE)).all(axis=1)
+    if bad.any():
+        atom = int(np.flatnonzero(bad)[0])
+        what = "that is not a finite number" if not np.isfinite(coords[atom]).all() else f"beyond ±{MAX_COORDINATE:g} Å"
+        raise MoleculeError(f"atom {atom} has a coordinate {what}")
+
+
+def _check_separation(charges: np.ndarray, coords: np.ndarray) -> None:
+    """Refuse two atoms on one spot (closer than `MIN_SEPARATION`), naming them."""
+    if charges.size < 2:
+        return
+    from scipy.spatial import cKDTree
+
+    pairs = cKDTree(coords).query_pairs(MIN_SEPARATION, output_type="ndarray")
+    if len(pairs):
+        i, j = sorted(int(v) for v in pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))][0])
+        r = float(np.linalg.norm(coords[i] - coords[j]))
+        raise MoleculeError(f"atoms {i} ({_symbol(charges[i])}) and {j} ({_symbol(charges[j])}) are at the same "
+                            f"position ({r:.3f} Å apart); remove the duplicate")
+
+
+def _symbol(z) -> str:
+    from rdkit import Chem
+
+    return Chem.GetPeriodicTable().GetElementSymbol(int(z))
+
+
 def _from_rdkit(mol, name: str, source: str, smiles: str | None = None, with_orders: bool = True) -> Molecule:
     """Arrays from an RDKit Mol that has explicit hydrogens and a 3D conformer."""
     from rdkit import Chem
@@ -167,6 +222,7 @@ def _embed(mol, seed: int, what: str):
 
     params = AllChem.ETKDGv3()
     params.randomSeed = int(seed)
+    params.timeout = EMBED_TIMEOUT
     if AllChem.EmbedMolecule(mol, params) != 0:
         params.useRandomCoords = True
         if AllChem.EmbedMolecule(mol, params) != 0:
@@ -236,6 +292,12 @@ def molecule_from_smiles(smiles: str, seed: int = 0, name: str | None = None) ->
     mol = Chem.AddHs(mol)
     _check_size(mol.GetNumAtoms())
     _embed(mol, seed, f"SMILES {text!r}")
+    charges = np.array([a.GetAtomicNum() for a in mol.GetAtoms()], dtype=np.int64)
+    try:
+        _check_separation(charges, mol.GetConformer().GetPositions())
+    except MoleculeError as exc:  # ETKDG stacks disconnected single atoms such as [Na+].[Cl-] on one spot
+        hint = "; its disconnected parts ('.') are not placed apart" if len(Chem.GetMolFrags(mol)) > 1 else ""
+        raise MoleculeError(f"SMILES {text!r} has no usable 3D geometry: {str(exc).split(';')[0]}{hint}") from None
     return _from_rdkit(mol, name or canonical, "smiles", smiles=canonical)
 
 
@@ -347,24 +409,63 @@ def molecule_from_file(data: bytes, filename: str) -> Molecule:
 
     XYZ: bonds and bond orders perceived from the geometry. SDF: the first record. Missing
     hydrogens (SDF, PDB) are added with coordinates; a 2D SDF is embedded in 3D (seed 0).
-    Nothing is written to disk.
+    Nothing is written to disk. Files over `MAX_FILE_BYTES` are refused before decoding.
     """
     from pathlib import PurePath
 
-    from rdkit import Chem, RDLogger
-
-    name = PurePath(filename or "").name
+    name = PurePath(str(filename or "").replace("\\", "/")).name
     ext = PurePath(name.lower()).suffix
     kind = _READERS.get(ext)
     if kind is None:
         raise MoleculeError(f"cannot read {name or 'the file'!r}: unknown extension {ext or '(none)'!r}; "
                             f"use one of {sorted(set(_READERS))}")
+    if isinstance(data, memoryview):
+        data = data.tobytes()
+    if not isinstance(data, bytes | bytearray | str):
+        raise MoleculeError(f"{name}: expected the file's bytes, got {type(data).__name__}")
+    size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
+    if size > MAX_FILE_BYTES:
+        raise MoleculeError(f"{name}: the file has {size:,} bytes; at most {MAX_FILE_BYTES:,} bytes "
+                            f"({MAX_FILE_BYTES / 2**20:g} MiB) are read; a molecule the explorer shows takes a few kB")
     try:
-        text = data.decode("utf-8") if isinstance(data, bytes | bytearray) else str(data)
+        text = data if isinstance(data, str) else bytes(data).decode("utf-8")
     except UnicodeDecodeError:
-        raise MoleculeError(f"{name}: not a text file") from None
+        raise MoleculeError(f"{name}: not a text file (an {ext} file is plain text)") from None
+    if "\x00" in text:
+        raise MoleculeError(f"{name}: not a text file (it contains NUL bytes)")
     if not text.strip():
         raise MoleculeError(f"{name}: the file is empty")
+    try:
+        return _read_text(text, name, kind)
+    except MoleculeError as exc:
+        guess = _guess_format(text)
+        if guess is not None and guess != kind:
+            raise MoleculeError(f"{exc}; the content looks like {_FORMAT_NAMES[guess]}: check the file's "
+                                "extension") from None
+        raise
+
+
+_FORMAT_NAMES = {"xyz": "an XYZ file", "sdf": "an SDF/MOL file", "pdb": "a PDB file"}
+
+
+def _guess_format(text: str) -> str | None:
+    """What a file's text looks like ('xyz', 'sdf', 'pdb'), for messages about mislabelled files."""
+    lines = text.splitlines()
+    if "M  END" in text or "V2000" in text or "V3000" in text:
+        return "sdf"
+    if any(line.startswith(("ATOM  ", "HETATM")) for line in lines[:2000]):
+        return "pdb"
+    if lines and lines[0].strip().isdigit():
+        return "xyz"
+    return None
+
+
+def _read_text(text: str, name: str, kind: str) -> Molecule:
+    """The molecule of a file's text, ``kind`` one of 'xyz', 'sdf', 'pdb'."""
+    from pathlib import PurePath
+
+    from rdkit import Chem, RDLogger
+
     source = f"file:{name}"
     stem = PurePath(name).stem or name
     RDLogger.DisableLog("rdApp.*")
@@ -387,10 +488,12 @@ def molecule_from_file(data: bytes, filename: str) -> Molecule:
         _sanitize(mol, name)
         if mol.GetNumAtoms() == 0:
             raise MoleculeError(f"{name}: no atoms in the file")
+        _check_size(mol.GetNumAtoms())
         conf = mol.GetConformer() if mol.GetNumConformers() else None
         flat = conf is None or (not conf.Is3D() and np.allclose(conf.GetPositions()[:, 2], 0.0))
         if flat:
             mol = Chem.AddHs(mol)
+            _check_size(mol.GetNumAtoms())
             _embed(mol, 0, name)
         elif any(a.GetTotalNumHs() > 0 for a in mol.GetAtoms()):
             mol = Chem.AddHs(mol, addCoords=True)
@@ -420,12 +523,20 @@ def _parse_xyz(text: str, name: str) -> tuple[np.ndarray, np.ndarray, str]:
             z = int(symbol) if symbol.isdigit() else table.GetAtomicNumber(symbol.capitalize())
             xyz = [float(v) for v in parts[1:4]]
         except (IndexError, ValueError, RuntimeError):
-            raise MoleculeError(f"{name}: line {k} is not 'element x y z': {line.strip()!r}") from None
-        if len(xyz) != 3 or z <= 0 or not np.isfinite(xyz).all():
-            raise MoleculeError(f"{name}: line {k} is not 'element x y z': {line.strip()!r}")
+            raise MoleculeError(f"{name}: line {k} is not 'element x y z': {line.strip()[:80]!r}") from None
+        if len(xyz) != 3 or not np.isfinite(xyz).all():
+            raise MoleculeError(f"{name}: line {k} is not 'element x y z' with finite numbers: {line.strip()[:80]!r}")
+        if not 1 <= z <= MAX_Z:
+            raise MoleculeError(f"{name}: line {k}: {symbol[:10]!r} is not an element")
         charges.append(z)
         coords.append(xyz)
-    return np.array(charges, dtype=np.int64), np.array(coords), lines[1].strip()
+    charges, coords = np.array(charges, dtype=np.int64), np.array(coords)
+    try:
+        _check_coords(coords)
+        _check_separation(charges, coords)
+    except MoleculeError as exc:
+        raise MoleculeError(f"{name}: {exc}") from None
+    return charges, coords, lines[1].strip()
 
 
 # ----------------------------------------------------------------------------------------

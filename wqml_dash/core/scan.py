@@ -25,7 +25,7 @@ from .representations import coulomb_matrix, coulomb_vectors, order_permutation,
 from .scan_models import MODEL_LABELS, MODEL_SPECS, fit_predict, select_hyperparameters, single_threaded
 
 __all__ = ["AXES", "REFERENCES", "REFERENCE_HELP", "MODELS", "MODEL_LABELS", "DEFAULT_MODELS", "ScanError",
-           "ScanSettings", "ScanResult", "ScanEngine", "run_scan", "scan_axis", "displaced_coords",
+           "ScanSettings", "ScanResult", "ScanEngine", "run_scan", "scan_axis", "is_linear", "displaced_coords",
            "sorted_cm", "scan_grid", "settings_for_example",
            "normalize_energy", "normalize_displacement", "draw_training_sets", "swap_intervals", "jump_ratio"]
 
@@ -58,10 +58,10 @@ class ScanSettings(param.Parameterized):
     step = param.Number(0.01, bounds=(0.001, 0.5), doc="Grid step, Angstrom (the paper: 0.01)")
     n_train = param.Integer(10, bounds=(2, None), doc="Training points drawn from the grid (the paper: 10)")
     n_train_large = param.Integer(80, bounds=(2, None), doc="Training points of the 'large' L1 model (the paper: 80)")
-    seed = param.Integer(0, doc="Seeds the training points and the random atom orders")
+    seed = param.Integer(0, bounds=(0, None), doc="Seeds the training points and the random atom orders")
     models = param.ListSelector(default=list(DEFAULT_MODELS), objects=list(MODELS), doc="Models to fit")
     reference = param.Selector(default="lj", objects=list(REFERENCES), doc="Reference energy")
-    sigma = param.Number(None, allow_None=True, doc=(
+    sigma = param.Number(None, allow_None=True, bounds=(0, None), inclusive_bounds=(False, True), doc=(
         "Kernel width for every model (None: chosen by leave-one-out cross-validation)"))
     lam = param.Number(None, allow_None=True, bounds=(0, None), doc=(
         "Regularisation lambda for every model (None: chosen by leave-one-out cross-validation)"))
@@ -78,8 +78,10 @@ def scan_axis(mol: Molecule, settings: ScanSettings) -> np.ndarray:
     """The unit vector (3,) along which ``settings.atom`` moves.
 
     ``normal``: the smallest principal axis of the centred coordinates (the best-fit plane's
-    normal), signed so that its largest component is positive. For a linear molecule the
-    normal is not unique; any perpendicular direction is returned (deterministically).
+    normal), signed so that its largest component is positive. A linear molecule (two atoms,
+    or all atoms within `LINEAR_TOLERANCE` of one line) has no best-fit plane: the axis is then
+    the direction perpendicular to the line that is closest to the coordinate axis (x, y or z)
+    least aligned with the line (see `is_linear`), so that the atom moves off the line.
 
     Raises
     ------
@@ -97,7 +99,12 @@ def scan_axis(mol: Molecule, settings: ScanSettings) -> np.ndarray:
             raise ScanError("a single atom has no molecular plane; choose x, y or z")
         centred = mol.coords - mol.coords.mean(axis=0)
         _, _, vt = np.linalg.svd(centred, full_matrices=True)
-        u = vt[2]
+        if is_linear(mol.coords):
+            line = vt[0]
+            e = np.eye(3)[int(np.argmin(np.abs(line)))]  # the coordinate axis least aligned with the line
+            u = e - (e @ line) * line
+        else:
+            u = vt[2]
     elif settings.axis == "bond":
         if settings.partner is None:
             raise ScanError("axis 'bond' needs a partner atom")
@@ -107,14 +114,30 @@ def scan_axis(mol: Molecule, settings: ScanSettings) -> np.ndarray:
         u = mol.coords[settings.partner] - mol.coords[settings.atom]
     elif settings.axis == "custom":
         u = np.asarray(settings.custom_axis, dtype=np.float64)
-        if not np.isfinite(u).all() or np.linalg.norm(u) < 1e-12:
-            raise ScanError("the custom axis must be a non-zero vector")
+        if not np.isfinite(u).all() or np.abs(u).max() == 0:
+            raise ScanError("the custom axis must be a non-zero vector of finite numbers")
+        u = u / np.abs(u).max()  # no overflow in the norm below for huge components
+        if np.linalg.norm(u) < 1e-12:
+            raise ScanError("the custom axis must be a non-zero vector of finite numbers")
     else:
         raise ScanError(f"unknown axis {settings.axis!r}; choose one of {list(AXES)}")
     u = u / np.linalg.norm(u)
     if settings.axis == "normal" and u[np.argmax(np.abs(u))] < 0:
         u = -u
     return u + 0.0  # no negative zeros
+
+
+#: A molecule counts as linear when its atoms lie within this distance (Angstrom, RMS) of one line.
+LINEAR_TOLERANCE = 1e-3
+
+
+def is_linear(coords: np.ndarray) -> bool:
+    """Whether atoms (n, 3) lie on one line (RMS distance below `LINEAR_TOLERANCE`): no best-fit plane."""
+    coords = np.asarray(coords, dtype=np.float64)
+    if len(coords) < 3:
+        return True
+    sv = np.linalg.svd(coords - coords.mean(axis=0), compute_uv=False)
+    return bool(np.sqrt((sv[1:] ** 2).sum() / len(coords)) < LINEAR_TOLERANCE)
 
 
 def _check_atom(i, n, what):
@@ -133,7 +156,11 @@ def scan_grid(d_min: float, d_max: float, step: float) -> np.ndarray:
         raise ScanError(f"the step must be positive, got {step}")
     if d_max <= d_min:
         raise ScanError(f"the range is empty: d_min {d_min} must be below d_max {d_max}")
-    count = int(np.floor((d_max - d_min) / step + 1e-9)) + 1
+    span = (d_max - d_min) / step
+    if not span < MAX_GRID_POINTS:  # also catches an overflow to inf
+        raise ScanError(f"{span:.3g} grid points are too many (at most {MAX_GRID_POINTS}): use a larger step "
+                        "or a shorter range")
+    count = int(np.floor(span + 1e-9)) + 1
     if count > MAX_GRID_POINTS:
         raise ScanError(f"{count} grid points are too many (at most {MAX_GRID_POINTS}): use a larger step")
     return np.round(d_min + step * np.arange(count), 9) + 0.0
@@ -433,6 +460,8 @@ class ScanEngine:
             raise ScanError("a single atom has nothing to move against: the scan needs at least two atoms")
         self.mol = mol
         self.settings = settings
+        if not np.isfinite(settings.min_distance):
+            raise ScanError(f"the collision distance must be a finite number of Angstrom, got {settings.min_distance}")
         self.atom = int(settings.atom)
         self.axis = scan_axis(mol, settings)
         self.d = scan_grid(settings.d_min, settings.d_max, settings.step)
@@ -446,13 +475,19 @@ class ScanEngine:
         self.valid = (closest >= settings.min_distance) & (closest > 0)  # coinciding atoms: no CM at all
         n_bad = int((~self.valid).sum())
         if not self.valid.any():
-            raise ScanError(f"every geometry has two atoms closer than {settings.min_distance} Å")
-        self.notice = None
+            raise ScanError(f"every geometry of the scan has two atoms closer than {settings.min_distance:g} Å "
+                            "(the collision distance): shorten the range, choose another axis or lower the "
+                            "collision distance")
+        notices = []
+        if settings.axis == "normal" and is_linear(mol.coords):
+            notices.append("the molecule is linear and has no molecular plane: the atom moves perpendicular "
+                           f"to the line, along ({', '.join(f'{v:+.2f}' for v in self.axis)})")
         if n_bad:
             lo, hi = self.d[~self.valid].min(), self.d[~self.valid].max()
             why = (f"atoms closer than {settings.min_distance:g} Å" if settings.min_distance > 0
                    else "atoms on top of each other")
-            self.notice = f"{n_bad} of {self.d.size} geometries left out (d from {lo:+.2f} to {hi:+.2f} Å): {why}"
+            notices.append(f"{n_bad} of {self.d.size} geometries left out (d from {lo:+.2f} to {hi:+.2f} Å): {why}")
+        self.notice = "; ".join(notices) or None
         self.rows = np.flatnonzero(self.valid)
         good = self.geometries[self.rows]
         cms = ScanCoulombMatrices(mol.charges, mol.coords, self.atom, self.geometries)
@@ -512,6 +547,9 @@ class ScanEngine:
         if unknown:
             raise ScanError(f"unknown model(s) {unknown}; choose from {list(MODELS)}")
         seed = s.seed if seed is None else seed
+        for label, value in (("sigma", s.sigma), ("lambda", s.lam)):
+            if value is not None and not np.isfinite(value):
+                raise ScanError(f"{label} must be a finite number (or empty: chosen automatically), got {value}")
         n_large = s.n_train_large if "l1_sorted_large" in models else 0
         notice = self.notice
         if n_large > self.rows.size:  # a coarse grid: the large set takes every valid point

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from urllib.parse import parse_qsl
 
 import numpy as np
 import panel as pn
 import param
 from bokeh.models import Div
 
-from ..core.molecule import TEACHING_EXAMPLES, search_qm9
+from ..core.molecule import MAX_FILE_BYTES, TEACHING_EXAMPLES, search_qm9
 from ..core.scan import AXES, DEFAULT_MODELS, MODEL_LABELS, REFERENCE_HELP, REFERENCES
 from .data_source import DataSource
 from .molecule_view import MoleculeView
@@ -32,6 +34,8 @@ AXIS_LABELS = {"normal": "Normal to the molecular plane", "x": "x axis", "y": "y
 REFERENCE_LABELS = {"lj": "Lennard-Jones model (default)", "lj_uff": "Lennard-Jones, UFF parameters",
                     "uff": "UFF force field (RDKit)", "mmff94": "MMFF94 force field (RDKit)"}
 OPTIONAL_MODELS = [m for m in MODEL_LABELS if m not in DEFAULT_MODELS]
+#: The query parameter that names the molecule (example key, QM9 index, SMILES or file name).
+URL_MOLECULE_KEY = next(url for url, target in URL_STATE.items() if target == ("state", "key"))
 
 HELP = """
 One atom (orange ring in the 3D view) moves along the orange arrow by a displacement **d**.
@@ -126,29 +130,28 @@ class DisplacementExplorer(pn.viewable.Viewer):
                                                 visible=False)
         self.custom_axis = pn.widgets.LiteralInput.from_param(settings.param.custom_axis, label="Axis vector (x, y, z)",
                                                               visible=False, sizing_mode="stretch_width")
-        self.d_min = pn.widgets.FloatInput.from_param(settings.param.d_min, label="From d (Å)", step=0.1, width=86)
-        self.d_max = pn.widgets.FloatInput.from_param(settings.param.d_max, label="to d (Å)", step=0.1, width=86)
-        self.step = pn.widgets.FloatInput.from_param(settings.param.step, label="Step (Å)", step=0.005, width=86)
+        self.d_min = self._number_input(pn.widgets.FloatInput, "d_min", "From d (Å)", step=0.1, width=86)
+        self.d_max = self._number_input(pn.widgets.FloatInput, "d_max", "to d (Å)", step=0.1, width=86)
+        self.step = self._number_input(pn.widgets.FloatInput, "step", "Step (Å)", step=0.005, width=86)
         self.reference_select = pn.widgets.Select.from_param(
             settings.param.reference, label="Reference energy",
             options={REFERENCE_LABELS.get(r, r): r for r in REFERENCES}, sizing_mode="stretch_width")
         self.reference_help = pn.pane.Markdown("", css_classes=["wqml-note"], margin=(0, 10))
 
         # --- models
-        self.n_train = pn.widgets.IntInput.from_param(settings.param.n_train, label="Training points", width=120)
-        self.seed = pn.widgets.IntInput.from_param(settings.param.seed, label="Seed", width=90)
+        self.n_train = self._number_input(pn.widgets.IntInput, "n_train", "Training points", width=120)
+        self.seed = self._number_input(pn.widgets.IntInput, "seed", "Seed", width=90)
         self.new_set = pn.widgets.Button(label="New training set", color="primary", align="end")
         self.extra_models = pn.widgets.CheckBoxGroup(
             label="Also show", options={MODEL_LABELS[m]: m for m in OPTIONAL_MODELS},
             value=[m for m in settings.models if m in OPTIONAL_MODELS], inline=False)
         self.normalize = pn.widgets.Checkbox.from_param(settings.param.normalize,
                                                         label="Normalised E and d (as in the paper)")
-        self.sigma = pn.widgets.FloatInput.from_param(settings.param.sigma, label="σ (empty: automatic)", width=120)
-        self.lam = pn.widgets.FloatInput.from_param(settings.param.lam, label="λ (empty: automatic)", width=120)
-        self.n_large = pn.widgets.IntInput.from_param(settings.param.n_train_large, label="Large training set",
-                                                      width=120)
-        self.min_distance = pn.widgets.FloatInput.from_param(settings.param.min_distance,
-                                                             label="Collision distance (Å)", step=0.05, width=120)
+        self.sigma = self._number_input(pn.widgets.FloatInput, "sigma", "σ (empty: automatic)", width=120)
+        self.lam = self._number_input(pn.widgets.FloatInput, "lam", "λ (empty: automatic)", width=120)
+        self.n_large = self._number_input(pn.widgets.IntInput, "n_train_large", "Large training set", width=120)
+        self.min_distance = self._number_input(pn.widgets.FloatInput, "min_distance", "Collision distance (Å)",
+                                               step=0.05, width=120)
         self.hyper_text = pn.pane.Markdown("", css_classes=["wqml-note"], margin=(0, 10))
 
         # --- displacement, readouts, downloads, messages
@@ -199,22 +202,63 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self._on_axis()
         self._layout = self._build_layout()
 
+    def _number_input(self, cls, name: str, label: str, **kwargs):
+        """A number box for the setting ``name``, bounded as the parameter is.
+
+        Like ``cls.from_param``, but a value the parameter refuses (out of bounds, empty where a
+        number is needed) is answered in the alert and the box returns to the setting's value,
+        instead of an exception in the server's log.
+        """
+        settings = self.state.settings
+        parameter = settings.param[name]
+        low, high = parameter.bounds or (None, None)
+        widget = cls(label=label, value=getattr(settings, name), start=low, end=high, **kwargs)
+
+        def push(event):
+            try:
+                settings.param.update({name: event.new})
+            except ValueError as exc:
+                reason = re.sub(r"^\w+ parameter '[^']*' ", "", str(exc).splitlines()[0])
+                self.state.error = f"{label.split(' (')[0]}: {reason} The previous value is kept."
+                widget.value = getattr(settings, name)
+
+        widget.param.watch(push, "value")
+        settings.param.watch(lambda event: widget.param.update(value=event.new), name)
+        return widget
+
     # ------------------------------------------------------------------ lifecycle
     def start(self, location=None) -> None:
         """Apply a shared link (``location``: ``pn.state.location``), keep the URL in sync, compute."""
         keys: set[str] = set()
         if location is not None:
             keys = set(location.query_params) & set(URL_STATE)
+            raw = dict(parse_qsl(str(location.search or "").lstrip("?")))  # before sync rewrites the address
             for target, mapping in self._url_mappings().items():
                 location.sync(target, mapping, on_error=self._on_url_error)
+            self._apply_raw_molecule_key(raw, keys)
         try:
             self.state.start(url_keys=keys)
         finally:
             self._layout.loading = False
         self.source_picker.value = self.state.source
         if self._url_problems:
-            names = ", ".join(sorted(self._url_problems))
+            names = ", ".join(sorted(set(self._url_problems)))
             self.state.error = f"The link's value for {names} is not valid; the default is used instead."
+
+    def _apply_raw_molecule_key(self, raw: dict[str, str], keys: set[str]) -> None:
+        """The link's molecule key as the text it is, not as Panel's parser reads it.
+
+        Panel reads query values that look like JSON or numbers: a SMILES such as ``[Na+].[Cl-]``
+        would be dropped and a QM9 index would arrive as a number. A link that names a source but
+        no molecule falls back to the default example.
+        """
+        key = raw.get(URL_MOLECULE_KEY, "").strip()
+        if key:
+            self.state.key = key
+            keys.add(URL_MOLECULE_KEY)
+        elif self.state.source != "example" and "source" in keys:
+            self.state.source = "example"
+            self._url_problems.append(URL_MOLECULE_KEY)
 
     def _url_mappings(self) -> dict:
         objs = {"state": self.state, "settings": self.state.settings}
@@ -473,8 +517,9 @@ class DisplacementExplorer(pn.viewable.Viewer):
             "qm9": pn.Column(self.qm9_query, self.qm9_results, pn.Row(self.qm9_index, self.qm9_button),
                              sizing_mode="stretch_width"),
             "smiles": pn.Column(self.smiles_input, self.smiles_button, sizing_mode="stretch_width"),
-            "file": pn.Column(pn.pane.Markdown("XYZ, SDF/MOL or PDB; read in memory, nothing is stored.",
-                                               css_classes=["wqml-note"]), self.file_input,
+            "file": pn.Column(pn.pane.Markdown(f"XYZ, SDF/MOL or PDB, at most {MAX_FILE_BYTES // 2**20} MiB; read in "
+                                               "memory, nothing is stored.", css_classes=["wqml-note"]),
+                              self.file_input,
                               sizing_mode="stretch_width"),
         }
         self._source_panel = pn.Column(self._source_widgets[self.state.source], sizing_mode="stretch_width")

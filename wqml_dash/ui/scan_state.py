@@ -189,6 +189,13 @@ class ExplorerState(param.Parameterized):
         return True
 
     def _make_molecule(self, source: str, key: str, upload: tuple[bytes, str] | None = None) -> Molecule:
+        mol = self._read_molecule(source, key, upload)
+        if len(mol) < 2:
+            raise MoleculeError(f"{mol.name} is a single atom, which has nothing to move against: "
+                                "choose a molecule with at least two atoms")
+        return mol
+
+    def _read_molecule(self, source: str, key: str, upload: tuple[bytes, str] | None = None) -> Molecule:
         key = key.strip()
         if source == "example":
             return molecule_from_example(key)
@@ -213,15 +220,18 @@ class ExplorerState(param.Parameterized):
         raise MoleculeError(f"unknown molecule source {source!r}; choose one of {list(SOURCES)}")
 
     def _set_molecule(self, mol: Molecule, apply_defaults: bool, keep_train: bool) -> None:
-        updates = {}
+        updates, replaced = {}, []
         if apply_defaults:
             updates.update(atom=0, axis="normal", partner=None)
             if self.source == "example" and self.key in TEACHING_EXAMPLES:
                 example = TEACHING_EXAMPLES[self.key]
                 updates.update(atom=example.atom, axis=example.axis, partner=getattr(example, "partner", None))
         elif not 0 <= self.settings.atom < len(mol):
+            replaced.append(f"atom {self.settings.atom}")
             updates["atom"] = 0
         if self.settings.partner is not None and not 0 <= self.settings.partner < len(mol):
+            if not apply_defaults:
+                replaced.append(f"partner {self.settings.partner}")
             updates["partner"] = None
         self._quiet = True  # one rebuild below, not one per changed setting
         try:
@@ -234,6 +244,9 @@ class ExplorerState(param.Parameterized):
             self._quiet = False
         self.error = ""
         self._rebuild()
+        if replaced and not self.error:
+            self.error = (f"{mol.name} has atoms 0 to {len(mol) - 1}: {' and '.join(replaced)} "
+                          "does not exist; the defaults are used instead.")
 
     # ----------------------------------------------------------------- recomputation
     def _on_engine_setting(self, *events) -> None:
@@ -265,15 +278,20 @@ class ExplorerState(param.Parameterized):
             engine = ScanEngine(self.molecule, self.settings)
         except ValueError as exc:  # ScanError, ReferenceError: settings that make no scan
             self.engine = None
+            self.error = f"The scan could not be computed: {exc}"  # first: the views read it when result goes
             with param.edit_constant(self):
                 self.result = None
-            self.error = f"The scan could not be computed: {exc}"
             return
         self.engine = engine
         self._to_zero, self._zero_entries = engine.distances_to_zero()  # once per scan
-        if self.train and (max(self.train) >= engine.d.size or not engine.valid[self.train].all()):
+        dropped = bool(self.train) and not (0 <= min(self.train) and max(self.train) < engine.d.size
+                                            and engine.valid[self.train].all())
+        if dropped:
             self.train = []
         self._retrain()
+        if dropped and not self.error:
+            self.error = ("The chosen training points do not all lie on valid points of this grid: "
+                          "they were drawn at random instead.")
 
     def _retrain(self) -> None:
         engine = self.engine

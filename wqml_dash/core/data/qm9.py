@@ -289,8 +289,8 @@ def load_qm9_release(source: str | os.PathLike, *, exclude: Iterable[int] = (),
         data = bz2.decompress(data)
     try:
         tar = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")
-    except tarfile.TarError as exc:
-        raise DataError(f"{source}: not a tar archive ({exc})") from None
+    except tarfile.TarError:
+        raise DataError(f"{source}: not a tar archive (gzip, bzip2, xz or plain) of QM9 xyz files") from None
     with tar:
         members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(".xyz")]
         if not members:
