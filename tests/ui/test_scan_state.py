@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -115,6 +119,41 @@ def test_a_new_molecule_resets_atom_and_training_points(state):
     assert state.error == "" and (state.source, state.key) == ("smiles", "C=CC=C")
     assert state.settings.atom == 0 and state.train == []
     assert state.result.d.size == state.engine.d.size and len(state.molecule) == 10
+
+
+def test_a_molecule_is_built_off_the_event_loop_and_only_the_newest_choice_applies(state, monkeypatch):
+    """A slow build (a large SMILES) leaves the server's loop free for other sessions; a choice made
+    while it runs supersedes it."""
+    build = state._make_molecule
+    started = threading.Event()
+
+    def slow(source, key, upload=None):
+        if key == "CCCCCC":
+            started.set()
+            time.sleep(1.0)
+        return build(source, key, upload)
+
+    monkeypatch.setattr(state, "_make_molecule", slow)
+
+    async def scenario():
+        ticks = 0
+
+        async def other_sessions():
+            nonlocal ticks
+            while not started.is_set() or ticks < 5:
+                await asyncio.sleep(0.02)
+                ticks += 1
+
+        slow_choice = asyncio.create_task(state.choose_in_background("smiles", "CCCCCC"))
+        await other_sessions()  # runs while the slow build is under way
+        assert state.busy.startswith("Building the molecule")
+        assert await state.choose_in_background("smiles", "C=C")
+        return ticks, await slow_choice
+
+    ticks, applied = asyncio.run(scenario())
+    assert ticks >= 5 and applied is False  # the loop kept ticking; the older, slower choice was dropped
+    assert (state.source, state.key) == ("smiles", "C=C") and state.molecule.formula == "C2H4"
+    assert state.busy == "" and state.error == ""
 
 
 def test_settings_that_make_no_scan_give_a_message_then_recover(state):

@@ -178,8 +178,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.source_picker.param.watch(self._on_source, "value")
         self.example_select.param.watch(self._pick_example, "value")
         # The text box commits on Enter or when it loses focus (clicking the button does both).
-        self.smiles_button.on_click(lambda e: self._build_smiles(self.smiles_input.value))
-        self.smiles_input.param.watch(lambda e: self._build_smiles(e.new), "value")
+        self.smiles_button.on_click(self._on_smiles_button)
+        self.smiles_input.param.watch(self._on_smiles_input, "value")
         self.qm9_query.param.watch(self._on_qm9_query, "value")
         self.qm9_results.param.watch(lambda e: e.new is not None and self._load_qm9(e.new), "value")
         self.qm9_button.on_click(lambda e: self._load_qm9(self.qm9_index.value))
@@ -192,7 +192,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.molecule_view.param.watch(self._on_pick, "highlight")
         st.param.watch(self._on_result, "result")
         st.param.watch(self._on_d, "d")
-        st.param.watch(self._on_messages, ["error", "notice"])
+        st.param.watch(self._on_messages, ["error", "notice", "busy"])
         settings.param.watch(self._on_axis, ["axis", "atom"])
         settings.param.watch(self._on_normalize, "normalize")
         settings.param.watch(self._on_reference, "reference")
@@ -287,10 +287,16 @@ class DisplacementExplorer(pn.viewable.Viewer):
         if event.new and (self.state.source, self.state.key) != ("example", event.new):  # not our own echo
             self.state.choose("example", event.new)
 
-    def _build_smiles(self, smiles: str) -> None:
+    async def _on_smiles_button(self, event) -> None:
+        await self._build_smiles(self.smiles_input.value)
+
+    async def _on_smiles_input(self, event) -> None:
+        await self._build_smiles(event.new)
+
+    async def _build_smiles(self, smiles: str) -> None:
         smiles = (smiles or "").strip()
         if smiles and (self.state.source, self.state.key) != ("smiles", smiles):
-            self.state.choose("smiles", smiles)
+            await self.state.choose_in_background("smiles", smiles)
 
     def _on_qm9_query(self, event) -> None:
         dataset = self.state.data_source.dataset if self.state.data_source else None
@@ -315,9 +321,9 @@ class DisplacementExplorer(pn.viewable.Viewer):
         if self.state.choose("qm9", str(int(index))):
             self.qm9_index.value = int(index)
 
-    def _on_file(self, event) -> None:
+    async def _on_file(self, event) -> None:
         if event.new:
-            self.state.choose("file", self.file_input.filename or "upload.xyz", event.new)
+            await self.state.choose_in_background("file", self.file_input.filename or "upload.xyz", event.new)
 
     # ------------------------------------------------------------------ settings
     def _on_extra_models(self, event) -> None:
@@ -390,7 +396,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
     def _on_messages(self, *events) -> None:
         st = self.state
         self.alert.param.update(object=st.error, visible=bool(st.error))
-        self.notice.param.update(object=st.notice, visible=bool(st.notice))
+        notice = f"⏳ {st.busy}" if st.busy else st.notice
+        self.notice.param.update(object=notice, visible=bool(notice))
 
     def _on_result(self, *events) -> None:
         st = self.state

@@ -9,6 +9,7 @@ errors into a message, and offers the values the views show at the current d (`F
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,6 +126,7 @@ class ExplorerState(param.Parameterized):
     molecule = param.ClassSelector(class_=Molecule, default=None, allow_None=True, constant=True)
     result = param.ClassSelector(class_=ScanResult, default=None, allow_None=True, constant=True)
     error = param.String(default="", doc="The last thing that went wrong, for the user ('' if none)")
+    busy = param.String(default="", doc="What is being built in the background ('' when idle)")
     notice = param.String(default="", doc="Information about the scan (left-out geometries)")
 
     def __init__(self, **params):
@@ -134,6 +136,7 @@ class ExplorerState(param.Parameterized):
         self._started = False
         self._quiet = False
         self._upload: tuple[bytes, str] | None = None
+        self._choice = 0  # counts molecule choices: a background build applies only if still the newest
         self._zero_entries: np.ndarray | None = None  # sorted CM entries of the undisplaced molecule
         self._to_zero: dict[str, np.ndarray] = {}  # "w1" / "l1": (g,) distance of each grid CM to d = 0
         self.settings.param.watch(self._on_engine_setting, list(ENGINE_SETTINGS))
@@ -178,15 +181,45 @@ class ExplorerState(param.Parameterized):
         """
         key = str(key).strip()
         upload = (data or b"", key) if source == "file" else self._upload
+        self._choice += 1  # a later background choice must not override this one
         try:
             mol = self._make_molecule(source, key, upload)
         except (MoleculeError, ValueError, OSError) as exc:
             self.error = f"Could not load the molecule: {exc}"
             return False
+        self._apply_choice(source, key, upload, mol)
+        return True
+
+    async def choose_in_background(self, source: str, key: str, data: bytes | None = None) -> bool:
+        """`choose`, with the molecule built in a worker thread.
+
+        Embedding a large SMILES or perceiving the bonds of a large file can take seconds; on the
+        server's event loop that would freeze every session, not only this one. Only the newest
+        of overlapping choices is applied; `busy` says what is being built meanwhile.
+        """
+        key = str(key).strip()
+        upload = (data or b"", key) if source == "file" else self._upload
+        self._choice += 1
+        ticket = self._choice
+        self.busy = f"Building the molecule ({'upload' if source == 'file' else source}) …"
+        try:
+            mol = await asyncio.get_running_loop().run_in_executor(None, self._make_molecule, source, key, upload)
+        except (MoleculeError, ValueError, OSError) as exc:
+            if ticket == self._choice:
+                self.error = f"Could not load the molecule: {exc}"
+            return False
+        finally:
+            if ticket == self._choice:
+                self.busy = ""
+        if ticket != self._choice:
+            return False
+        self._apply_choice(source, key, upload, mol)
+        return True
+
+    def _apply_choice(self, source: str, key: str, upload, mol: Molecule) -> None:
         self._upload = upload
         self.param.update(source=source, key=key)
         self._set_molecule(mol, apply_defaults=True, keep_train=False)
-        return True
 
     def _make_molecule(self, source: str, key: str, upload: tuple[bytes, str] | None = None) -> Molecule:
         mol = self._read_molecule(source, key, upload)
