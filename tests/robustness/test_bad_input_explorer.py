@@ -90,7 +90,7 @@ def test_two_atoms_and_linear_molecules_say_how_they_move(explorer, smiles):
 
 
 @pytest.mark.parametrize(("data", "name", "match"), [
-    (b"", "empty.xyz", None),  # an empty upload is no upload: nothing happens
+    (b"", "empty.xyz", "empty"),
     (b"\xff\xfe\x00binary", "bin.xyz", "not a text file"), (b"x" * (MAX_FILE_BYTES + 1), "huge.xyz", "at most"),
     (b"2\n\nH nan 0 0\nH 0 0 0\n", "nan.xyz", "finite"), (b"2\n\nH 1e999 0 0\nH 0 0 0\n", "inf.xyz", "finite"),
     (b"2\n\nH 0 0 0\nH 0 0 0\n", "same.xyz", "same position"), (b"1\n\nHe 0 0 0\n", "one.xyz", "single atom"),
@@ -101,13 +101,13 @@ def test_bad_uploads_keep_the_molecule(explorer, data, name, match):
     st = explorer.state
     mol, result = st.molecule, st.result
     explorer.source_picker.value = "file"
-    explorer.file_input.param.update(filename=name, value=data)
+    explorer.file_input.send(name, data)
     if match is None:
         assert not explorer.alert.visible
     else:
         assert_alert(explorer, match)
     assert st.molecule is mol and st.result is result
-    explorer.file_input.param.update(filename="water.xyz", value=WATER + b"\n")  # another value: a new upload
+    explorer.file_input.send("water.xyz", WATER)
     assert st.molecule.formula == "H2O" and st.result is not None and not explorer.alert.visible
 
 

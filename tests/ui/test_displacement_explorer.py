@@ -153,11 +153,11 @@ def test_qm9_search_and_load(qm9):
 def test_uploaded_xyz_file(explorer):
     xyz = b"3\nwater\nO 0.0 0.0 0.117\nH 0.0 0.757 -0.467\nH 0.0 -0.757 -0.467\n"
     explorer.source_picker.value = "file"
-    explorer.file_input.param.update(filename="water.xyz", value=xyz)
+    explorer.file_input.send("water.xyz", xyz)
     st = explorer.state
     assert (st.source, st.key) == ("file", "water.xyz") and st.molecule.formula == "H2O"
     assert len(explorer.molecule_view.symbols) == 3 and st.result is not None
-    explorer.file_input.param.update(filename="broken.xyz", value=b"2\nbad\nO 0 0\n")
+    explorer.file_input.send("broken.xyz", b"2\nbad\nO 0 0\n")
     assert "Could not load" in explorer.alert.object and st.molecule.formula == "H2O"
 
 

@@ -136,3 +136,28 @@ def test_clicking_an_atom_in_3d_makes_it_move(app_url, watched_page):
             break
     assert atom != atom0
     assert watched_page.errors == []
+
+
+def test_uploads_good_too_large_and_huge(app_url, watched_page, tmp_path):
+    """A huge file is refused by the browser before it is sent (it would cut the websocket off),
+    a file over the limit is answered with a message, a good file loads; the session lives on."""
+    page = watched_page.page
+    _open(page, app_url)
+    page.get_by_role("button", name="File", exact=True).click()
+    picker = page.locator("input[type=file]").first
+    picker.wait_for(state="attached", timeout=10_000)
+    huge = tmp_path / "huge.xyz"
+    with open(huge, "wb") as fh:  # 30 MB: past the server's 20 MB websocket message limit
+        fh.write(b"2\nhuge\n" + b"C 0.0 0.0 0.0\n" * 2_200_000)
+    picker.set_input_files(str(huge))
+    page.get_by_text(re.compile(r"huge\.xyz: the file has 30,800,007 bytes; at most 1,048,576")).wait_for(
+        timeout=15_000)
+    water = tmp_path / "water.xyz"
+    water.write_text("3\nwater\nO 0.0 0.0 0.117\nH 0.0 0.757 -0.467\nH 0.0 -0.757 -0.467\n")
+    picker.set_input_files(str(water))
+    page.locator(".wqml-molinfo").get_by_text("H2O").wait_for(timeout=30_000)
+    handle = page.locator(".noUi-handle").first
+    handle.focus()
+    page.keyboard.press("ArrowRight")
+    _wait_d(page, lambda d: d == 0.01)  # the session still answers
+    assert watched_page.errors == [] and watched_page.outside == []

@@ -404,6 +404,13 @@ def search_qm9(dataset, query: str, limit: int = 50):
 _READERS = {".xyz": "xyz", ".sdf": "sdf", ".mol": "sdf", ".sd": "sdf", ".pdb": "pdb", ".ent": "pdb"}
 
 
+def check_file_size(filename: str, size: int) -> None:
+    """Raise `MoleculeError` for a file of ``size`` bytes over `MAX_FILE_BYTES`."""
+    if size > MAX_FILE_BYTES:
+        raise MoleculeError(f"{filename}: the file has {size:,} bytes; at most {MAX_FILE_BYTES:,} bytes "
+                            f"({MAX_FILE_BYTES / 2**20:g} MiB) are read; a molecule the explorer shows takes a few kB")
+
+
 def molecule_from_file(data: bytes, filename: str) -> Molecule:
     """A molecule from the bytes of an XYZ, SDF/MOL or PDB file; format from the extension.
 
@@ -423,10 +430,7 @@ def molecule_from_file(data: bytes, filename: str) -> Molecule:
         data = data.tobytes()
     if not isinstance(data, bytes | bytearray | str):
         raise MoleculeError(f"{name}: expected the file's bytes, got {type(data).__name__}")
-    size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
-    if size > MAX_FILE_BYTES:
-        raise MoleculeError(f"{name}: the file has {size:,} bytes; at most {MAX_FILE_BYTES:,} bytes "
-                            f"({MAX_FILE_BYTES / 2**20:g} MiB) are read; a molecule the explorer shows takes a few kB")
+    check_file_size(name, len(data.encode("utf-8")) if isinstance(data, str) else len(data))
     try:
         text = data if isinstance(data, str) else bytes(data).decode("utf-8")
     except UnicodeDecodeError:

@@ -27,6 +27,7 @@ from .data_source import DataSource
 from .molecule_view import MoleculeView
 from .scan_plots import LABELS, MOVING, STYLE, CDFPlot, CMHeatmap, ScanPlot
 from .scan_state import URL_STATE, ExplorerState, atom_label, display_transform
+from .upload_box import UploadBox
 
 SOURCE_LABELS = {"Example": "example", "QM9": "qm9", "SMILES": "smiles", "File": "file"}
 AXIS_LABELS = {"normal": "Normal to the molecular plane", "x": "x axis", "y": "y axis", "z": "z axis",
@@ -115,8 +116,9 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.qm9_results = pn.widgets.Select(label="Matches", options={}, sizing_mode="stretch_width", size=5)
         self.qm9_index = pn.widgets.IntInput(label="QM9 index", value=1, start=1, width=120)
         self.qm9_button = pn.widgets.Button(label="Load", color="primary", align="end")
-        self.file_input = pn.widgets.FileInput(accept=".xyz,.sdf,.mol,.pdb", multiple=False,
-                                               sizing_mode="stretch_width")
+        self.file_input = UploadBox(accept=".xyz,.sdf,.mol,.pdb", max_bytes=MAX_FILE_BYTES,
+                                    label="Upload an XYZ, SDF/MOL or PDB file", sizing_mode="stretch_width",
+                                    height=40)
         self.molecule_info = pn.pane.Markdown("", margin=(0, 10), css_classes=["wqml-molinfo"])
 
         # --- scan settings: widgets from the core's ScanSettings parameters
@@ -183,7 +185,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.qm9_query.param.watch(self._on_qm9_query, "value")
         self.qm9_results.param.watch(lambda e: e.new is not None and self._load_qm9(e.new), "value")
         self.qm9_button.on_click(lambda e: self._load_qm9(self.qm9_index.value))
-        self.file_input.param.watch(self._on_file, "value")
+        self.file_input.param.watch(self._on_file, "received")
         self.partner_select.param.watch(self._on_partner, "value")
         self.new_set.on_click(lambda e: st.new_training_set())
         self.extra_models.param.watch(self._on_extra_models, "value")
@@ -322,8 +324,11 @@ class DisplacementExplorer(pn.viewable.Viewer):
             self.qm9_index.value = int(index)
 
     async def _on_file(self, event) -> None:
-        if event.new:
-            await self.state.choose_in_background("file", self.file_input.filename or "upload.xyz", event.new)
+        name, data, size = event.new
+        if data is None:  # over the limit: refused in the browser, only its name and size came
+            self.state.refuse_upload(name, size)
+        else:
+            await self.state.choose_in_background("file", name, data)
 
     # ------------------------------------------------------------------ settings
     def _on_extra_models(self, event) -> None:

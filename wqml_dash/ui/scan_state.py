@@ -16,7 +16,8 @@ import numpy as np
 import param
 
 from ..core.molecule import (
-    TEACHING_EXAMPLES, Molecule, MoleculeError, molecule_from_example, molecule_from_file, molecule_from_qm9,
+    TEACHING_EXAMPLES, Molecule, MoleculeError, check_file_size, molecule_from_example, molecule_from_file,
+    molecule_from_qm9,
     molecule_from_smiles,
 )
 from ..core.scan import (
@@ -215,6 +216,15 @@ class ExplorerState(param.Parameterized):
             return False
         self._apply_choice(source, key, upload, mol)
         return True
+
+    def refuse_upload(self, filename: str, size: int) -> None:
+        """A file the browser did not send (over the size limit): say so, keep the current molecule."""
+        try:
+            check_file_size(filename, size)
+        except MoleculeError as exc:
+            self.error = f"Could not load the molecule: {exc}"
+        else:
+            self.error = f"Could not load the molecule: {filename} could not be read by the browser"
 
     def _apply_choice(self, source: str, key: str, upload, mol: Molecule) -> None:
         self._upload = upload
