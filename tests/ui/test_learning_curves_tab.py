@@ -160,6 +160,24 @@ def test_runs_can_be_overlaid_and_new_runs_are_followed(tab):
     assert tab.shown_runs == [elsewhere + 1, second, first]
 
 
+def test_another_sessions_run_does_not_take_over_the_plot(tab):
+    """Two browser sessions on one store: each follows the run it launched itself."""
+    other = LearningCurvesTab(store=tab.store, executor=tab.executor)
+    tab.form.apply_values(dict(series=["sorted:l1"], sizes=[20], n_test=50, folds=2))
+    tab.form.launch.clicks += 1
+    mine = tab.store.list_runs()["id"].max()
+    other.form.apply_values(dict(series=["sorted:w1"], sizes=[20], n_test=50, folds=2))
+    other.form.launch.clicks += 1
+    theirs = tab.store.list_runs()["id"].max()
+    tab.refresh()
+    other.refresh()
+    assert theirs != mine and tab.shown_runs == [mine] and other.shown_runs == [theirs]
+    assert tab.point[0] == mine and other.point[0] == theirs
+    fresh = LearningCurvesTab(store=tab.store, executor=tab.executor)  # a new session shows the newest run
+    fresh.refresh()
+    assert fresh.shown_runs == [theirs]
+
+
 def test_points_fill_in_and_the_table_patches_in_place(tab):
     ex = tab.executor
     run_id = ex.submit(_config(), finish=1)

@@ -115,10 +115,14 @@ async def _session(browser, url: str, i: int, results: dict) -> None:
             launched = await _launch_run(page, f"class-{i}")
             await page.locator(".wqml-runs-table .tabulator-row.tabulator-selected",
                                has_text=f"class-{i}").wait_for(timeout=60_000)
+            await asyncio.sleep(3)  # everyone's runs are in the table by now; the plot keeps showing ours
+            shown = await page.locator(".wqml-card").filter(has=page.locator(".wqml-curve-plot")).locator(
+                ".choices__list--multiple .choices__item").all_inner_texts()
             await page.locator(".bk-tab", has_text="Displacement explorer").click()
         final_after = await _readout(page)
         results[i] = dict(presses=presses, final=final, final_after=final_after, url=page.url, errors=errors,
-                          latencies=latencies, answered=answered, opened=opened, launched=launched)
+                          latencies=latencies, answered=answered, opened=opened, launched=launched,
+                          shown=shown if launched else None)
     finally:
         await context.close()
 
@@ -201,6 +205,9 @@ def test_twenty_sessions_at_once_keep_their_own_state(classroom_server, chromium
     store = RunStore(store_path)
     names = dict(zip(store.list_runs()["id"], store.list_runs()["name"], strict=True))
     assert {names[r] for r in run_ids} == {f"class-{i}" for i in launched}
+    for i in launched:  # each launching session's plot shows its own run, not the others' newer ones
+        assert [re.sub(r"\s*Remove item$", "", t).strip() for t in results[i]["shown"]] == [
+            f"#{run_id} class-{i}" for run_id, name in names.items() if name == f"class-{i}"], results[i]["shown"]
     assert probes, "the server was not probed"
 
     latencies = np.array([x for r in results.values() for x in r["latencies"]]) * 1000

@@ -71,7 +71,8 @@ class LearningCurvesTab(pn.viewable.Viewer):
         super().__init__(**params)
         self._signature = None
         self._callback = None
-        self._follow_newest = True
+        self._follow_newest = True  # show the newest run (this session's own, once it has launched one)
+        self._own_runs: list[int] = []  # launched from this session: other users' runs don't take over its plot
         self._point_chosen = False  # the user picked the inspected point; until then it follows the largest size
         self._setting_point = False
         self.form = RunForm(submit=self._submit, n_molecules=QM9_SIZE)
@@ -137,6 +138,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
     # -- launching ----------------------------------------------------------------------
     def _submit(self, config) -> str:
         run_id = self.executor.submit(config)
+        self._own_runs.append(int(run_id))
         self._follow_newest = True
         self._point_chosen = False
         self.refresh()
@@ -152,7 +154,8 @@ class LearningCurvesTab(pn.viewable.Viewer):
         ids = set(options.values())
         shown = [r for r in self.shown_runs if r in ids]
         if self._follow_newest and len(runs):
-            newest = int(runs["id"].max())
+            own = [r for r in self._own_runs if r in ids]
+            newest = max(own) if own else int(runs["id"].max())
             if newest not in shown:
                 shown = [newest, *shown] if shown and len(self.shown_runs) > 1 else [newest]
         self.shown_runs = shown  # first: the chooser's watcher ignores values equal to it
