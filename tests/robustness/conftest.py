@@ -149,3 +149,11 @@ def page(browser):
     page.errors = errors
     yield page
     context.close()
+
+
+@pytest.fixture
+def shots(tmp_path, request):
+    """``shots(label)``: where to save a screenshot, in ``$WQML_SHOTS`` (kept) or the test's tmp folder."""
+    folder = Path(os.environ.get("WQML_SHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return lambda label: str(folder / f"{request.node.name}-{label}.png")

@@ -19,7 +19,7 @@ from wqml_dash.runs.store import RunStore
 
 from .conftest import ROOT, kill_all, wait_gone
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="signals")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name != "posix", reason="signals")]
 
 
 def wqml(*args: str, **kwargs) -> subprocess.CompletedProcess:

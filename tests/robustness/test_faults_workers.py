@@ -100,7 +100,7 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_run_completes(executor, qm9
     client = executor.client
     store = executor.store
     before = worker_pids(client)
-    cfg = RunConfig(series=["sorted:l1", "sorted:w1"], sizes=[20, 40, 4000], seeds=[1], **TINY)
+    cfg = RunConfig(series=["sorted:l1", "sorted:w1"], sizes=[20, 40, 3000], seeds=[1], **TINY)
     run_id = executor.submit(cfg)
     until(lambda: any(executing(client, run_id).values()) and store.get_run(run_id)["n_done"] >= 4,
           timeout=300, step=0.05)
