@@ -175,6 +175,7 @@ def run_json(store, run_id: int) -> dict:
 # --- subcommands ---------------------------------------------------------------------------
 def run_list(args) -> int:
     store = open_store(args.store)
+    store.mark_interrupted()  # runs of processes that died (killed, crashed) are not running any more
     runs = store.list_runs()
     if args.json:
         records = []
@@ -197,6 +198,7 @@ def run_list(args) -> int:
 
 def run_show(args) -> int:
     store = open_store(args.store)
+    store.mark_interrupted()
     run = _get_run(store, args.id)
     print(f"run {run['id']}: {run['name']}")
     print(f"  status    {run['status']} ({run['n_done']} of {run['n_total']} points)")

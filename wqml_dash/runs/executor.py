@@ -64,6 +64,26 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, int(memory_gb // 4), 8))
 
 
+def describe_task_error(exc: BaseException) -> str:
+    """One line for people about why a point's task failed.
+
+    A task that was running each time its worker process died (killed by the system, typically
+    for lack of memory, or crashed) ends as Dask's ``KilledWorker`` after
+    ``distributed.scheduler.allowed-failures`` retries: say so in plain words.
+    """
+    from distributed import KilledWorker
+
+    if isinstance(exc, KilledWorker):
+        attempts = getattr(exc, "allowed_failures", None)
+        times = f"{attempts + 1} times" if isinstance(attempts, int) else "repeatedly"
+        where = getattr(getattr(exc, "last_worker", None), "address", None)
+        return (f"KilledWorker: the Dask worker process computing this point died {times}"
+                + (f" (the last one was {where})" if where else "")
+                + "; a worker is killed by the system, most often for lack of memory: try a smaller training "
+                "size or more memory per worker. The run's other points are kept.")
+    return f"{type(exc).__name__}: {exc}"
+
+
 def task_weight(size: int) -> float:
     """Relative cost of a point of training size ``size``, for the estimate of the time left."""
     return float(size) ** 3 + _FIXED_COST
@@ -474,7 +494,7 @@ class RunExecutor:
                     exc = fut.exception()
                     if isinstance(exc, Cancelled) or run.stop.is_set():
                         continue
-                    return f"{series} n={size} seed {seed}: {type(exc).__name__}: {exc}"
+                    return f"{series} n={size} seed {seed}: {describe_task_error(exc)}"
                 point = fut.result()
                 if seed not in test_done:
                     rows, y_true = test_futures[seed].result()
