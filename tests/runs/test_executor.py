@@ -261,3 +261,17 @@ def test_final_status_is_written_before_the_run_leaves_active_runs(executor, mon
     run_id = executor.submit(RunConfig(series=["sorted:l1"], **{**SMALL, "sizes": [40]}))
     assert executor.wait(run_id, timeout=300) == "finished"
     assert seen[-1] == ("finished", True)
+
+
+def test_a_worker_the_cluster_gave_up_is_started_again(executor):
+    """LocalCluster drops a worker whose restart outlasts its lost-worker timeout (seen on a busy
+    machine after repeated deaths); the next run brings the cluster back to its size."""
+    cluster = executor._cluster
+    name = next(iter(cluster.workers))
+    gone = cluster.workers.pop(name)  # what SpecCluster does when it gives a worker up
+    cluster.sync(gone.close)
+    until(lambda: len(executor.client.scheduler_info()["workers"]) == len(cluster.worker_spec) - 1)
+    run_id = executor.submit(RunConfig(series=["sorted:l1"], sizes=[20], n_test=50, folds=2))
+    assert executor.wait(run_id, timeout=300) == "finished"
+    until(lambda: len(executor.client.scheduler_info()["workers"]) == len(cluster.worker_spec))
+    assert name in cluster.workers

@@ -64,6 +64,10 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, int(memory_gb // 4), 8))
 
 
+#: How long the embedded cluster waits for a dead worker's replacement before giving it up.
+LOST_WORKER_TIMEOUT = "120s"
+
+
 def describe_task_error(exc: BaseException) -> str:
     """One line for people about why a point's task failed.
 
@@ -197,6 +201,9 @@ class RunExecutor:
                     # busy cores, 2 threads per worker made the same tasks 10x slower (threads spinning
                     # for cores they do not get). Parallelism comes from worker processes instead.
                     env = {f"distributed.nanny.pre-spawn-environ.{name}": "1" for name in _THREAD_VARIABLES}
+                    # A worker whose process dies is restarted by its nanny; on a busy machine that can
+                    # take longer than the 15 s after which LocalCluster gives the worker up for good.
+                    dask.config.set({"distributed.deploy.lost-worker-timeout": LOST_WORKER_TIMEOUT})
                     saved = {name: os.environ.get(name) for name in _NANNY_VARIABLES}
                     try:
                         with dask.config.set(env):
@@ -395,7 +402,20 @@ class RunExecutor:
             cluster.close()
 
     # --- the driver ----------------------------------------------------------------------
+    def _heal_cluster(self) -> None:
+        """Bring the embedded cluster back to its size: a worker given up after repeated deaths
+        (LocalCluster drops one that stays away past the lost-worker timeout) is started anew."""
+        cluster = self._cluster
+        if cluster is None:
+            return
+        try:
+            if len(cluster.workers) < len(cluster.worker_spec):
+                cluster.scale(len(cluster.worker_spec))
+        except Exception:  # a cluster being closed: the run will report what goes wrong
+            pass
+
     def _start(self, run_id: int, cfg: RunConfig, tasks: list[tuple[str, int, int]]) -> None:
+        self._heal_cluster()
         run = _ActiveRun(run_id=run_id, config=cfg, tasks=list(tasks))
         run.units_total = sum(task_weight(n) for _, n, _ in run.tasks)
         run.thread = threading.Thread(target=self._drive, args=(run,), name=f"wqml-run-{run_id}", daemon=True)
