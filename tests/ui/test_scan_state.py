@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -150,7 +151,8 @@ def test_a_molecule_is_built_off_the_event_loop_and_only_the_newest_choice_appli
         assert await state.choose_in_background("smiles", "C=C")
         return ticks, await slow_choice
 
-    ticks, applied = asyncio.run(scenario())
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own: Playwright's sync API may run one in this thread
+        ticks, applied = pool.submit(asyncio.run, scenario()).result()
     assert ticks >= 5 and applied is False  # the loop kept ticking; the older, slower choice was dropped
     assert (state.source, state.key) == ("smiles", "C=C") and state.molecule.formula == "C2H4"
     assert state.busy == "" and state.error == ""

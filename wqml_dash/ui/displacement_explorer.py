@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from functools import partial
 from urllib.parse import parse_qsl
 
 import numpy as np
@@ -289,16 +290,28 @@ class DisplacementExplorer(pn.viewable.Viewer):
         if event.new and (self.state.source, self.state.key) != ("example", event.new):  # not our own echo
             self.state.choose("example", event.new)
 
-    async def _on_smiles_button(self, event) -> None:
-        await self._build_smiles(self.smiles_input.value)
+    def _on_smiles_button(self, event) -> None:
+        self._build_smiles(self.smiles_input.value)
 
-    async def _on_smiles_input(self, event) -> None:
-        await self._build_smiles(event.new)
+    def _on_smiles_input(self, event) -> None:
+        self._build_smiles(event.new)
 
-    async def _build_smiles(self, smiles: str) -> None:
+    def _build_smiles(self, smiles: str) -> None:
         smiles = (smiles or "").strip()
         if smiles and (self.state.source, self.state.key) != ("smiles", smiles):
-            await self.state.choose_in_background("smiles", smiles)
+            self._choose_slow("smiles", smiles)
+
+    def _choose_slow(self, source: str, key: str, data: bytes | None = None) -> None:
+        """Choose a molecule whose construction may take seconds (a SMILES, an upload).
+
+        Served, it is built in a worker thread while the server goes on with every other session;
+        elsewhere (a notebook, a test) it is built at once.
+        """
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None and doc.session_context.server_context is not None:
+            pn.state.execute(partial(self.state.choose_in_background, source, key, data))
+        else:
+            self.state.choose(source, key, data)
 
     def _on_qm9_query(self, event) -> None:
         dataset = self.state.data_source.dataset if self.state.data_source else None
@@ -323,12 +336,12 @@ class DisplacementExplorer(pn.viewable.Viewer):
         if self.state.choose("qm9", str(int(index))):
             self.qm9_index.value = int(index)
 
-    async def _on_file(self, event) -> None:
+    def _on_file(self, event) -> None:
         name, data, size = event.new
         if data is None:  # over the limit: refused in the browser, only its name and size came
             self.state.refuse_upload(name, size)
         else:
-            await self.state.choose_in_background("file", name, data)
+            self._choose_slow("file", name, data)
 
     # ------------------------------------------------------------------ settings
     def _on_extra_models(self, event) -> None:
