@@ -66,6 +66,7 @@ def water():
     ("C(C)(C)(C)(C)C", "cannot parse"), ("\x00", "cannot parse"), ("*C", "dummy atoms"),
     ("C" * 120, f"at most {MAX_ATOMS}"), ("[Xx]", "cannot parse"), ("c1cccc1", "cannot parse"),
     ("[Na+].[Cl-]", "atoms 0 (Na) and 1 (Cl) are at the same position"),
+    ("C*C(=O)CN*", "dummy atoms"),  # found by fuzzing: an RDKit invariant violation in the embedding
 ])
 def test_invalid_smiles(smiles, match):
     user_error(molecule_from_smiles, smiles, kind=MoleculeError, match=match)

@@ -223,15 +223,24 @@ def _embed(mol, seed: int, what: str):
     params = AllChem.ETKDGv3()
     params.randomSeed = int(seed)
     params.timeout = EMBED_TIMEOUT
-    if AllChem.EmbedMolecule(mol, params) != 0:
-        params.useRandomCoords = True
+    _check_no_dummies(mol, what)
+    try:
         if AllChem.EmbedMolecule(mol, params) != 0:
-            raise MoleculeError(f"{what}: RDKit could not generate 3D coordinates")
-    if AllChem.MMFFHasAllMoleculeParams(mol):
-        AllChem.MMFFOptimizeMolecule(mol, maxIters=2000)
-    elif AllChem.UFFHasAllMoleculeParams(mol):
-        AllChem.UFFOptimizeMolecule(mol, maxIters=2000)
+            params.useRandomCoords = True
+            if AllChem.EmbedMolecule(mol, params) != 0:
+                raise MoleculeError(f"{what}: RDKit could not generate 3D coordinates")
+        if AllChem.MMFFHasAllMoleculeParams(mol):
+            AllChem.MMFFOptimizeMolecule(mol, maxIters=2000)
+        elif AllChem.UFFHasAllMoleculeParams(mol):
+            AllChem.UFFOptimizeMolecule(mol, maxIters=2000)
+    except RuntimeError as exc:  # RDKit's invariant violations: the geometry cannot be built
+        raise MoleculeError(f"{what}: RDKit could not generate 3D coordinates ({_first_line(exc)})") from None
     return mol
+
+
+def _check_no_dummies(mol, what: str) -> None:
+    if any(a.GetAtomicNum() <= 0 for a in mol.GetAtoms()):
+        raise MoleculeError(f"{what}: contains dummy atoms ('*'), which have no nuclear charge")
 
 
 def perceive_bonds(charges: np.ndarray, coords: np.ndarray, charge: int = 0):
