@@ -181,6 +181,16 @@ def test_huge_but_finite_xyz_coordinates():
     user_error(molecule_from_file, b"2\n\nH 0 0 0\nH 1e300 0 0\n", "a.xyz", kind=MoleculeError, match="beyond")
 
 
+def test_pdb_and_sdf_atoms_on_one_spot():
+    # found by fuzzing: a duplicated PDB line made RDKit's AddHs raise "Cannot normalize a zero length vector"
+    line = b"HETATM    2  C1  UNL     1      -0.421  -0.007  -0.027  1.00  0.00           C  \n"
+    message = user_error(molecule_from_file, line * 2 + b"END\n", "dup.pdb", kind=MoleculeError)
+    assert "atoms 0 (C) and 1 (C) are at the same position" in message
+    sdf = WATER_SDF.replace(b"0.7570   -0.4670 H", b"0.0000    0.1170 H")
+    message = user_error(molecule_from_file, sdf, "dup.sdf", kind=MoleculeError)
+    assert "atoms 0 (O) and 1 (H) are at the same position" in message
+
+
 def test_two_atoms_on_one_spot_are_named():
     message = user_error(arrays, [6, 1, 8], [[0, 0, 0], [1, 0, 0], [1, 0, 0.001]], kind=MoleculeError)
     assert "atoms 1 (H) and 2 (O)" in message and "same position" in message

@@ -445,7 +445,10 @@ def molecule_from_file(data: bytes, filename: str) -> Molecule:
     if not text.strip():
         raise MoleculeError(f"{name}: the file is empty")
     try:
-        return _read_text(text, name, kind)
+        try:
+            return _read_text(text, name, kind)
+        except RuntimeError as exc:  # an RDKit invariant violation on content it accepted: still the file's fault
+            raise MoleculeError(f"{name}: RDKit cannot make a molecule of it ({_first_line(exc)})") from None
     except MoleculeError as exc:
         guess = _guess_format(text)
         if guess is not None and guess != kind:
@@ -504,11 +507,26 @@ def _read_text(text: str, name: str, kind: str) -> Molecule:
             mol = Chem.AddHs(mol)
             _check_size(mol.GetNumAtoms())
             _embed(mol, 0, name)
-        elif any(a.GetTotalNumHs() > 0 for a in mol.GetAtoms()):
-            mol = Chem.AddHs(mol, addCoords=True)
+        else:
+            _check_file_geometry(mol, name)  # before hydrogens are placed from it
+            if any(a.GetTotalNumHs() > 0 for a in mol.GetAtoms()):
+                try:
+                    mol = Chem.AddHs(mol, addCoords=True)
+                except RuntimeError as exc:
+                    raise MoleculeError(f"{name}: hydrogens cannot be placed ({_first_line(exc)})") from None
         return _from_rdkit(mol, title or stem, source)
     finally:
         RDLogger.EnableLog("rdApp.*")
+
+
+def _check_file_geometry(mol, name: str) -> None:
+    """Coordinates of a file's molecule: finite, not absurd, no two atoms on one spot."""
+    charges = np.array([a.GetAtomicNum() for a in mol.GetAtoms()], dtype=np.int64)
+    try:
+        _check_coords(mol.GetConformer().GetPositions())
+        _check_separation(charges, mol.GetConformer().GetPositions())
+    except MoleculeError as exc:
+        raise MoleculeError(f"{name}: {exc}") from None
 
 
 def _parse_xyz(text: str, name: str) -> tuple[np.ndarray, np.ndarray, str]:
