@@ -226,6 +226,37 @@ def test_mislabelled_uploads_say_what_the_content_looks_like(data, name, looks_l
     assert "extension" in message
 
 
+def test_sdf_that_fails_rdkit_internal_checks():
+    # found by fuzzing: a huge number in an atom line's mass-difference field made RDKit's sanitisation
+    # fail an internal check; the message said only "Pre-condition Violation"
+    sdf = """
+     RDKit          3D
+
+  5  4  0  0  0  0  0  0  0  0999 V2000
+   -0.4872    0.9104    0.7700 O   0  0 999999999999 0  0  0  0  0  0  0  0  0  0
+   -0.4214   -0.0066   -0.0266 C   0  0  0  0  0  0  0  0  0  0  0  0
+    0.7530   -0.4502   -0.5002 O   0  0  0  0  0  0  0  0  0  0  0  0
+   -1.2653   -0.5714   -0.4490 H   0  0  0  0  0  0  0  0  0  0  0  0
+    1.4208    0.1178   -0.0615 H   0  0  0  0  0  0  0  0  0  0  0  0
+  1  2  2  0
+  2  3  1  0
+  2  4  1  0
+  3  5  1  0
+M  END
+$$$$"""
+    message = user_error(molecule_from_file, sdf.encode(), "odd.sdf", kind=MoleculeError)
+    assert message.startswith("odd.sdf: ") and "Violation" not in message
+
+
+def test_search_qm9_with_unicode_digits(qm9):
+    from wqml_dash.core.molecule import search_qm9
+
+    # found by fuzzing: '²'.isdigit() is True, and int('²') raised ValueError
+    for query in ("²", "١٢", "12²"):
+        assert search_qm9(qm9, query).empty
+    assert search_qm9(qm9, "12")["qm9_index"].tolist() == [12]
+
+
 def test_the_three_formats_read_when_labelled_right():
     for data, name in ((WATER_XYZ, "w.xyz"), (WATER_SDF, "w.sdf"), (WATER_PDB, "w.pdb")):
         assert molecule_from_file(data, name).formula == "H2O"

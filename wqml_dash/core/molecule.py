@@ -212,8 +212,13 @@ def _sanitize(mol, what: str):
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    """The message of an exception in one line; RDKit's failed internal checks by what failed."""
+    text = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not text:
+        return type(exc).__name__
+    if text[0].endswith(("-condition Violation", "Invariant Violation")) and len(text) > 1:
+        return f"RDKit's consistency check failed: {text[1]}"
+    return text[0]
 
 
 def _embed(mol, seed: int, what: str):
@@ -385,14 +390,15 @@ def search_qm9(dataset, query: str, limit: int = 50):
         return frame.iloc[:0]
     formulas = frame["formula"].to_numpy()
     hits: list[np.ndarray] = []
-    if text.isdigit():
+    digits = re.fullmatch(r"[0-9]+", text) is not None  # not str.isdigit: '²' is a digit there
+    if digits:
         hits.append(np.flatnonzero(frame["qm9_index"].to_numpy() == int(text)))
     counts = _parse_formula(text)
     if counts is not None:
         hits.append(np.flatnonzero(formulas == _hill(counts)))
     RDLogger.DisableLog("rdApp.*")
     try:
-        mol = Chem.MolFromSmiles(text) if not text.isdigit() else None
+        mol = Chem.MolFromSmiles(text) if not digits else None
         if mol is not None:
             canonical = Chem.MolToSmiles(mol)
             candidates = np.flatnonzero(formulas == CalcMolFormula(mol).replace("+", "").replace("-", ""))
@@ -450,11 +456,11 @@ def molecule_from_file(data: bytes, filename: str) -> Molecule:
         except RuntimeError as exc:  # an RDKit invariant violation on content it accepted: still the file's fault
             raise MoleculeError(f"{name}: RDKit cannot make a molecule of it ({_first_line(exc)})") from None
     except MoleculeError as exc:
+        message = str(exc) if str(exc).startswith(f"{name}:") else f"{name}: {exc}"
         guess = _guess_format(text)
         if guess is not None and guess != kind:
-            raise MoleculeError(f"{exc}; the content looks like {_FORMAT_NAMES[guess]}: check the file's "
-                                "extension") from None
-        raise
+            message += f"; the content looks like {_FORMAT_NAMES[guess]}: check the file's extension"
+        raise MoleculeError(message) from None
 
 
 _FORMAT_NAMES = {"xyz": "an XYZ file", "sdf": "an SDF/MOL file", "pdb": "a PDB file"}
@@ -547,7 +553,7 @@ def _parse_xyz(text: str, name: str) -> tuple[np.ndarray, np.ndarray, str]:
         parts = line.split()
         try:
             symbol = parts[0]
-            z = int(symbol) if symbol.isdigit() else table.GetAtomicNumber(symbol.capitalize())
+            z = int(symbol) if re.fullmatch(r"[0-9]+", symbol) else table.GetAtomicNumber(symbol.capitalize())
             xyz = [float(v) for v in parts[1:4]]
         except (IndexError, ValueError, RuntimeError):
             raise MoleculeError(f"{name}: line {k} is not 'element x y z': {line.strip()[:80]!r}") from None
