@@ -244,7 +244,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
         if self._url_problems:
             names = ", ".join(sorted(set(self._url_problems)))
             message = f"The link's value for {names} is not valid; the default is used instead."
-            self.state.error = f"{self.state.error} {message}" if self.state.error else message  # keep both
+            first = self.state.error.rstrip(".")
+            self.state.error = f"{first}. {message}" if first else message  # keep both
 
     def _apply_raw_molecule_key(self, raw: dict[str, str], keys: set[str]) -> None:
         """The link's molecule key as the text it is, not as Panel's parser reads it.
