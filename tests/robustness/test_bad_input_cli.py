@@ -84,16 +84,17 @@ def test_scan_numbers_and_choices(extra, match, capsys):
     (["scan", "--qm9", "x", "--atom", "0"], "--qm9"),
     (["scan", "--file", "/nonexistent/file.xyz", "--atom", "0"], "cannot read"),
     (["scan", "--file", "/", "--atom", "0"], "cannot read"),
+    (["scan", "--file", "/dev/zero", "--atom", "0"], "larger than"),  # read up to the limit only, never forever
 ])
 def test_scan_molecules(argv, match, capsys):
     assert_usage_error(argv, capsys, match)
 
 
-@pytest.mark.parametrize(("content", "name", "match"), [
+@pytest.mark.parametrize(("content", "name", "match"), ids=lambda v: v if isinstance(v, str) else None, argvalues=[
     (b"", "empty.xyz", "empty"), (b"\xff\xfe\x00binary", "bin.xyz", "not a text file"),
     (b"2\n\nH nan 0 0\nH 0 0 0\n", "nan.xyz", "finite"), (b"2\n\nH 1e999 0 0\nH 0 0 0\n", "inf.xyz", "finite"),
     (b"2\n\nH 0 0 0\nH 0 0 0\n", "same.xyz", "same position"), (b"1\n\nHe 0 0 0\n", "one.xyz", "two atoms"),
-    (b"x" * (1 << 20 + 1), "huge.xyz", "at most"), (b"3\nwater\nO 0 0 0.1\nH 0 0.7 -0.4\nH 0 -0.7 -0.4\n",
+    (b"x" * ((1 << 20) + 1), "huge.xyz", "1 MiB"), (b"3\nwater\nO 0 0 0.1\nH 0 0.7 -0.4\nH 0 -0.7 -0.4\n",
                                                     "water.sdf", "looks like an XYZ"),
     (b"garbage", "notes.txt", "unknown extension"),
 ])

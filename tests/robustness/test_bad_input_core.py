@@ -66,6 +66,7 @@ def water():
     ("C(C)(C)(C)(C)C", "cannot parse"), ("\x00", "cannot parse"), ("*C", "dummy atoms"),
     ("C" * 120, f"at most {MAX_ATOMS}"), ("[Xx]", "cannot parse"), ("c1cccc1", "cannot parse"),
     ("[Na+].[Cl-]", "atoms 0 (Na) and 1 (Cl) are at the same position"),
+    ("C*C(=O)CN*", "dummy atoms"),  # found by fuzzing: an RDKit invariant violation in the embedding
 ])
 def test_invalid_smiles(smiles, match):
     user_error(molecule_from_smiles, smiles, kind=MoleculeError, match=match)
@@ -180,6 +181,16 @@ def test_huge_but_finite_xyz_coordinates():
     user_error(molecule_from_file, b"2\n\nH 0 0 0\nH 1e300 0 0\n", "a.xyz", kind=MoleculeError, match="beyond")
 
 
+def test_pdb_and_sdf_atoms_on_one_spot():
+    # found by fuzzing: a duplicated PDB line made RDKit's AddHs raise "Cannot normalize a zero length vector"
+    line = b"HETATM    2  C1  UNL     1      -0.421  -0.007  -0.027  1.00  0.00           C  \n"
+    message = user_error(molecule_from_file, line * 2 + b"END\n", "dup.pdb", kind=MoleculeError)
+    assert "atoms 0 (C) and 1 (C) are at the same position" in message
+    sdf = WATER_SDF.replace(b"0.7570   -0.4670 H", b"0.0000    0.1170 H")
+    message = user_error(molecule_from_file, sdf, "dup.sdf", kind=MoleculeError)
+    assert "atoms 0 (O) and 1 (H) are at the same position" in message
+
+
 def test_two_atoms_on_one_spot_are_named():
     message = user_error(arrays, [6, 1, 8], [[0, 0, 0], [1, 0, 0], [1, 0, 0.001]], kind=MoleculeError)
     assert "atoms 1 (H) and 2 (O)" in message and "same position" in message
@@ -213,6 +224,37 @@ def test_mislabelled_uploads_say_what_the_content_looks_like(data, name, looks_l
     message = user_error(molecule_from_file, data, name, kind=MoleculeError)
     assert f"looks like an {looks_like}" in message or f"looks like a {looks_like}" in message
     assert "extension" in message
+
+
+def test_sdf_that_fails_rdkit_internal_checks():
+    # found by fuzzing: a huge number in an atom line's mass-difference field made RDKit's sanitisation
+    # fail an internal check; the message said only "Pre-condition Violation"
+    sdf = """
+     RDKit          3D
+
+  5  4  0  0  0  0  0  0  0  0999 V2000
+   -0.4872    0.9104    0.7700 O   0  0 999999999999 0  0  0  0  0  0  0  0  0  0
+   -0.4214   -0.0066   -0.0266 C   0  0  0  0  0  0  0  0  0  0  0  0
+    0.7530   -0.4502   -0.5002 O   0  0  0  0  0  0  0  0  0  0  0  0
+   -1.2653   -0.5714   -0.4490 H   0  0  0  0  0  0  0  0  0  0  0  0
+    1.4208    0.1178   -0.0615 H   0  0  0  0  0  0  0  0  0  0  0  0
+  1  2  2  0
+  2  3  1  0
+  2  4  1  0
+  3  5  1  0
+M  END
+$$$$"""
+    message = user_error(molecule_from_file, sdf.encode(), "odd.sdf", kind=MoleculeError)
+    assert message.startswith("odd.sdf: ") and "Violation" not in message
+
+
+def test_search_qm9_with_unicode_digits(qm9):
+    from wqml_dash.core.molecule import search_qm9
+
+    # found by fuzzing: '²'.isdigit() is True, and int('²') raised ValueError
+    for query in ("²", "١٢", "12²"):
+        assert search_qm9(qm9, query).empty
+    assert search_qm9(qm9, "12")["qm9_index"].tolist() == [12]
 
 
 def test_the_three_formats_read_when_labelled_right():

@@ -206,6 +206,25 @@ def test_bad_links_are_named_and_the_rest_works(query, match):
         assert_recovers(explorer)
 
 
+@pytest.mark.parametrize(("query", "match"), [
+    ({"d_min": "2"}, "range is empty"), ({"n_train": "5000"}, "valid grid points"),
+    ({"axis": "custom", "custom_axis": "[0, 0, 0]"}, "non-zero"), ({"step": "0.001", "d_min": "-100"}, "too many"),
+])
+def test_a_link_whose_settings_make_no_scan_shows_the_defaults(query, match):
+    explorer = make_explorer("?" + urllib.parse.urlencode(query))
+    message = assert_alert(explorer, match)
+    assert "the defaults are shown" in message
+    st = explorer.state
+    assert st.result is not None and "Not updated" not in explorer.plot.figure.title.text
+    assert_recovers(explorer)
+
+
+def test_a_link_with_two_problems_names_both():
+    explorer = make_explorer("?" + urllib.parse.urlencode({"source": "smiles", "mol": "C1CC", "seed": "-1"}))
+    message = assert_alert(explorer, "cannot parse the SMILES 'C1CC'")
+    assert "The link's value for seed is not valid" in message
+
+
 @pytest.mark.parametrize(("smiles", "formula"), [("[NH4+]", "H4N"), ("[H][H]", "H2"), ("[13CH4]", "CH4")])
 def test_a_link_keeps_smiles_that_look_like_json(smiles, formula):
     # Panel parses query values that start with '[' as JSON and drops them when that fails

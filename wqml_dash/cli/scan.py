@@ -71,11 +71,17 @@ def _molecule(args):
     if args.example is not None:
         return molecule_from_example(args.example)
     if args.file is not None:
+        from ..core.molecule import MAX_FILE_BYTES
+
         path = Path(args.file)
         try:
-            data = path.read_bytes()
+            with path.open("rb") as f:  # never more than the limit: the path may be a device or a pipe
+                data = f.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+        if len(data) > MAX_FILE_BYTES:
+            raise UsageError(f"{path.name}: the file is larger than {MAX_FILE_BYTES:,} bytes "
+                             f"({MAX_FILE_BYTES / 2**20:g} MiB), the most that is read")
         return molecule_from_file(data, path.name)
     from ..core.data import DataError, load_qm9
 

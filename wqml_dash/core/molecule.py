@@ -212,8 +212,13 @@ def _sanitize(mol, what: str):
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    """The message of an exception in one line; RDKit's failed internal checks by what failed."""
+    text = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not text:
+        return type(exc).__name__
+    if text[0].endswith(("-condition Violation", "Invariant Violation")) and len(text) > 1:
+        return f"RDKit's consistency check failed: {text[1]}"
+    return text[0]
 
 
 def _embed(mol, seed: int, what: str):
@@ -223,15 +228,24 @@ def _embed(mol, seed: int, what: str):
     params = AllChem.ETKDGv3()
     params.randomSeed = int(seed)
     params.timeout = EMBED_TIMEOUT
-    if AllChem.EmbedMolecule(mol, params) != 0:
-        params.useRandomCoords = True
+    _check_no_dummies(mol, what)
+    try:
         if AllChem.EmbedMolecule(mol, params) != 0:
-            raise MoleculeError(f"{what}: RDKit could not generate 3D coordinates")
-    if AllChem.MMFFHasAllMoleculeParams(mol):
-        AllChem.MMFFOptimizeMolecule(mol, maxIters=2000)
-    elif AllChem.UFFHasAllMoleculeParams(mol):
-        AllChem.UFFOptimizeMolecule(mol, maxIters=2000)
+            params.useRandomCoords = True
+            if AllChem.EmbedMolecule(mol, params) != 0:
+                raise MoleculeError(f"{what}: RDKit could not generate 3D coordinates")
+        if AllChem.MMFFHasAllMoleculeParams(mol):
+            AllChem.MMFFOptimizeMolecule(mol, maxIters=2000)
+        elif AllChem.UFFHasAllMoleculeParams(mol):
+            AllChem.UFFOptimizeMolecule(mol, maxIters=2000)
+    except RuntimeError as exc:  # RDKit's invariant violations: the geometry cannot be built
+        raise MoleculeError(f"{what}: RDKit could not generate 3D coordinates ({_first_line(exc)})") from None
     return mol
+
+
+def _check_no_dummies(mol, what: str) -> None:
+    if any(a.GetAtomicNum() <= 0 for a in mol.GetAtoms()):
+        raise MoleculeError(f"{what}: contains dummy atoms ('*'), which have no nuclear charge")
 
 
 def perceive_bonds(charges: np.ndarray, coords: np.ndarray, charge: int = 0):
@@ -376,14 +390,15 @@ def search_qm9(dataset, query: str, limit: int = 50):
         return frame.iloc[:0]
     formulas = frame["formula"].to_numpy()
     hits: list[np.ndarray] = []
-    if text.isdigit():
+    digits = re.fullmatch(r"[0-9]+", text) is not None  # not str.isdigit: '²' is a digit there
+    if digits:
         hits.append(np.flatnonzero(frame["qm9_index"].to_numpy() == int(text)))
     counts = _parse_formula(text)
     if counts is not None:
         hits.append(np.flatnonzero(formulas == _hill(counts)))
     RDLogger.DisableLog("rdApp.*")
     try:
-        mol = Chem.MolFromSmiles(text) if not text.isdigit() else None
+        mol = Chem.MolFromSmiles(text) if not digits else None
         if mol is not None:
             canonical = Chem.MolToSmiles(mol)
             candidates = np.flatnonzero(formulas == CalcMolFormula(mol).replace("+", "").replace("-", ""))
@@ -440,13 +455,16 @@ def molecule_from_file(data: bytes, filename: str) -> Molecule:
     if not text.strip():
         raise MoleculeError(f"{name}: the file is empty")
     try:
-        return _read_text(text, name, kind)
+        try:
+            return _read_text(text, name, kind)
+        except RuntimeError as exc:  # an RDKit invariant violation on content it accepted: still the file's fault
+            raise MoleculeError(f"{name}: RDKit cannot make a molecule of it ({_first_line(exc)})") from None
     except MoleculeError as exc:
+        message = str(exc) if str(exc).startswith(f"{name}:") else f"{name}: {exc}"
         guess = _guess_format(text)
         if guess is not None and guess != kind:
-            raise MoleculeError(f"{exc}; the content looks like {_FORMAT_NAMES[guess]}: check the file's "
-                                "extension") from None
-        raise
+            message += f"; the content looks like {_FORMAT_NAMES[guess]}: check the file's extension"
+        raise MoleculeError(message) from None
 
 
 _FORMAT_NAMES = {"xyz": "an XYZ file", "sdf": "an SDF/MOL file", "pdb": "a PDB file"}
@@ -499,11 +517,26 @@ def _read_text(text: str, name: str, kind: str) -> Molecule:
             mol = Chem.AddHs(mol)
             _check_size(mol.GetNumAtoms())
             _embed(mol, 0, name)
-        elif any(a.GetTotalNumHs() > 0 for a in mol.GetAtoms()):
-            mol = Chem.AddHs(mol, addCoords=True)
+        else:
+            _check_file_geometry(mol, name)  # before hydrogens are placed from it
+            if any(a.GetTotalNumHs() > 0 for a in mol.GetAtoms()):
+                try:
+                    mol = Chem.AddHs(mol, addCoords=True)
+                except RuntimeError as exc:
+                    raise MoleculeError(f"{name}: hydrogens cannot be placed ({_first_line(exc)})") from None
         return _from_rdkit(mol, title or stem, source)
     finally:
         RDLogger.EnableLog("rdApp.*")
+
+
+def _check_file_geometry(mol, name: str) -> None:
+    """Coordinates of a file's molecule: finite, not absurd, no two atoms on one spot."""
+    charges = np.array([a.GetAtomicNum() for a in mol.GetAtoms()], dtype=np.int64)
+    try:
+        _check_coords(mol.GetConformer().GetPositions())
+        _check_separation(charges, mol.GetConformer().GetPositions())
+    except MoleculeError as exc:
+        raise MoleculeError(f"{name}: {exc}") from None
 
 
 def _parse_xyz(text: str, name: str) -> tuple[np.ndarray, np.ndarray, str]:
@@ -524,7 +557,7 @@ def _parse_xyz(text: str, name: str) -> tuple[np.ndarray, np.ndarray, str]:
         parts = line.split()
         try:
             symbol = parts[0]
-            z = int(symbol) if symbol.isdigit() else table.GetAtomicNumber(symbol.capitalize())
+            z = int(symbol) if re.fullmatch(r"[0-9]+", symbol) else table.GetAtomicNumber(symbol.capitalize())
             xyz = [float(v) for v in parts[1:4]]
         except (IndexError, ValueError, RuntimeError):
             raise MoleculeError(f"{name}: line {k} is not 'element x y z': {line.strip()[:80]!r}") from None

@@ -480,7 +480,7 @@ class ScanEngine:
                             "collision distance")
         notices = []
         if settings.axis == "normal" and is_linear(mol.coords):
-            notices.append("the molecule is linear and has no molecular plane: the atom moves perpendicular "
+            notices.append("The molecule is linear and has no molecular plane: the atom moves perpendicular "
                            f"to the line, along ({', '.join(f'{v:+.2f}' for v in self.axis)})")
         if n_bad:
             lo, hi = self.d[~self.valid].min(), self.d[~self.valid].max()

@@ -246,7 +246,9 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.source_picker.value = self.state.source
         if self._url_problems:
             names = ", ".join(sorted(set(self._url_problems)))
-            self.state.error = f"The link's value for {names} is not valid; the default is used instead."
+            message = f"The link's value for {names} is not valid; the default is used instead."
+            first = self.state.error.rstrip(".")
+            self.state.error = f"{first}. {message}" if first else message  # keep both
 
     def _apply_raw_molecule_key(self, raw: dict[str, str], keys: set[str]) -> None:
         """The link's molecule key as the text it is, not as Panel's parser reads it.

@@ -174,6 +174,24 @@ class ExplorerState(param.Parameterized):
             self.error = message
             return
         self._set_molecule(mol, apply_defaults=not ({"atom", "axis"} & set(url_keys)), keep_train=True)
+        if self.result is None and url_keys:  # the link's settings make no scan: show the defaults' scan
+            self._fall_back_to_defaults(mol)
+
+    def _fall_back_to_defaults(self, mol: Molecule) -> None:
+        """Default scan settings (first keeping the atom and axis), the link's problem still named."""
+        problem = self.error.rstrip(".")
+        keep = ("atom", "axis", "partner", "custom_axis")
+        defaults = {k: self.settings.param[k].default for k in (*ENGINE_SETTINGS, *MODEL_SETTINGS) if k not in keep}
+        self._quiet = True
+        try:
+            self.settings.param.update({k: list(v) if isinstance(v, list) else v for k, v in defaults.items()})
+        finally:
+            self._quiet = False
+        self._set_molecule(mol, apply_defaults=False, keep_train=False)
+        if self.result is None:
+            self._set_molecule(mol, apply_defaults=True, keep_train=False)
+        if self.result is not None:
+            self.error = f"{problem}. The link's settings make no scan: the defaults are shown."
 
     def choose(self, source: str, key: str, data: bytes | None = None) -> bool:
         """Switch to another molecule (from a widget); on error keep the current one and say why.
