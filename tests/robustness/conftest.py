@@ -142,8 +142,10 @@ def serve_app(tmp_path):
         app.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # module scope: one thread can hold only one sync Playwright at a time, and tests/ui starts its
+    # own session-wide one later in the run
     playwright = pytest.importorskip("playwright.sync_api")
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:

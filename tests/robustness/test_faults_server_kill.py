@@ -9,6 +9,7 @@ interrupted, and Resume computes only the missing points, which equal an uninter
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import time
 import uuid
@@ -94,3 +95,29 @@ def test_sigkill_of_the_server_mid_run(serve_app, page, tmp_path, qm9, shots):
     assert_matches_reference(store, run_id, qm9, store.get_config(run_id))
     assert store.get_run(run_id)["error"] is None
     assert page.errors == []
+
+
+def test_sigterm_of_the_server_mid_run_leaves_the_run_interrupted(serve_app, page, tmp_path):
+    """``kill PID`` / a service manager stopping the server: Bokeh shuts down, distributed's exit
+    handler closes the cluster under the running run; the run ends interrupted, never finished."""
+    store_path = tmp_path / "runs.sqlite"
+    app = serve_app(store_path)
+    open_tab(page, app.url)
+    name = f"terminated-{uuid.uuid4().hex[:6]}"
+    launch_run(page, name, SIZES, N_TEST, SERIES)
+    store = RunStore(store_path)
+    run_id = int(store.list_runs().set_index("name").loc[name, "id"])
+    until(lambda: store.get_run(run_id)["n_done"] >= 4, timeout=300, step=0.05)
+    children = app.children()
+    t0 = time.monotonic()
+    os.kill(app.proc.pid, signal.SIGTERM)
+    app.proc.wait(120)
+    t_exit = time.monotonic() - t0
+    run = store.get_run(run_id)
+    assert run["n_done"] < 6, "the run finished before the signal; make its largest size bigger"
+    assert run["status"] == "interrupted" and run["error"] is None
+    with sqlite3.connect(store_path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert wait_gone(children, timeout=60) == []
+    print(f"\nSIGTERM: server exited after {t_exit:.2f} s, run {run['status']} with {run['n_done']}/6 points, "
+          f"its workers gone")

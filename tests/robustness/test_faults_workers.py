@@ -146,3 +146,34 @@ def test_a_point_that_kills_every_worker_fails_its_run_only(executor):
     # the app and CLI go on: another run on the same executor finishes, the failed one resumes up to n=77
     assert executor.store.missing_tasks(bad) == [("sorted:l1", 77, 0)]
     print(f"\nrepeated worker deaths on one point: run failed {t_failed:.2f} s after submission with: {error}")
+
+
+def test_tasks_dropped_by_the_cluster_leave_the_run_interrupted(executor):
+    """What a closing cluster does (the server got SIGTERM, distributed's exit handler ran first):
+    it cancels the run's futures without the executor asking. The run must not end "finished"."""
+    store = executor.store
+    run_id = executor.submit(RunConfig(series=["sorted:l1"], sizes=[20, 40, 3000], **TINY))
+    until(lambda: store.get_run(run_id)["n_done"] >= 2, timeout=300, step=0.02)
+    with executor._lock:
+        futures = list(executor._runs[run_id].futures)
+    executor.client.cancel(futures)
+    assert executor.wait(run_id, timeout=120) == "interrupted"
+    assert store.get_run(run_id)["error"] is None
+    assert store.missing_tasks(run_id) == [("sorted:l1", 3000, 0)]
+    until(lambda: not any(executing(executor.client, run_id).values()), timeout=120)
+
+
+def test_a_point_stopped_behind_the_executors_back_fails_the_run(executor):
+    """A task that stops without its run being cancelled (here: the run's cancel Event set from
+    outside) leaves a point missing: the run ends "failed", saying which, never "finished"."""
+    from distributed import Event
+
+    store = executor.store
+    run_id = executor.submit(RunConfig(series=["sorted:l1"], sizes=[20, 40, 3000], **TINY))
+    until(lambda: store.get_run(run_id)["n_done"] >= 2, timeout=300, step=0.02)
+    with executor._lock:
+        event = executor._runs[run_id].cancel_event
+    Event(event, client=executor.client).set()
+    assert executor.wait(run_id, timeout=120) == "failed"
+    assert store.get_run(run_id)["error"] == ("1 of the run's points were not computed (the first: sorted:l1 n=3000 "
+                                              "seed 0); Resume computes them")

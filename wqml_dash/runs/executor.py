@@ -22,6 +22,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -91,6 +92,11 @@ def describe_task_error(exc: BaseException) -> str:
 def task_weight(size: int) -> float:
     """Relative cost of a point of training size ``size``, for the estimate of the time left."""
     return float(size) ** 3 + _FIXED_COST
+
+
+class ClusterLost(RuntimeError):
+    """The cluster cancelled or lost a run's task without the executor asking (it is shutting
+    down, e.g. the server got SIGTERM): the run is interrupted, not finished."""
 
 
 @dataclass
@@ -465,6 +471,13 @@ class RunExecutor:
         except KeyError:
             error = None  # the run was deleted while it ran
             run.stop.set()
+        except (ClusterLost, CancelledError) as exc:
+            error = None
+            with run.lock:  # interrupted, resumable: the cluster went away under the run
+                if not run.stop.is_set():
+                    log.warning("run %s interrupted: %s", run_id, exc or type(exc).__name__)
+                    run.interrupt = True
+                    run.stop.set()
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             log.warning("run %s failed:\n%s", run_id, traceback.format_exc())
@@ -509,7 +522,9 @@ class RunExecutor:
                     break
                 series, size, seed = points.pop(fut)
                 if fut.status == "cancelled":
-                    continue
+                    if run.stop.is_set():
+                        continue
+                    raise ClusterLost(f"the Dask cluster dropped the task of {series} n={size} seed {seed}")
                 if fut.status == "error":
                     exc = fut.exception()
                     if isinstance(exc, Cancelled) or run.stop.is_set():
@@ -554,6 +569,12 @@ class RunExecutor:
                 # cancel() / close() recorded it already; again in case the driver's "running" came later
                 self.store.set_status(run_id, "interrupted" if run.interrupt else "cancelled")
             elif error is not None:
+                self.store.set_status(run_id, "failed", error)
+                self._set_message(run, f"failed: {error}")
+            elif missing := self.store.missing_tasks(run_id):  # never "finished" with points missing
+                series, size, seed = missing[0]
+                error = (f"{len(missing)} of the run's points were not computed (the first: {series} n={size} "
+                         f"seed {seed}); Resume computes them")
                 self.store.set_status(run_id, "failed", error)
                 self._set_message(run, f"failed: {error}")
             else:
