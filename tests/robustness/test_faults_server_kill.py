@@ -97,6 +97,7 @@ def test_sigkill_of_the_server_mid_run(serve_app, page, tmp_path, qm9, shots):
     assert page.errors == []
 
 
+@pytest.mark.slow
 def test_sigterm_of_the_server_mid_run_leaves_the_run_interrupted(serve_app, page, tmp_path):
     """``kill PID`` / a service manager stopping the server: Bokeh shuts down, distributed's exit
     handler closes the cluster under the running run; the run ends interrupted, never finished."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import holoviews as hv
 import panel as pn
+from panel.io.resources import LOCAL_DIST
 
 from .access import refusal_message
 from .data_overview import DataOverview
@@ -45,10 +46,23 @@ def _learning_curves():
         return pn.pane.Alert(f"The learning-curves tab could not open its run store: {exc}", alert_type="danger")
 
 
+def _serve_styles_locally(doc) -> None:
+    """Give a new session's document the server's stylesheet folder from the start.
+
+    Panel sets it when it renders the session's page; a model updated before that (a run that
+    finishes while twenty sessions open at once updates every session's table) would get its
+    stylesheets from Panel's CDN instead, which a classroom without internet cannot reach.
+    """
+    if doc is None or doc.session_context is None or "dist_url" in doc._template_variables:
+        return
+    doc._template_variables["dist_url"] = f"{pn.state.rel_path}/{LOCAL_DIST}" if pn.state.rel_path else LOCAL_DIST
+
+
 def create_app() -> pn.viewable.Viewable:
     """Build the page for one browser session (a short refusal for clients `access` turns away)."""
     # BootstrapTemplate fetches no web fonts: the page works offline (DESIGN.md).
     pn.extension("tabulator", design="bootstrap", notifications=True, raw_css=[_CSS])
+    _serve_styles_locally(pn.state.curdoc)
     refusal = refusal_message()
     if refusal is not None:
         return pn.Column(pn.pane.Markdown(refusal, css_classes=["wqml-refusal"]), margin=20)

@@ -473,7 +473,10 @@ class DisplacementExplorer(pn.viewable.Viewer):
             self._show_frame()
 
     def _on_d(self, event) -> None:
-        if self.slider.value != event.new:
+        # Only a change of d made elsewhere (Play, a click, a link) moves the slider: echoing the
+        # slider's own value back (rounded) would reach the browser after the user's next key
+        # press and pull the handle back a step.
+        if abs(self.slider.value - event.new) > 1e-6:
             self.slider.value = event.new
         self._show_frame()
 
