@@ -476,7 +476,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         # Only a change of d made elsewhere (Play, a click, a link) moves the slider: echoing the
         # slider's own value back (rounded) would reach the browser after the user's next key
         # press and pull the handle back a step.
-        if abs(self.slider.value - event.new) > 1e-6:
+        if not abs(self.slider.value - event.new) <= 1e-6:  # (a NaN from a link goes on to be refused)
             self.slider.value = event.new
         self._show_frame()
 
