@@ -63,8 +63,9 @@ def test_no_code_execution_deserialisation_or_shell(path):
                 f"{rel}:{call.lineno} starts a shell"
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PKG)))
+@pytest.mark.parametrize("path", [p for p in SOURCES if "sqlite3" in p.read_text()], ids=lambda p: p.name)
 def test_sql_is_literal_or_built_from_constants(path):
+    """Every ``execute`` in a module that talks to SQLite (Panel's ``state.execute`` elsewhere is not SQL)."""
     for call, name in _calls(path):
         if not name.endswith((".execute", ".executemany", ".executescript")) or not call.args:
             continue
