@@ -59,7 +59,6 @@ async def _drag(page, presses: int, frames: list, latencies: list, answered: lis
         try:
             await page.locator(".wqml-d", has_text=expected).first.wait_for(timeout=120_000)
         except Exception:
-            await page.screenshot(path=f"/tmp/lat/stuck-{id(page)}.png")
             raise AssertionError(f"stuck at {await _readout(page)!r}, waiting for {expected!r}; "
                                  f"handle {await handle.get_attribute('aria-valuenow')}") from None
         latencies.append(time.perf_counter() - t0)
