@@ -8,7 +8,6 @@ computer only. To serve others, name the address to listen on and the address th
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import secrets
@@ -44,15 +43,6 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _is_loopback(address: str) -> bool:
-    if address in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
-
-
 def _users(path: str) -> str:
     """Check the users file and return its path (Panel reads it itself)."""
     file = Path(path)
@@ -72,8 +62,9 @@ def server_options(args) -> dict:
     """The keyword arguments for `panel.serve`, after checking the command line."""
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port must be between 1 and 65535, got {args.port}")
-    local = _is_loopback(args.address)
-    if not local and not args.allow_origin:
+    from ..ui.access import is_local
+
+    if not is_local(args.address) and not args.allow_origin:
         raise UsageError("serving beyond this computer needs --allow-origin HOST:PORT, the address "
                          "students type in their browser (e.g. --allow-origin 192.168.1.20:5006)")
     origins = [f"localhost:{args.port}", f"127.0.0.1:{args.port}", *args.allow_origin]
@@ -88,9 +79,12 @@ def server_options(args) -> dict:
 
 def run(args) -> int:
     options = server_options(args)
-    if not _is_loopback(args.address):
+    from ..ui.access import ALLOW_REMOTE_ENV, is_local
+
+    local = is_local(args.address)
+    if not local:
         # The app turns away clients on other computers unless told they are expected (ui/access.py).
-        os.environ["WQML_ALLOW_REMOTE"] = "1"
+        os.environ[ALLOW_REMOTE_ENV] = "1"
         if not args.basic_auth:
             print("wqml: warning: anyone who can reach this address can use the app; add --basic-auth "
                   "users.json for a login", file=sys.stderr)
@@ -98,7 +92,7 @@ def run(args) -> int:
 
     from ..ui.app import create_app
 
-    where = "localhost" if _is_loopback(args.address) else args.address
+    where = "localhost" if local else args.address
     print(f"wqml: serving http://{where}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
     try:
         pn.serve({"app": create_app}, **options)

@@ -37,7 +37,10 @@ def client_address() -> str | None:
 
 
 def is_local(address: str) -> bool:
-    """Whether ``address`` is a loopback address (``127.0.0.0/8``, ``::1``, or IPv4-mapped)."""
+    """Whether ``address`` is this computer: ``localhost`` or a loopback address (``127.0.0.0/8``,
+    ``::1``, or IPv4-mapped)."""
+    if address in ("localhost", "localhost.localdomain"):
+        return True
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
