@@ -79,6 +79,11 @@ def create_app() -> pn.viewable.Viewable:
         header_background="#24476b",
         sidebar_width=320,
         collapsed_sidebar=True,  # room for the explorer on a projector; the menu button opens it
+        # Panel's busy state is one per server process: every session's spinner would turn on
+        # whenever any session ran a callback (each student's once-a-second poll included), and
+        # updating all the spinners made the server's work grow with the square of the sessions
+        # (42% of its time with 20 sessions). The explorer and the runs show their own progress.
+        busy_indicator=None,
     )
     pn.state.onload(source.load)
     pn.state.onload(lambda: explorer.start(pn.state.location))
