@@ -126,6 +126,27 @@ def test_delete_cascades(store):
         store.add_point(rid, "sorted:l1", 80, 0, fake_point("sorted:l1", 80, 0))
 
 
+def test_the_fingerprint_changes_with_every_change_a_table_shows(store):
+    seen = [store.fingerprint()]
+
+    def changed(step):
+        step()
+        now = store.fingerprint()
+        assert now not in seen, step
+        seen.append(now)
+
+    changed(lambda: store.create_run(CONFIG))
+    rid = store.list_runs()["id"].iloc[-1]
+    changed(lambda: store.set_status(rid, "running"))
+    changed(lambda: store.add_point(rid, "sorted:l1", 40, 0, fake_point("sorted:l1", 40, 0)))
+    changed(lambda: store.rename_run(rid, "renamed"))
+    changed(lambda: store.create_run(CONFIG))
+    changed(lambda: store.delete_run(rid))
+    store.list_runs(), store.points(), store.get_run(rid + 1)  # reading changes nothing
+    assert store.fingerprint() == seen[-1]
+    assert RunStore(store.path).fingerprint() == seen[-1]  # another process's view of the same file
+
+
 def test_mark_interrupted_only_dead_owners(store):
     alive = store.create_run(CONFIG)
     store.set_status(alive, "running")  # owned by this (live) process

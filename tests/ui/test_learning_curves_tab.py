@@ -193,6 +193,25 @@ def test_points_fill_in_and_the_table_patches_in_place(tab):
     assert len(tab.summary) == 2
 
 
+def test_an_idle_poll_reads_the_store_again_only_after_a_change(tab, monkeypatch):
+    ex = tab.executor
+    run_id = ex.submit(_config())
+    tab.refresh()
+    reads = []
+    list_runs = tab.store.list_runs
+    monkeypatch.setattr(tab.store, "list_runs", lambda: reads.append(1) or list_runs())
+    for _ in range(3):
+        tab.refresh()
+    assert reads == []  # nothing running here, nothing changed: one small query per poll
+    RunStore(tab.store.path).rename_run(run_id, "renamed elsewhere")  # another session or the CLI
+    tab.refresh()
+    assert reads == [1] and tab.runs_table.table.value.loc[run_id, "name"] == "renamed elsewhere"
+    ex.active.add(run_id)  # a run in progress here: its time left changes every second
+    tab.refresh()
+    tab.refresh()
+    assert reads == [1, 1, 1]
+
+
 def test_the_inspected_point_follows_a_live_run_until_the_user_picks_one(tab):
     ex = tab.executor
     run_id = ex.submit(_config(), finish=1)  # sorted:l1 n=20 arrives alone in the first poll

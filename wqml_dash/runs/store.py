@@ -312,6 +312,21 @@ class RunStore:
             df[col] = df[col].astype("int64")
         return df
 
+    def fingerprint(self) -> tuple:
+        """A cheap summary of the store that changes whenever a run is added, renamed, changes
+        status or is deleted, or a point is added or removed (one query; a poller compares it
+        before reading everything again).
+
+        Returns
+        -------
+        tuple of (runs: str, number of points: int, newest point's rowid: int)
+        """
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT (SELECT group_concat(id || ':' || status || ':' || n_total || ':' || name, char(10)) "
+                "FROM runs), (SELECT COUNT(*) FROM points), (SELECT MAX(rowid) FROM points)").fetchone()
+        return (row[0] or "", int(row[1]), int(row[2] or 0))
+
     def get_run(self, run_id: int) -> dict:
         """One run as a dict with the fields of a `list_runs` row. KeyError if missing."""
         rows = self._runs_query("WHERE r.id = ?", (int(run_id),))

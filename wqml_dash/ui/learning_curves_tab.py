@@ -70,6 +70,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
         params.update(store=store or executor.store, executor=executor)
         super().__init__(**params)
         self._signature = None
+        self._quick = None  # the store's fingerprint at the last full refresh (None: read it all)
         self._callback = None
         self._follow_newest = True  # show the newest run (this session's own, once it has launched one)
         self._own_runs: list[int] = []  # launched from this session: other users' runs don't take over its plot
@@ -107,7 +108,16 @@ class LearningCurvesTab(pn.viewable.Viewer):
 
     # -- polling ------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Read runs and points from the store; update the table, choosers and plot if anything changed."""
+        """Read runs and points from the store; update the table, choosers and plot if anything changed.
+
+        While this process runs nothing, a store whose `RunStore.fingerprint` is unchanged is not
+        read again: a class of idle sessions polls with one small query each.
+        """
+        active = self.executor.active_runs()
+        quick = (self.store.fingerprint(), self.executor.dashboard_link) if not active else None
+        if quick is not None and quick == self._quick:
+            return
+        self._quick = quick
         runs = self.runs_table.refresh()
         signature = tuple(zip(runs["id"], runs["n_done"], runs["status"], runs["name"], strict=True))
         link = self.executor.dashboard_link
