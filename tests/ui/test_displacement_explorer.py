@@ -157,6 +157,8 @@ def test_uploaded_xyz_file(explorer):
     st = explorer.state
     assert (st.source, st.key) == ("file", "water.xyz") and st.molecule.formula == "H2O"
     assert len(explorer.molecule_view.symbols) == 3 and st.result is not None
+    for axis in (*explorer.heatmap.figure.xaxis, *explorer.heatmap.figure.yaxis):  # a tick per atom
+        assert list(axis.ticker.ticks) == [0, 1, 2] and len(axis.major_label_overrides) == 3
     explorer.file_input.send("broken.xyz", b"2\nbad\nO 0 0\n")
     assert "Could not load" in explorer.alert.object and st.molecule.formula == "H2O"
 

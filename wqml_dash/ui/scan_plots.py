@@ -181,8 +181,12 @@ class CMHeatmap:
                  line_color=None)
         fig.rect("x", "y", "w", "h", source=self.moving, fill_color=None, line_color=MOVING, line_width=3)
         fig.hover.tooltips = [("row", "@row"), ("column", "@col"), ("C", "@value{0.000}")]
+        # One ticker for both axes, its ticks updated in place: assigning a new model to a served
+        # document makes Bokeh walk every model of the session (about a second on a loaded server).
+        self._ticker = FixedTicker(ticks=[])
         for axis in (fig.xaxis, fig.yaxis):
             axis.major_label_text_font_size = "9pt"
+            axis.ticker = self._ticker
         fig.xaxis.major_label_orientation = 1.2
         fig.add_layout(ColorBar(color_mapper=self.mapper, width=10, label_standoff=6,
                                 major_label_text_font_size="9pt"), "right")
@@ -208,8 +212,7 @@ class CMHeatmap:
             if len(labels) != len(self._labels):
                 fig.x_range.update(start=-0.5, end=n - 0.5)
                 fig.y_range.update(start=n - 0.5, end=-0.5)
-                for axis in (fig.xaxis, fig.yaxis):
-                    axis.ticker = FixedTicker(ticks=list(range(n)))
+                self._ticker.ticks = list(range(n))
             overrides = {i: name for i, name in enumerate(labels)}
             fig.xaxis.major_label_overrides = overrides
             fig.yaxis.major_label_overrides = overrides
