@@ -41,11 +41,44 @@ async def _readout(page) -> str:
     return await page.locator(".wqml-d").first.inner_text()
 
 
+#: The property changes a stuck session's message lists: the slider, the link, the scan range.
+WATCHED = re.compile(r'\{"kind":"ModelChanged","model":\{"id":"[^"]+"\},"attr":"(?:value|search|href|start)",'
+                     r'"new":[^{}]*?\}')
+
+
+def _watch_changes(page, changes: list[str]) -> None:
+    """Record the watched property changes the page sends (->) and receives (<-), with their time."""
+    def keep(direction, payload):
+        text = payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
+        changes.extend(f"{time.perf_counter():.2f} {direction} {m.group(0)[:200]}" for m in WATCHED.finditer(text))
+
+    page.on("websocket", lambda ws: (ws.on("framereceived", lambda p: keep("<-", p)),
+                                     ws.on("framesent", lambda p: keep("->", p))))
+
+
+async def _describe(page, changes: list[str]) -> str:
+    """For a failure: every readout and slider handle on the page with its visibility, the last
+    watched property changes, and a screenshot into ``$WQML_LOAD_SHOTS`` if set."""
+    parts = []
+    for selector, attribute in ((".wqml-d", None), (".noUi-handle", "aria-valuenow")):
+        for k, item in enumerate(await page.locator(selector).all()):
+            value = await (item.get_attribute(attribute) if attribute else item.inner_text())
+            parts.append(f"{selector}[{k}] {value!r} visible={await item.is_visible()} "
+                         f"box={await item.bounding_box()}")
+    parts.extend(changes[-30:])
+    shots = os.environ.get("WQML_LOAD_SHOTS")
+    if shots:
+        path = Path(shots) / f"stuck-{id(page)}.png"
+        await page.screenshot(path=str(path), full_page=True)
+        parts.append(f"screenshot {path}")
+    return "; ".join(parts)
+
+
 #: A websocket message at least this long after a key press is the server's update of the views.
 UPDATE_BYTES = 1000
 
 
-async def _drag(page, presses: int, frames: list, latencies: list, answered: list) -> None:
+async def _drag(page, presses: int, frames: list, latencies: list, answered: list, changes: list) -> None:
     """Press ArrowRight ``presses`` times on the slider's handle, each time waiting for the readout.
 
     ``latencies`` gets the time from each press to the updated readout on screen (the page's own
@@ -59,8 +92,7 @@ async def _drag(page, presses: int, frames: list, latencies: list, answered: lis
         try:
             await page.locator(".wqml-d", has_text=expected).first.wait_for(timeout=120_000)
         except Exception:
-            raise AssertionError(f"stuck at {await _readout(page)!r}, waiting for {expected!r}; "
-                                 f"handle {await handle.get_attribute('aria-valuenow')}") from None
+            raise AssertionError(f"stuck waiting for {expected!r}: {await _describe(page, changes)}") from None
         latencies.append(time.perf_counter() - t0)
         update = [t for t, size in frames if t > t0 and size >= UPDATE_BYTES]
         if update:
@@ -104,12 +136,14 @@ async def _session(browser, url: str, i: int, results: dict) -> None:
     frames: list[tuple[float, int]] = []
     page.on("websocket", lambda ws: ws.on("framereceived",
                                           lambda payload: frames.append((time.perf_counter(), len(payload)))))
+    changes: list[str] = []
+    _watch_changes(page, changes)
     try:
         t0 = time.perf_counter()
         await _open(page, url)
         opened = time.perf_counter() - t0
         presses = 1 + i % 10 + (i // 10) * 11  # 1..10 and 12..21: a different final d in every session
-        await _drag(page, presses, frames, latencies, answered)
+        await _drag(page, presses, frames, latencies, answered, changes)
         await asyncio.sleep(1.0)  # let everyone else's presses arrive: our d must not move
         final = await _readout(page)
         launched = None
