@@ -172,6 +172,12 @@ def test_play_sweeps_d_back_and_forth(explorer):
     assert explorer.state.d == grid[-2]
 
 
+def test_play_stops_when_the_tab_is_hidden(explorer):
+    explorer.play.value = True
+    explorer.shown = False
+    assert explorer.play.value is False and explorer._play_callback is None
+
+
 def test_a_collision_shows_the_nearest_valid_geometry(explorer):
     st = explorer.state
     st.settings.axis = "bond"  # towards a bonded neighbour: beyond about 0.7 Å the two atoms collide

@@ -212,6 +212,16 @@ def test_an_idle_poll_reads_the_store_again_only_after_a_change(tab, monkeypatch
     assert reads == [1, 1, 1]
 
 
+def test_a_hidden_tab_waits_and_catches_up_when_shown(tab):
+    tab._callback = object()  # as if served and polling
+    tab.shown = False
+    run_id = tab.executor.submit(_config())
+    tab._poll()
+    assert run_id not in tab.runs_table.table.value.index  # hidden: not read, nothing updated
+    tab.shown = True
+    assert run_id in tab.runs_table.table.value.index
+
+
 def test_the_inspected_point_follows_a_live_run_until_the_user_picks_one(tab):
     ex = tab.executor
     run_id = ex.submit(_config(), finish=1)  # sorted:l1 n=20 arrives alone in the first poll

@@ -69,9 +69,12 @@ def create_app() -> pn.viewable.Viewable:
     hv.extension("bokeh", logo=False)
     source = DataSource()
     explorer = DisplacementExplorer(data_source=source)
-    tabs = pn.Tabs(("Displacement explorer", explorer), ("Learning curves", _learning_curves()),
-                   ("QM9 data", DataOverview(source=source)), dynamic=True,
+    pages = [explorer, _learning_curves(), DataOverview(source=source)]
+    tabs = pn.Tabs(*zip(("Displacement explorer", "Learning curves", "QM9 data"), pages, strict=True), dynamic=True,
                    active=0, sizing_mode="stretch_width", name="main-tabs")
+    # Only the tab on screen is rendered; the others pause their updates until shown again.
+    tabs.param.watch(lambda e: [page.param.update(shown=i == e.new) for i, page in enumerate(pages)
+                                if "shown" in page.param], "active")
     template = pn.template.BootstrapTemplate(
         title="wqml-dash · Wasserstein metric for quantum machine learning",
         sidebar=[pn.pane.Markdown(ABOUT, css_classes=["wqml-help"])],

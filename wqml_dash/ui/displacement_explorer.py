@@ -84,6 +84,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
     """The displacement explorer tab (a Panel Viewer around an `ExplorerState`)."""
 
     state = param.ClassSelector(class_=ExplorerState)
+    shown = param.Boolean(default=True, doc="Whether the tab is on screen (Play stops when it is hidden)")
 
     def __init__(self, data_source: DataSource | None = None, **params):
         params.setdefault("state", ExplorerState(data_source=data_source))
@@ -192,6 +193,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.extra_models.param.watch(self._on_extra_models, "value")
         self.slider.param.watch(self._on_slider, "value")
         self.play.param.watch(self._on_play, "value")
+        # A hidden tab's models are detached from the page: no animation there (see LearningCurvesTab.shown).
+        self.param.watch(lambda e: e.new or self.play.param.update(value=False), "shown")
         self.molecule_view.param.watch(self._on_pick, "highlight")
         st.param.watch(self._on_result, "result")
         st.param.watch(self._on_d, "d")

@@ -53,6 +53,9 @@ class LearningCurvesTab(pn.viewable.Viewer):
     store = param.Parameter(doc="The RunStore")
     executor = param.Parameter(doc="The RunExecutor")
     refresh_seconds = param.Number(default=1.0, bounds=(0.1, None))
+    shown = param.Boolean(default=True, doc="""Whether the tab is on screen. A served session polls only
+        then, and catches up when it is shown again: Panel keeps a hidden tab's Bokeh models detached
+        from the page, and updating those would point their stylesheets at Panel's CDN.""")
 
     points = param.DataFrame(default=None, allow_None=True, doc="Points of every run in the store")
     summary = param.DataFrame(default=None, allow_None=True, doc="The plotted curves (seeds averaged)")
@@ -136,9 +139,18 @@ class LearningCurvesTab(pn.viewable.Viewer):
         """Refresh every `refresh_seconds` in this (served) session; stops when the session ends."""
         if self._callback is not None:
             return
-        self._callback = pn.state.add_periodic_callback(self.refresh, period=int(1000 * self.refresh_seconds))
+        self._callback = pn.state.add_periodic_callback(self._poll, period=int(1000 * self.refresh_seconds))
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
             pn.state.on_session_destroyed(lambda _ctx: self.stop_polling())
+
+    def _poll(self) -> None:
+        if self.shown:
+            self.refresh()
+
+    @param.depends("shown", watch=True)
+    def _on_shown(self) -> None:
+        if self.shown and self._callback is not None:
+            self.refresh()
 
     def stop_polling(self) -> None:
         if self._callback is not None:
