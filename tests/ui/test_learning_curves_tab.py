@@ -353,3 +353,20 @@ def test_the_app_survives_a_store_it_cannot_open(monkeypatch):
     tabs = app.create_app().main[0]
     alert = tabs[1]
     assert isinstance(alert, pn.pane.Alert) and "schema version 99" in alert.object
+
+
+def test_only_the_tab_on_screen_is_marked_shown(tmp_path, monkeypatch):
+    from wqml_dash.ui import app
+
+    monkeypatch.setenv("WQML_STORE", str(tmp_path / "runs.sqlite"))
+    made = {}
+    for name in ("DisplacementExplorer", "LearningCurvesTab"):
+        cls = getattr(app, name)
+        monkeypatch.setattr(app, name, lambda cls=cls, name=name, **kw: made.setdefault(name, cls(**kw)))
+    tabs = app.create_app().main[0]
+    explorer, curves = made["DisplacementExplorer"], made["LearningCurvesTab"]
+    assert explorer.shown and not curves.shown  # the learning-curves tab polls only once it is opened
+    tabs.active = 1
+    assert curves.shown and not explorer.shown
+    tabs.active = 2
+    assert not curves.shown and not explorer.shown

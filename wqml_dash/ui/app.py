@@ -72,9 +72,14 @@ def create_app() -> pn.viewable.Viewable:
     pages = [explorer, _learning_curves(), DataOverview(source=source)]
     tabs = pn.Tabs(*zip(("Displacement explorer", "Learning curves", "QM9 data"), pages, strict=True), dynamic=True,
                    active=0, sizing_mode="stretch_width", name="main-tabs")
-    # Only the tab on screen is rendered; the others pause their updates until shown again.
-    tabs.param.watch(lambda e: [page.param.update(shown=i == e.new) for i, page in enumerate(pages)
-                                if "shown" in page.param], "active")
+    # Only the tab on screen is rendered; the others pause their updates until shown.
+    def show(active: int) -> None:
+        for i, page in enumerate(pages):
+            if "shown" in page.param:
+                page.shown = i == active
+
+    show(tabs.active)
+    tabs.param.watch(lambda e: show(e.new), "active")
     template = pn.template.BootstrapTemplate(
         title="wqml-dash · Wasserstein metric for quantum machine learning",
         sidebar=[pn.pane.Markdown(ABOUT, css_classes=["wqml-help"])],
