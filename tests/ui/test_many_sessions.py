@@ -129,7 +129,7 @@ async def _show_tab(page, title: str) -> None:
     await page.locator(marker).first.wait_for(timeout=120_000)  # the tab is drawn again
 
 
-async def _session(browser, url: str, i: int, results: dict, everyone_open) -> None:
+async def _session(browser, url: str, i: int, results: dict, everyone_open, mark) -> None:
     context = await browser.new_context(viewport={"width": 1300, "height": 850})
     page = await context.new_page()
     errors: list[str] = []
@@ -148,7 +148,8 @@ async def _session(browser, url: str, i: int, results: dict, everyone_open) -> N
         await _open(page, url)
         opened = time.perf_counter() - t0
         # Then everyone at once: the launching sessions start their runs, and all drag while they compute.
-        await asyncio.wait_for(everyone_open.wait(), timeout=600)
+        if await asyncio.wait_for(everyone_open.wait(), timeout=600) == 0:
+            mark("together")
         together = time.perf_counter()
         launched = None
         if i % LAUNCH_EVERY == 0:
@@ -171,15 +172,41 @@ async def _session(browser, url: str, i: int, results: dict, everyone_open) -> N
         results[i] = dict(presses=presses, final=final, final_after=final_after, url=page.url, errors=errors,
                           latencies=latencies, answered=answered, opened=opened, launched=launched, shown=shown,
                           together=(together, time.perf_counter()))
-    finally:
+    except BaseException:
         await context.close()
+        raise
+    # A finished session's page stays open until the last one ends (the browser closes them all):
+    # its renderer's CPU time is then still counted.
 
 
-async def _classroom(url: str, probe_url: str, chromium: dict,
-                     n_sessions: int) -> tuple[dict, list[float], float]:
+def _cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the server's own process, by its children (the
+    embedded Dask cluster's workers) and by every Chromium process (with the renderers they reaped)."""
+    import psutil
+
+    def used(process, reaped=False):
+        try:
+            t = process.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return t.user + t.system + (t.children_user + t.children_system if reaped else 0.0)
+
+    server = psutil.Process(server_pid)
+    return dict(server=used(server), dask=sum(used(c) for c in server.children(recursive=True)),
+                chromium=sum(used(p, reaped=True) for p in psutil.process_iter(["name"])
+                             if "chrom" in (p.info["name"] or "").lower()))
+
+
+async def _classroom(url: str, probe_url: str, chromium: dict, n_sessions: int,
+                     server_pid: int) -> tuple[dict, list[float], float, dict]:
     from playwright.async_api import async_playwright
 
     results: dict = {}
+    marks: dict[str, tuple[float, dict]] = {}
+
+    def mark(name: str) -> None:
+        marks[name] = (time.perf_counter(), _cpu_seconds(server_pid))
+
     probes: list[float] = []
     done = asyncio.Event()
 
@@ -194,15 +221,19 @@ async def _classroom(url: str, probe_url: str, chromium: dict,
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(**chromium)
-        t0 = time.perf_counter()
+        mark("start")
         prober = asyncio.create_task(probe())
         everyone_open = asyncio.Barrier(n_sessions)
-        await asyncio.gather(*(_session(browser, url, i, results, everyone_open) for i in range(n_sessions)))
-        wall = time.perf_counter() - t0
-        done.set()
-        await prober
-        await browser.close()
-    return results, probes, wall
+        try:
+            await asyncio.gather(*(_session(browser, url, i, results, everyone_open, mark)
+                                   for i in range(n_sessions)))
+            mark("end")
+        finally:
+            done.set()
+            await prober
+            await browser.close()
+    wall = marks["end"][0] - marks["start"][0]
+    return results, probes, wall, marks
 
 
 @pytest.fixture
@@ -210,10 +241,17 @@ def classroom_server(tmp_path, launch_server):
     store = tmp_path / "runs.sqlite"
     env = {**os.environ, "WQML_STORE": str(store)}
     env.pop("WQML_SCHEDULER", None)
-    _, port = launch_server([sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), "--port", "{port}",
+    proc, port = launch_server([sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), "--port", "{port}",
                              "--address", "127.0.0.1", "--allow-websocket-origin", "127.0.0.1:{port}"],
                             "http://127.0.0.1:{port}/app", env, tmp_path / "serve.log")
-    return f"http://127.0.0.1:{port}", store
+    return f"http://127.0.0.1:{port}", store, proc.pid
+
+
+def _cpu_use(marks: dict, start: str, end: str) -> dict:
+    """Average number of cores each group used between two marks (the machine has ``os.cpu_count()``)."""
+    (t0, before), (t1, after) = marks[start], marks[end]
+    return dict(wall_s=round(t1 - t0, 1), **{f"{k}_cores": round((after[k] - before[k]) / (t1 - t0), 2)
+                                             for k in before})
 
 
 def _stats(values: np.ndarray) -> dict | None:
@@ -239,11 +277,11 @@ def _niced(chromium_options: dict, folder: Path) -> dict:
 @pytest.mark.parametrize("n_sessions", [4, pytest.param(20, marks=pytest.mark.slow)])
 def test_sessions_at_once_keep_their_own_state(classroom_server, chromium_options, tmp_path, n_sessions):
     """4 sessions in the default suite (a minute on two cores); the classroom of 20 with -m slow."""
-    base, store_path = classroom_server
+    base, store_path, server_pid = classroom_server
     chromium_options = _niced(chromium_options, tmp_path)
     with ThreadPoolExecutor(1) as pool:  # a loop of its own: the sync Playwright fixtures may own this one
-        results, probes, wall = pool.submit(asyncio.run, _classroom(f"{base}/app", f"{base}/static/js/bokeh.min.js",
-                                                                    chromium_options, n_sessions)).result()
+        results, probes, wall, marks = pool.submit(asyncio.run, _classroom(
+            f"{base}/app", f"{base}/static/js/bokeh.min.js", chromium_options, n_sessions, server_pid)).result()
     assert sorted(results) == list(range(n_sessions))
     for i, r in results.items():
         expected = f"d = {r['presses'] * STEP:+.2f} Å"
@@ -273,7 +311,9 @@ def test_sessions_at_once_keep_their_own_state(classroom_server, chromium_option
         # Once every page is open: runs launched, all sliders dragged at once.
         together_s=round(end - start, 1), slider_to_screen_ms=_stats(latencies), server_update_ms=_stats(answered),
         http_probe_ms=_stats(probes[(probes[:, 0] >= start) & (probes[:, 0] <= end), 1] * 1000),
-        http_probe_while_opening_ms=_stats(probes[probes[:, 0] < start, 1] * 1000), cpu_count=os.cpu_count(),
+        http_probe_while_opening_ms=_stats(probes[probes[:, 0] < start, 1] * 1000),
+        cpu_while_opening=_cpu_use(marks, "start", "together"), cpu_together=_cpu_use(marks, "together", "end"),
+        cpu_count=os.cpu_count(),
         load_average=[round(x, 1) for x in os.getloadavg()])
     print(json.dumps(report, indent=1))
     if os.environ.get("WQML_LOAD_REPORT"):
