@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import holoviews as hv
@@ -370,3 +372,26 @@ def test_only_the_tab_on_screen_is_marked_shown(tmp_path, monkeypatch):
     assert curves.shown and not explorer.shown
     tabs.active = 2
     assert not curves.shown and not explorer.shown
+
+
+def test_showing_the_tab_starts_the_cluster_without_waiting_for_it(tmp_path):
+    class SlowStart(SyncExecutor):
+        started = False
+
+        def start(self):
+            self.start_thread = threading.current_thread()
+            time.sleep(1.0)
+            self.started = True
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    tab = LearningCurvesTab(store=store, executor=SlowStart(store))
+    tab._callback = object()  # as if served and polling
+    tab.shown = False
+    t0 = time.perf_counter()
+    tab.shown = True
+    assert time.perf_counter() - t0 < 0.5  # the server's event loop is not held
+    tab._starting.join(5)
+    assert tab.executor.started and tab.executor.start_thread is not threading.current_thread()
+    tab.shown = False
+    tab.shown = True
+    assert tab._starting.is_alive() is False  # started once

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 
 import holoviews as hv
 import numpy as np
@@ -73,6 +74,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
         params.update(store=store or executor.store, executor=executor)
         super().__init__(**params)
         self._signature = None
+        self._starting: threading.Thread | None = None
         self._quick = None  # the store's fingerprint at the last full refresh (None: read it all)
         self._callback = None
         self._follow_newest = True  # show the newest run (this session's own, once it has launched one)
@@ -150,7 +152,26 @@ class LearningCurvesTab(pn.viewable.Viewer):
     @param.depends("shown", watch=True)
     def _on_shown(self) -> None:
         if self.shown and self._callback is not None:
+            self._start_cluster_in_background()
             self.refresh()
+
+    def _start_cluster_in_background(self) -> None:
+        """Start the executor's cluster in a thread the first time a served session shows the tab.
+
+        Starting the embedded Dask cluster takes seconds (more on a busy machine); done by the
+        first launch, it held the server's event loop and every session's slider with it. Now it
+        runs while the user fills in the form; a launch before it is ready waits for it.
+        """
+        if getattr(self.executor, "started", True) or self._starting is not None:
+            return
+        self._starting = threading.Thread(target=self._start_cluster, name="wqml-cluster-start", daemon=True)
+        self._starting.start()
+
+    def _start_cluster(self) -> None:
+        try:
+            self.executor.start()
+        except Exception:  # noqa: BLE001 (the launch reports what is wrong with the cluster)
+            pass
 
     def stop_polling(self) -> None:
         if self._callback is not None:
