@@ -38,6 +38,18 @@ def _wait_d(page, condition, timeout_ms: int = 15_000) -> float:
     raise AssertionError(f"d is still {d}")
 
 
+def _settled_d(page, timeout_ms: int = 15_000) -> float:
+    """The readout's d once it has stayed the same for 700 ms."""
+    last = _d(page)
+    for _ in range(timeout_ms // 700):
+        page.wait_for_timeout(700)
+        now = _d(page)
+        if now == last:
+            return now
+        last = now
+    raise AssertionError(f"d is still moving: {last}")
+
+
 def test_explorer_is_the_first_tab_and_reacts_to_slider_clicks_and_molecules(app_url, watched_page, shot_path):
     page = watched_page.page
     _open(page, app_url)
@@ -70,7 +82,8 @@ def test_explorer_is_the_first_tab_and_reacts_to_slider_clicks_and_molecules(app
     page.mouse.down()
     page.mouse.move(track["x"] + 0.75 * track["width"], track["y"] + track["height"] / 2, steps=8)
     page.mouse.up()
-    d = _wait_d(page, lambda d: 0.3 < d < 0.7)
+    _wait_d(page, lambda d: 0.3 < d < 0.7)
+    d = _settled_d(page)  # the drag's intermediate values may still be arriving
     page.wait_for_function(f"() => location.search.includes('d={d:g}&')", timeout=15_000)  # the link follows
 
     # Click the plot: a training point is added where there was none.

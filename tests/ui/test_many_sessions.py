@@ -274,9 +274,11 @@ def _niced(chromium_options: dict, folder: Path) -> dict:
     return {**chromium_options, "executable_path": str(wrapper)}
 
 
-@pytest.mark.parametrize("n_sessions", [4, pytest.param(20, marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("n_sessions", [4, 20])
 def test_sessions_at_once_keep_their_own_state(classroom_server, chromium_options, tmp_path, n_sessions):
-    """4 sessions in the default suite (a minute on two cores); the classroom of 20 with -m slow."""
+    """-m slow: 4 sessions take a minute on two cores, 20 about six. The default suite keeps two
+    sessions at once in tests/ui/test_sessions_isolated.py."""
     base, store_path, server_pid = classroom_server
     chromium_options = _niced(chromium_options, tmp_path)
     with ThreadPoolExecutor(1) as pool:  # a loop of its own: the sync Playwright fixtures may own this one
