@@ -118,14 +118,13 @@ class LearningCurvesTab(pn.viewable.Viewer):
         While this process runs nothing, a store whose `RunStore.fingerprint` is unchanged is not
         read again: a class of idle sessions polls with one small query each.
         """
-        active = self.executor.active_runs()
-        quick = (self.store.fingerprint(), self.executor.dashboard_link) if not active else None
+        link = self.executor.dashboard_link
+        quick = None if self.executor.active_runs() else (self.store.fingerprint(), link)
         if quick is not None and quick == self._quick:
             return
         self._quick = quick
         runs = self.runs_table.refresh()
         signature = tuple(zip(runs["id"], runs["n_done"], runs["status"], runs["name"], strict=True))
-        link = self.executor.dashboard_link
         self.dashboard.object = (f'<a href="{link}" target="_blank" rel="noopener">Dask dashboard</a> (tasks, '
                                  f'workers, memory; opens in a new tab)' if link
                                  else "Dask dashboard: available once the first run has started the cluster.")
