@@ -14,6 +14,7 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
+import param
 import pytest
 
 from wqml_dash.core.learning_curve import CurvePoint, parse_series
@@ -372,6 +373,28 @@ def test_only_the_tab_on_screen_is_marked_shown(tmp_path, monkeypatch):
     assert curves.shown and not explorer.shown
     tabs.active = 2
     assert not curves.shown and not explorer.shown
+
+
+def test_a_page_is_marked_shown_before_the_tabs_put_it_back_on_the_page():
+    # The browser drops a Tabulator update that arrives while it builds the table: a page must
+    # catch up before the Tabs re-render it, so that its fresh state goes out with it.
+    from wqml_dash.ui.app import PageTabs
+
+    class Page(pn.viewable.Viewer):
+        shown = param.Boolean(default=False)
+
+        def __panel__(self):
+            return pn.pane.Markdown("page")
+
+    pages = [Page(), Page()]
+    tabs = PageTabs(("a", pages[0]), ("b", pages[1]), pages=pages)
+    tabs.get_root()  # rendered, as in a served session
+    order = []
+    pages[1].param.watch(lambda e: order.append(f"shown={e.new}"), "shown")
+    tabs.param.watch(lambda e: order.append("re-rendered"), "objects")
+    assert pages[0].shown and not pages[1].shown
+    tabs.active = 1
+    assert order == ["shown=True", "re-rendered"]
 
 
 def test_showing_the_tab_starts_the_cluster_without_waiting_for_it(tmp_path):

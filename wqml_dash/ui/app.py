@@ -6,6 +6,7 @@ from pathlib import Path
 
 import holoviews as hv
 import panel as pn
+import param
 from panel.io.resources import LOCAL_DIST
 
 from .access import refusal_message
@@ -39,6 +40,26 @@ QM9: 130,831 small organic molecules (H, C, N, O, F; up to 29 atoms) with DFT
 """
 
 
+class PageTabs(pn.Tabs):
+    """Dynamic tabs (only the tab on screen is rendered) that set ``shown`` on their pages.
+
+    A page with a ``shown`` parameter pauses its updates while hidden and catches up when shown.
+    It is told before the tabs put it back on the page (a ``param.depends`` watcher runs before
+    the Tabs' own), so its fresh state goes out with it: an update arriving while the browser
+    builds a Tabulator is dropped (the runs table stayed at "running 0 / 4" after the run ended).
+    """
+
+    def __init__(self, *objects, pages=(), **params):
+        self._pages = list(pages)
+        super().__init__(*objects, dynamic=True, **params)
+
+    @param.depends("active", watch=True, on_init=True)
+    def _mark_shown(self) -> None:
+        for i, page in enumerate(self._pages):
+            if "shown" in page.param:
+                page.shown = i == self.active
+
+
 def _learning_curves():
     try:
         return LearningCurvesTab()
@@ -70,16 +91,8 @@ def create_app() -> pn.viewable.Viewable:
     source = DataSource()
     explorer = DisplacementExplorer(data_source=source)
     pages = [explorer, _learning_curves(), DataOverview(source=source)]
-    tabs = pn.Tabs(*zip(("Displacement explorer", "Learning curves", "QM9 data"), pages, strict=True), dynamic=True,
-                   active=0, sizing_mode="stretch_width", name="main-tabs")
-    # Only the tab on screen is rendered; the others pause their updates until shown.
-    def show(active: int) -> None:
-        for i, page in enumerate(pages):
-            if "shown" in page.param:
-                page.shown = i == active
-
-    show(tabs.active)
-    tabs.param.watch(lambda e: show(e.new), "active")
+    tabs = PageTabs(*zip(("Displacement explorer", "Learning curves", "QM9 data"), pages, strict=True),
+                    pages=pages, active=0, sizing_mode="stretch_width", name="main-tabs")
     template = pn.template.BootstrapTemplate(
         title="wqml-dash · Wasserstein metric for quantum machine learning",
         sidebar=[pn.pane.Markdown(ABOUT, css_classes=["wqml-help"])],
