@@ -18,13 +18,20 @@ import pytest
 from wqml_dash.runs.store import RunStore
 
 
+def _hear_ctrl_c():
+    """Default SIGINT handling in the child: a shell that started pytest in the background set it to
+    ignored, and children inherit that (the CLI would then never see the Ctrl-C sent here)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to a process group")
 def test_ctrl_c_leaves_the_run_interrupted(tmp_path):
     path = tmp_path / "runs.sqlite"
     proc = subprocess.Popen(
         [sys.executable, "-m", "wqml_dash.cli", "learning-curve", "--series", "sorted:w1", "--series", "sorted:l1",
          "--sizes", "50,100,2500,5000", "--test", "200", "--folds", "3", "--store", str(path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=_hear_ctrl_c)
     stderr = ""
     deadline = time.time() + 180
     while time.time() < deadline and proc.poll() is None:
