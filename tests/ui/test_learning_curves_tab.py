@@ -397,6 +397,28 @@ def test_a_page_is_marked_shown_before_the_tabs_put_it_back_on_the_page():
     assert order == ["shown=True", "re-rendered"]
 
 
+def test_a_page_that_fails_to_catch_up_does_not_stop_its_tab_opening(caplog):
+    from wqml_dash.ui.app import PageTabs
+
+    class Broken(pn.viewable.Viewer):
+        shown = param.Boolean(default=False)
+
+        def __panel__(self):
+            return pn.pane.Markdown("broken page")
+
+        @param.depends("shown", watch=True)
+        def _catch_up(self):
+            if self.shown:
+                raise OSError("database is locked")
+
+    pages = [pn.pane.Markdown("first"), Broken()]
+    tabs = PageTabs(("a", pages[0]), ("b", pages[1]), pages=pages)
+    model = tabs.get_root()
+    tabs.active = 1
+    assert model.tabs[1].child.tags != ["hidden"]  # rendered all the same
+    assert "could not catch up" in caplog.text and "database is locked" in caplog.text
+
+
 def test_showing_the_tab_starts_the_cluster_without_waiting_for_it(tmp_path):
     class SlowStart(SyncExecutor):
         started = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import holoviews as hv
@@ -15,6 +16,7 @@ from .data_source import DataSource
 from .displacement_explorer import DisplacementExplorer
 from .learning_curves_tab import LearningCurvesTab
 
+log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 #: Inlined into the page (served by the app itself; nothing is fetched from elsewhere).
 _CSS = (ASSETS / "wqml.css").read_text() if (ASSETS / "wqml.css").exists() else ""
@@ -47,6 +49,12 @@ class PageTabs(pn.Tabs):
     It is told before the tabs put it back on the page (a ``param.depends`` watcher runs before
     the Tabs' own), so its fresh state goes out with it: an update arriving while the browser
     builds a Tabulator is dropped (the runs table stayed at "running 0 / 4" after the run ended).
+
+    Parameters
+    ----------
+    *objects : (title, page) pairs, as for `pn.Tabs`
+    pages : sequence of Viewable
+        The pages in tab order, the objects themselves (``Tabs`` keeps the panels they render to).
     """
 
     def __init__(self, *objects, pages=(), **params):
@@ -56,8 +64,12 @@ class PageTabs(pn.Tabs):
     @param.depends("active", watch=True, on_init=True)
     def _mark_shown(self) -> None:
         for i, page in enumerate(self._pages):
-            if "shown" in page.param:
+            if "shown" not in page.param:
+                continue
+            try:
                 page.shown = i == self.active
+            except Exception:  # a page failing to catch up (a store it cannot read) must not stop the tab opening
+                log.exception("%s could not catch up on being shown", type(page).__name__)
 
 
 def _learning_curves():
