@@ -387,7 +387,7 @@ def test_a_page_is_marked_shown_before_the_tabs_put_it_back_on_the_page():
             return pn.pane.Markdown("page")
 
     pages = [Page(), Page()]
-    tabs = PageTabs(("a", pages[0]), ("b", pages[1]), pages=pages)
+    tabs = PageTabs(("a", pages[0]), ("b", pages[1]))
     tabs.get_root()  # rendered, as in a served session
     order = []
     pages[1].param.watch(lambda e: order.append(f"shown={e.new}"), "shown")
@@ -412,7 +412,7 @@ def test_a_page_that_fails_to_catch_up_does_not_stop_its_tab_opening(caplog):
                 raise OSError("database is locked")
 
     pages = [pn.pane.Markdown("first"), Broken()]
-    tabs = PageTabs(("a", pages[0]), ("b", pages[1]), pages=pages)
+    tabs = PageTabs(("a", pages[0]), ("b", pages[1]))
     model = tabs.get_root()
     tabs.active = 1
     assert model.tabs[1].child.tags != ["hidden"]  # rendered all the same

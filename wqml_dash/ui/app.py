@@ -52,14 +52,13 @@ class PageTabs(pn.Tabs):
 
     Parameters
     ----------
-    *objects : (title, page) pairs, as for `pn.Tabs`
-    pages : sequence of Viewable
-        The pages in tab order, the objects themselves (``Tabs`` keeps the panels they render to).
+    *pages : (title, page) pairs
+        The pages in tab order (kept here: ``Tabs`` keeps only the panels they render to).
     """
 
-    def __init__(self, *objects, pages=(), **params):
-        self._pages = list(pages)
-        super().__init__(*objects, dynamic=True, **params)
+    def __init__(self, *pages: tuple[str, object], **params):
+        self._pages = [page for _title, page in pages]
+        super().__init__(*pages, dynamic=True, **params)
 
     @param.depends("active", watch=True, on_init=True)
     def _mark_shown(self) -> None:
@@ -102,9 +101,9 @@ def create_app() -> pn.viewable.Viewable:
     hv.extension("bokeh", logo=False)
     source = DataSource()
     explorer = DisplacementExplorer(data_source=source)
-    pages = [explorer, _learning_curves(), DataOverview(source=source)]
-    tabs = PageTabs(*zip(("Displacement explorer", "Learning curves", "QM9 data"), pages, strict=True),
-                    pages=pages, active=0, sizing_mode="stretch_width", name="main-tabs")
+    tabs = PageTabs(("Displacement explorer", explorer), ("Learning curves", _learning_curves()),
+                    ("QM9 data", DataOverview(source=source)), active=0, sizing_mode="stretch_width",
+                    name="main-tabs")
     template = pn.template.BootstrapTemplate(
         title="wqml-dash · Wasserstein metric for quantum machine learning",
         sidebar=[pn.pane.Markdown(ABOUT, css_classes=["wqml-help"])],
