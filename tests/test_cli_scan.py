@@ -93,3 +93,13 @@ def test_scan_subprocess(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "wqml_dash.cli", "scan", "--smiles", "C1CC", "--atom", "0"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("wqml: error:")
+
+
+def test_scan_reports_tie_points(capsys):
+    # Butadiene at d = 0: the inner carbons' rows tie (see tests/core/test_teaching_examples.py).
+    assert main(["scan", "--example", "butadiene", "--models", "l1_sorted,w1", "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["tie_points"] == [0.0] and data["tie_index"] == [100]
+    assert data["swap_points"] == pytest.approx([-0.305, 0.305])
+    assert "tie points   +0.000 Å" in captured.err and "swap points  -0.305, +0.305 Å" in captured.err

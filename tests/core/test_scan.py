@@ -226,8 +226,9 @@ def test_result_json_and_frame(formic_acid):
     assert len(j["d"]) == len(j["reference"]) == 201 and len(j["train_index_large"]) == 80
     frame = r.to_frame()
     assert list(frame.columns) == ["d", "valid", "reference", "l1_sorted", "w1", "l1_sorted_large",
-                                   "is_train", "is_train_large"]
-    assert frame["is_train"].sum() == 10
+                                   "is_train", "is_train_large", "is_tie"]
+    assert frame["is_train"].sum() == 10 and not frame["is_tie"].any()
+    assert j["tie_points"] == [] and j["tie_index"] == []
 
 
 def test_settings_bounds():

@@ -171,6 +171,9 @@ def _summary(mol, settings, result, labels, out) -> None:
         print(f"notice       {result.notice}", file=out)
     swaps = ", ".join(f"{v:+.3f}" for v in result.swap_points)
     print(f"swap points  {swaps + ' Å' if swaps else 'none'}", file=out)
+    ties = ", ".join(f"{v:+.3f}" for v in result.tie_points)
+    print(f"tie points   {ties + ' Å (equal row norms: a one-point spike of sorted-CM models)' if ties else 'none'}",
+          file=out)
     print(f"{'model':<36} {'jump ratio':>10} {'sigma':>11} {'lambda':>9}", file=out)
     for name, ratio in result.jump_ratio.items():
         sigma, lam = result.hyperparameters[name]

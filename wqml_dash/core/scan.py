@@ -27,7 +27,8 @@ from .scan_models import MODEL_LABELS, MODEL_SPECS, fit_predict, select_hyperpar
 __all__ = ["AXES", "REFERENCES", "REFERENCE_HELP", "MODELS", "MODEL_LABELS", "DEFAULT_MODELS", "ScanError",
            "ScanSettings", "ScanResult", "ScanEngine", "run_scan", "scan_axis", "is_linear", "displaced_coords",
            "sorted_cm", "scan_grid", "settings_for_example",
-           "normalize_energy", "normalize_displacement", "draw_training_sets", "swap_intervals", "jump_ratio"]
+           "normalize_energy", "normalize_displacement", "draw_training_sets", "swap_intervals", "tie_points",
+           "jump_ratio"]
 
 AXES: tuple[str, ...] = ("normal", "x", "y", "z", "bond", "custom")
 MODELS: tuple[str, ...] = tuple(MODEL_SPECS)
@@ -253,7 +254,9 @@ def swap_intervals(cms, perms: np.ndarray, valid: np.ndarray, rtol: float = 1e-9
     A change of permutation between two atoms whose rows are equivalent (a symmetry, or rounding
     between equal norms) leaves the sorted matrix unchanged, makes no jump and is not reported:
     an interval counts when sorting matrix i+1 with the order of point i gives a different
-    matrix than its own order does.
+    matrix than its own order does, and sorting matrix i with the order of point i+1 too (at a
+    symmetric point i the two orders can give the same matrix there, and differ only by the
+    symmetry breaking a step away: no jump).
 
     Parameters
     ----------
@@ -275,10 +278,92 @@ def swap_intervals(cms, perms: np.ndarray, valid: np.ndarray, rtol: float = 1e-9
         a, b = perms[i], perms[i + 1]
         if np.array_equal(a, b):
             continue
-        m = cms[i + 1]
-        if np.abs(m[np.ix_(a, a)] - m[np.ix_(b, b)]).max() > rtol * scale:
+        if all(np.abs(m[np.ix_(a, a)] - m[np.ix_(b, b)]).max() > rtol * scale for m in (cms[i], cms[i + 1])):
             out.append((i, i + 1))
     return np.array(out, dtype=np.int64).reshape(-1, 2)
+
+
+#: Two row norms count as equal (a tie) within this fraction of the largest row norm of the matrix.
+#: Symmetric geometries from a force field or DFT are symmetric only to a few digits: the norms of
+#: equivalent rows agree to 2e-8 (1,3-butadiene from RDKit), 2e-7 (QM9's furan) and 6e-6 (the six
+#: carbons of QM9's benzene, #214) of the largest. A crossing of two norms lands this close to a grid
+#: point only when it lies within about 1e-5 Å of it.
+TIE_RTOL = 1e-5
+
+
+def tie_points(cms, perms: np.ndarray, valid: np.ndarray, rtol: float = 1e-9, scale: float | None = None,
+               tie_rtol: float = TIE_RTOL) -> np.ndarray:
+    """Grid points where rows tie and the sorted order there differs from the order on both sides.
+
+    At a symmetric geometry two rows of the Coulomb matrix can have equal norms; the stable sort
+    then keeps them in input order, which may differ from the order just before and just after
+    (where one of them is larger). The sorted matrix at that one point differs from both
+    neighbours', and a sorted-CM model shows a one-point spike: a tie, not a swap (a swap is a
+    crossing of two norms between grid points, after which the new order stays).
+
+    Grid point i (i - 1, i, i + 1 all valid) is a tie when the sorted matrix at i differs from
+    matrix i sorted with the order of point i - 1 and with that of point i + 1, and both those
+    orders sort point i's row norms just as well (descending within ``tie_rtol`` of the largest
+    norm): the sort at i was ambiguous and chose neither side's order.
+
+    Parameters
+    ----------
+    cms : (g, n, n) unsorted Coulomb matrices, or anything whose ``cms[i]`` is one
+    perms : (g, n) sorted orders (`sorted_permutations`)
+    valid : (g,) bool
+    rtol, scale : a matrix difference counts above ``rtol * scale`` (as in `swap_intervals`)
+    tie_rtol : row norms within ``tie_rtol`` times the largest norm count as equal
+
+    Returns
+    -------
+    (t,) int64 grid indices
+    """
+    perms = np.asarray(perms)
+    if len(perms) < 3:
+        return np.zeros(0, dtype=np.int64)
+    if scale is None:
+        scale = float(np.abs(np.asarray(cms)[valid]).max()) if valid.any() else 1.0
+    inner = valid[:-2] & valid[1:-1] & valid[2:]
+    changed = (perms[1:-1] != perms[:-2]).any(axis=1) & (perms[1:-1] != perms[2:]).any(axis=1)
+    out = []
+    for i in np.flatnonzero(inner & changed) + 1:
+        m = cms[i]
+        norms = np.linalg.norm(m, axis=1)
+        own = m[np.ix_(perms[i], perms[i])]
+        tol = tie_rtol * norms.max()
+
+        def other_side(q):
+            differs = np.abs(m[np.ix_(q, q)] - own).max() > rtol * scale
+            also_sorts = bool((np.diff(norms[q]) <= tol).all())
+            return differs and also_sorts
+
+        if other_side(perms[i - 1]) and other_side(perms[i + 1]):
+            out.append(i)
+    return np.array(out, dtype=np.int64)
+
+
+def split_ties(cms, intervals: np.ndarray, ties: np.ndarray, perms: np.ndarray, rtol: float = 1e-9,
+               scale: float = 1.0) -> np.ndarray:
+    """Swap intervals without the order changes into and out of tie points.
+
+    Both intervals next to a tie change the sorted order (into the tie's order and back out); they
+    are the tie, not swaps. When the orders on the two sides of a tie differ (two norms cross
+    exactly there), the crossing stays a swap, as the interval (i - 1, i + 1) around the tie.
+
+    Returns
+    -------
+    (k, 2) int64 grid index pairs, sorted
+    """
+    if not len(ties):
+        return intervals
+    at_tie = set(ties.tolist())
+    keep = [(int(a), int(b)) for a, b in intervals if a not in at_tie and b not in at_tie]
+    for i in ties:
+        a, b = perms[i - 1], perms[i + 1]
+        m = cms[i + 1]
+        if not np.array_equal(a, b) and np.abs(m[np.ix_(a, a)] - m[np.ix_(b, b)]).max() > rtol * scale:
+            keep.append((int(i) - 1, int(i) + 1))
+    return np.array(sorted(keep), dtype=np.int64).reshape(-1, 2)
 
 
 def min_pair_distances(geometries: np.ndarray, atom: int | None = None) -> np.ndarray:
@@ -370,7 +455,11 @@ class ScanResult:
     train_index : (n_train,) grid indices of the training points
     train_index_large : (n_train_large,) grid indices for ``l1_sorted_large`` (empty if off)
     swap_points : (k,) d at the midpoints of intervals where the sorted CM's order changes
-    swap_intervals : (k, 2) grid index pairs (i, i + 1)
+    swap_intervals : (k, 2) grid index pairs (i, i + 1); (i - 1, i + 1) for a crossing exactly on a
+        tie point i
+    tie_points : (t,) d of the grid points where rows tie and the sorted order differs from both
+        neighbours' (a one-point spike of sorted-CM models; see `tie_points`)
+    tie_index : (t,) their grid indices
     jump_ratio : model -> largest jump between neighbours / the reference's largest jump
     hyperparameters : model -> (sigma, lambda) used
     axis : (3,) unit vector
@@ -394,6 +483,8 @@ class ScanResult:
     atom: int = 0
     reference_name: str = "lj"
     loo_mae: dict[str, float] = field(default_factory=dict)
+    tie_points: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tie_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def to_json(self) -> dict:
         """Plain JSON-able dict, the ``wqml scan --json`` schema; NaN (invalid points) as null."""
@@ -410,6 +501,8 @@ class ScanResult:
             "train_index_large": [int(i) for i in self.train_index_large],
             "swap_points": floats(self.swap_points),
             "swap_intervals": [[int(i), int(j)] for i, j in self.swap_intervals],
+            "tie_points": floats(self.tie_points),
+            "tie_index": [int(i) for i in self.tie_index],
             "jump_ratio": {k: (float(v) if np.isfinite(v) else None) for k, v in self.jump_ratio.items()},
             "hyperparameters": {k: {"sigma": float(s), "lambda": float(lam)}
                                 for k, (s, lam) in self.hyperparameters.items()},
@@ -420,7 +513,8 @@ class ScanResult:
         }
 
     def to_frame(self):
-        """pandas DataFrame, one row per grid point: d, valid, reference, one column per model, is_train."""
+        """pandas DataFrame, one row per grid point: d, valid, reference, one column per model, is_train,
+        is_train_large (with that model), is_tie (a tie point, `tie_points`)."""
         import pandas as pd
 
         frame = pd.DataFrame({"d": self.d, "valid": self.valid, "reference": self.reference})
@@ -433,6 +527,9 @@ class ScanResult:
             large = np.zeros(self.d.size, dtype=bool)
             large[self.train_index_large] = True
             frame["is_train_large"] = large
+        is_tie = np.zeros(self.d.size, dtype=bool)
+        is_tie[self.tie_index] = True
+        frame["is_tie"] = is_tie
         return frame
 
 
@@ -487,16 +584,29 @@ class ScanEngine:
             why = (f"atoms closer than {settings.min_distance:g} Å" if settings.min_distance > 0
                    else "atoms on top of each other")
             notices.append(f"{n_bad} of {self.d.size} geometries left out (d from {lo:+.2f} to {hi:+.2f} Å): {why}")
-        self.notice = "; ".join(notices) or None
         self.rows = np.flatnonzero(self.valid)
         good = self.geometries[self.rows]
         cms = ScanCoulombMatrices(mol.charges, mol.coords, self.atom, self.geometries)
         perms = cms.permutations()
         perms[~self.valid] = 0
         self.permutations = perms  # (g, n), zeros where invalid
-        self.swap_intervals = swap_intervals(cms, perms, self.valid, scale=cms.scale())
+        scale = cms.scale()
+        self.tie_index = tie_points(cms, perms, self.valid, scale=scale)
+        self.tie_points = self.d[self.tie_index]
+        self.swap_intervals = split_ties(cms, swap_intervals(cms, perms, self.valid, scale=scale), self.tie_index,
+                                         perms, scale=scale)
         self.swap_points = (self.d[self.swap_intervals[:, 0]] + self.d[self.swap_intervals[:, 1]]) / 2 \
             if len(self.swap_intervals) else np.zeros(0)
+        if len(self.tie_index):
+            i = int(self.tie_index[0])
+            tied = sorted({int(a) for side in (perms[i - 1], perms[i + 1]) for a, b in zip(perms[i], side) if a != b})
+            atoms = ", ".join(f"{mol.symbols[a]}{a}" for a in tied if mol.charges[a] > 1) or \
+                ", ".join(f"{mol.symbols[a]}{a}" for a in tied)
+            where = ", ".join(f"{v:+.2f}" for v in self.tie_points)
+            notices.append(f"Tie at d = {where} Å: rows of equal norm ({atoms} at d = {self.d[i]:+.2f} Å, a "
+                           "symmetric geometry) are sorted there in another order than on either side, so "
+                           "sorted-CM models show a one-point spike (not a swap)")
+        self.notice = "; ".join(notices) or None
         self.reference_name = settings.reference
         reference = np.full(self.d.size, np.nan)
         reference[self.rows] = reference_energies(settings.reference, mol, good)
@@ -569,7 +679,8 @@ class ScanEngine:
                           train_index=small, train_index_large=large if n_large else np.zeros(0, dtype=np.int64),
                           swap_points=self.swap_points, swap_intervals=self.swap_intervals,
                           jump_ratio=ratios, hyperparameters=hyper, axis=self.axis, notice=notice,
-                          atom=self.atom, reference_name=self.reference_name, loo_mae=loo)
+                          atom=self.atom, reference_name=self.reference_name, loo_mae=loo,
+                          tie_points=self.tie_points, tie_index=self.tie_index)
 
     def _fit_model(self, name: str, small: np.ndarray, large: np.ndarray, position: np.ndarray):
         """One model: (predictions (g,), (sigma, lambda), LOO MAE)."""

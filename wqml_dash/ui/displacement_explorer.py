@@ -50,6 +50,12 @@ regression on **Coulomb matrices**, CM) learn that curve from a few **training p
 * **W1 (Wasserstein)** (blue) compares the *distribution* of all CM entries, which does not
   depend on the order of the atoms: no swap can make it jump, and the curve stays **smooth**.
 
+* **Tie points** (purple dotted lines): at a symmetric geometry (often d = 0) two rows have *equal*
+  norms. The sort then keeps them in input order, which can differ from the order on both sides:
+  the sorted CM differs at that one point only, and a sorted-CM model shows a **one-point spike**
+  there (not a swap: the order on both sides is the same, or, where two norms cross exactly at the
+  tie, a swap at the same place). The notice above the plot names the atoms.
+
 Move the slider (or use the arrow keys on it) and watch the **sorted CM**: at a swap point two atom
 labels trade places. The **CDF** view shows why W1 is smooth: the shaded area between the
 distributions at d and at d = 0 *is* W1, and it grows gradually.
@@ -452,10 +458,12 @@ class DisplacementExplorer(pn.viewable.Viewer):
                 x, series, result.train_index, result.train_index_large, to_x(result.swap_points), invalid,
                 n_train=len(result.train_index), n_train_large=settings.n_train_large,
                 x_label="d / max |d|" if settings.normalize else "Displacement d (Å)",
-                y_label="Normalised energy" if settings.normalize else "Energy (kcal/mol)")
-            swaps = len(result.swap_points)
+                y_label="Normalised energy" if settings.normalize else "Energy (kcal/mol)",
+                ties=to_x(result.tie_points))
+            swaps, ties = len(result.swap_points), len(result.tie_points)
             self.plot.figure.title.text = (f"{mol.formula}: atom {atom_label(symbols, result.atom)} moves · "
-                                           f"{swaps} swap point{'' if swaps == 1 else 's'}")
+                                           f"{swaps} swap point{'' if swaps == 1 else 's'}"
+                                           + (f" · {ties} tie{'' if ties == 1 else 's'}" if ties else ""))
             geoms = st.engine.geometries
             start, end = geoms[0][result.atom], geoms[-1][result.atom]
             if st.engine is not self._shown_engine:  # new geometries: new atom, axis, range or molecule

@@ -59,7 +59,7 @@ def _style_axes(fig) -> None:
 
 
 class ScanPlot:
-    """Reference and model curves along the scan, training points, swap points and the current d.
+    """Reference and model curves along the scan, training points, swap and tie points and the current d.
 
     Parameters
     ----------
@@ -71,6 +71,7 @@ class ScanPlot:
         self.train = ColumnDataSource({"x": [], "y": []})
         self.train_large = ColumnDataSource({"x": [], "y": []})
         self.swaps = ColumnDataSource({"x": []})
+        self.ties = ColumnDataSource({"x": []})
         self.invalid = ColumnDataSource({"x0": [], "x1": []})
         self.marker = ColumnDataSource({"x": [], "y": [], "color": [], "series": []})
         fig = figure(height=height, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,save",
@@ -81,6 +82,7 @@ class ScanPlot:
         fig.vstrip(x0="x0", x1="x1", source=self.invalid, fill_color="#c0392b", fill_alpha=0.10,
                    line_color=None)
         swap = fig.vspan(x="x", source=self.swaps, line_color="#6b7685", line_dash="dashed", line_width=1.5)
+        tie = fig.vspan(x="x", source=self.ties, line_color="#7b3294", line_dash="dotted", line_width=2.5)
         self.lines = {}
         for key in SERIES:
             s = STYLE[key]
@@ -98,7 +100,7 @@ class ScanPlot:
         fig.add_tools(HoverTool(renderers=[dots], tooltips=[("", "@series"), ("E", "@y{0.00}")]))
         self.renderers_legend = {
             **{k: [r] for k, r in self.lines.items()},
-            "train": [train], "train_large": [large], "swap": [swap],
+            "train": [train], "train_large": [large], "swap": [swap], "tie": [tie],
         }
         # Every legend entry exists from the start and is only shown or relabelled later: assigning
         # new LegendItem models would make Bokeh re-walk the whole document (~0.2 s).
@@ -109,6 +111,8 @@ class ScanPlot:
                                                       visible=False)
         self.legend_items["swap"] = LegendItem(label=value("swap point (sorted order changes)"), renderers=[swap],
                                                visible=False)
+        self.legend_items["tie"] = LegendItem(label=value("tie (equal row norms: one-point spike)"), renderers=[tie],
+                                              visible=False)
         self.legend = Legend(items=list(self.legend_items.values()), location="top_center", click_policy="hide",
                              label_text_font_size="11pt", background_fill_alpha=0.85, spacing=0, padding=6)
         fig.add_layout(self.legend)
@@ -123,7 +127,7 @@ class ScanPlot:
 
     def set_result(self, x: np.ndarray, series: Mapping[str, np.ndarray], train: np.ndarray,
                    train_large: np.ndarray, swaps: np.ndarray, invalid: Sequence[tuple[float, float]],
-                   n_train: int, n_train_large: int, x_label: str, y_label: str) -> None:
+                   n_train: int, n_train_large: int, x_label: str, y_label: str, ties: np.ndarray = ()) -> None:
         """Show a new scan.
 
         Parameters
@@ -133,6 +137,7 @@ class ScanPlot:
         train, train_large : grid indices of the training points
         swaps : (k,) display abscissae of the swap points
         invalid : (start, end) display intervals left out because atoms collide
+        ties : (t,) display abscissae of the tie points (equal row norms; a one-point spike)
         """
         x = np.asarray(x, dtype=float)
         data = {"x": x}
@@ -146,6 +151,7 @@ class ScanPlot:
         self.train_large.data = {"x": x[train_large], "y": ref[train_large]} if has_large else {"x": [], "y": []}
         self.train_large_renderer.visible = has_large
         self.swaps.data = {"x": np.asarray(swaps, dtype=float)}
+        self.ties.data = {"x": np.asarray(ties, dtype=float)}
         self.invalid.data = {"x0": [a for a, _ in invalid], "x1": [b for _, b in invalid]}
         items = self.legend_items
         for key in SERIES:
@@ -153,6 +159,7 @@ class ScanPlot:
         items["train"].label = value(f"training points ({n_train})")
         items["train_large"].update(visible=has_large, label=value(f"large training set ({n_train_large})"))
         items["swap"].visible = len(swaps) > 0
+        items["tie"].visible = len(ties) > 0
         self.legend.ncols = 2 if sum(item.visible for item in items.values()) > 5 else 1
         self.figure.xaxis.axis_label = x_label
         self.figure.yaxis.axis_label = y_label
