@@ -158,3 +158,16 @@ def test_tie_points_needs_equal_norms():
     c[1, 2] = c[2, 1] = -1.0  # equal norms, different rows: the order matters
     perms_c = np.array([[1, 0, 2], [0, 1, 2], [1, 0, 2]])
     assert tie_points(np.stack([c, c, c]), perms_c, np.ones(3, dtype=bool)).tolist() == [1]
+
+
+def test_neighbouring_ties_are_one_run_and_a_crossing_through_them_one_swap():
+    from wqml_dash.core.scan import split_ties
+
+    m = np.diag([40.0, 30.0, 20.0])
+    cms = np.stack([m] * 9)
+    same = np.array([[0, 1, 2]] * 9)
+    intervals = np.array([[2, 3], [3, 4], [4, 5], [7, 8]])
+    assert split_ties(cms, intervals, np.array([3, 4]), same).tolist() == [[7, 8]]
+    crossing = same.copy()
+    crossing[5:] = [1, 0, 2]
+    assert split_ties(cms, intervals, np.array([3, 4]), crossing).tolist() == [[2, 5], [7, 8]]

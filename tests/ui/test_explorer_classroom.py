@@ -31,3 +31,42 @@ def test_a_tie_is_marked_named_and_explained(explorer):
     explorer.state.choose("example", "formic_acid")
     assert len(plot.ties.data["x"]) == 0 and not plot.legend_items["tie"].visible
     assert "tie" not in plot.figure.title.text
+
+
+def _frames(explorer):
+    """The energy plot's y range and what reset returns to frame the shown curves (padded, not more)."""
+    result, plot = explorer.state.result, explorer.plot
+    shown = [result.reference, *result.models.values()]
+    lo, hi = np.nanmin(shown), np.nanmax(shown)
+    y = plot.figure.y_range
+    assert (y.start, y.end) == (y.reset_start, y.reset_end)
+    assert y.start < lo and y.end > hi and (y.end - y.start) < 1.2 * (hi - lo)
+    x = plot.figure.x_range
+    assert x.start < result.d[0] and x.end > result.d[-1] and (x.reset_start, x.reset_end) == (x.start, x.end)
+
+
+def test_every_new_scan_frames_its_curves_after_errors(explorer):
+    # The sequence of issue 11 (a smaller "large" molecule): errors in between leave the last scan shown;
+    # every scan after them is framed by the server, and the toolbar's reset returns to that framing.
+    st = explorer.state
+    explorer.smiles_input.value = "CC(=O)C"
+    explorer.molecule_view.highlight = 2  # O2, as if clicked in the 3D view
+    explorer.extra_models.value = ["l1_sorted_large"]
+    explorer.slider.value = 0.30
+    _frames(explorer)
+    for bad in ("C1CC((", "xyz", "C(C"):
+        explorer.smiles_input.value = bad
+        assert explorer.alert.visible
+    explorer.smiles_input.value = "CCCCCCCCCCCC"
+    _frames(explorer)
+    explorer.n_train.value = 100000
+    explorer.step.value = -0.1
+    explorer.d_min.value = 5
+    explorer.n_train.value, explorer.step.value, explorer.d_min.value = 10, 0.01, -1.0
+    assert st.result is not None and st.result.d.size == 201
+    _frames(explorer)
+    for smiles, energy in (("c1ccccc1", -1247), ("O=CO", -400)):
+        explorer.smiles_input.value = smiles
+        _frames(explorer)
+        y = explorer.plot.figure.y_range
+        assert y.start < energy < y.end

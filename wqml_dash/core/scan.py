@@ -349,6 +349,8 @@ def split_ties(cms, intervals: np.ndarray, ties: np.ndarray, perms: np.ndarray, 
     Both intervals next to a tie change the sorted order (into the tie's order and back out); they
     are the tie, not swaps. When the orders on the two sides of a tie differ (two norms cross
     exactly there), the crossing stays a swap, as the interval (i - 1, i + 1) around the tie.
+    Neighbouring ties (the order flickers where norms stay within the tolerance) count as one run:
+    (first - 1, last + 1).
 
     Returns
     -------
@@ -356,13 +358,18 @@ def split_ties(cms, intervals: np.ndarray, ties: np.ndarray, perms: np.ndarray, 
     """
     if not len(ties):
         return intervals
-    at_tie = set(ties.tolist())
-    keep = [(int(a), int(b)) for a, b in intervals if a not in at_tie and b not in at_tie]
-    for i in ties:
-        a, b = perms[i - 1], perms[i + 1]
-        m = cms[i + 1]
-        if not np.array_equal(a, b) and np.abs(m[np.ix_(a, a)] - m[np.ix_(b, b)]).max() > rtol * scale:
-            keep.append((int(i) - 1, int(i) + 1))
+    ties = np.sort(np.asarray(ties, dtype=np.int64))
+    runs = np.split(ties, np.flatnonzero(np.diff(ties) > 1) + 1)
+    covered = set()
+    for run in runs:
+        covered.update(range(int(run[0]), int(run[-1]) + 1))
+    keep = [(int(a), int(b)) for a, b in intervals if a not in covered and b not in covered]
+    for run in runs:
+        lo, hi = int(run[0]) - 1, int(run[-1]) + 1
+        a, b = perms[lo], perms[hi]
+        if not np.array_equal(a, b) and all(np.abs(m[np.ix_(a, a)] - m[np.ix_(b, b)]).max() > rtol * scale
+                                            for m in (cms[lo], cms[hi])):
+            keep.append((lo, hi))
     return np.array(sorted(keep), dtype=np.int64).reshape(-1, 2)
 
 
@@ -455,8 +462,8 @@ class ScanResult:
     train_index : (n_train,) grid indices of the training points
     train_index_large : (n_train_large,) grid indices for ``l1_sorted_large`` (empty if off)
     swap_points : (k,) d at the midpoints of intervals where the sorted CM's order changes
-    swap_intervals : (k, 2) grid index pairs (i, i + 1); (i - 1, i + 1) for a crossing exactly on a
-        tie point i
+    swap_intervals : (k, 2) grid index pairs (i, i + 1); (i - 1, j + 1) for a crossing exactly on the
+        tie points i to j
     tie_points : (t,) d of the grid points where rows tie and the sorted order differs from both
         neighbours' (a one-point spike of sorted-CM models; see `tie_points`)
     tie_index : (t,) their grid indices
@@ -603,8 +610,8 @@ class ScanEngine:
             atoms = ", ".join(f"{mol.symbols[a]}{a}" for a in tied if mol.charges[a] > 1) or \
                 ", ".join(f"{mol.symbols[a]}{a}" for a in tied)
             where = ", ".join(f"{v:+.2f}" for v in self.tie_points)
-            notices.append(f"Tie at d = {where} Å: rows of equal norm ({atoms} at d = {self.d[i]:+.2f} Å, a "
-                           "symmetric geometry) are sorted there in another order than on either side, so "
+            notices.append(f"Tie at d = {where} Å: rows with equal norms ({atoms} at d = {self.d[i]:+.2f} Å, as "
+                           "at a symmetric geometry) are sorted there in another order than on either side, so "
                            "sorted-CM models show a one-point spike (not a swap)")
         self.notice = "; ".join(notices) or None
         self.reference_name = settings.reference

