@@ -62,3 +62,22 @@ def test_energy_plot_frames_each_scan_after_its_tab_was_hidden(app_url, watched_
     page.wait_for_function(f"() => {{ const r = ({Y_RANGE})(); return r[1] - r[0] > 150; }}", timeout=10_000)
     assert watched_page.errors == []
     assert watched_page.outside == []
+
+
+@pytest.mark.parametrize(("label", "typed", "bound", "kept"), [
+    ("Step (Å)", "-0.1", "at least 0.001", "0.01"), ("Step (Å)", "0", "at least 0.001", "0.01"),
+    ("Training points", "1", "at least 2", "10"), ("Seed", "-3", "at least 0", "0"),
+])
+def test_an_out_of_bounds_number_is_answered_and_the_box_shows_the_value_used(app_url, watched_page, label, typed,
+                                                                              bound, kept):
+    # Before the fix the browser's number box knew the bounds and kept such a value to itself: the box
+    # showed -0.1, the scan and the link went on with 0.01, and nothing said why.
+    page = watched_page.page
+    _open(page, app_url)
+    box = page.get_by_label(label, exact=True)
+    box.fill(typed)
+    box.press("Enter")
+    page.get_by_text(bound).first.wait_for(timeout=15_000)
+    page.get_by_text(f"The scan keeps {kept} (shown in the box)").first.wait_for(timeout=5_000)
+    page.wait_for_function("([el, v]) => el.value === v", arg=[box.element_handle(), kept], timeout=10_000)
+    assert watched_page.errors == []

@@ -122,7 +122,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.qm9_query = pn.widgets.TextInput(label="Search QM9 by SMILES or formula",
                                               placeholder="e.g. C3H4O or C=CC=O", sizing_mode="stretch_width")
         self.qm9_results = pn.widgets.Select(label="Matches", options={}, sizing_mode="stretch_width", size=5)
-        self.qm9_index = pn.widgets.IntInput(label="QM9 index", value=1, start=1, width=120)
+        self.qm9_index = pn.widgets.IntInput(label="QM9 index", value=1, width=120)  # no browser bounds: see
+        # _number_input; the server names the valid indices
         self.qm9_button = pn.widgets.Button(label="Load", color="primary", align="end")
         self.file_input = UploadBox(accept=".xyz,.sdf,.mol,.pdb", max_bytes=MAX_FILE_BYTES,
                                     label="Upload an XYZ, SDF/MOL or PDB file", sizing_mode="stretch_width",
@@ -218,21 +219,23 @@ class DisplacementExplorer(pn.viewable.Viewer):
         """A number box for the setting ``name``, bounded as the parameter is.
 
         Like ``cls.from_param``, but a value the parameter refuses (out of bounds, empty where a
-        number is needed) is answered in the alert and the box returns to the setting's value,
-        instead of an exception in the server's log.
+        number is needed) is answered in the alert, naming the bound, and the box returns to the
+        value the scan keeps, instead of an exception in the server's log. The bounds are not given
+        to the browser: its number box would silently keep an out-of-bounds value to itself (the box
+        showed -0.1 while the scan went on with a step of 0.01).
         """
         settings = self.state.settings
-        parameter = settings.param[name]
-        low, high = parameter.bounds or (None, None)
-        widget = cls(label=label, value=getattr(settings, name), start=low, end=high, **kwargs)
+        widget = cls(label=label, value=getattr(settings, name), **kwargs)
 
         def push(event):
             try:
                 settings.param.update({name: event.new})
             except ValueError as exc:
                 reason = re.sub(r"^\w+ parameter '[^']*' ", "", str(exc).splitlines()[0])
-                self.state.error = f"{label.split(' (')[0]}: {reason} The previous value is kept."
-                widget.value = getattr(settings, name)
+                kept = getattr(settings, name)
+                self.state.error = (f"{label.split(' (')[0]}: {reason} The scan keeps "
+                                    f"{'automatic' if kept is None else kept} (shown in the box).")
+                widget.value = kept
 
         widget.param.watch(push, "value")
         settings.param.watch(lambda event: widget.param.update(value=event.new), name)
