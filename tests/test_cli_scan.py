@@ -103,3 +103,18 @@ def test_scan_reports_tie_points(capsys):
     assert data["tie_points"] == [0.0] and data["tie_index"] == [100]
     assert data["swap_points"] == pytest.approx([-0.305, 0.305])
     assert "tie points   +0.000 Å" in captured.err and "swap points  -0.305, +0.305 Å" in captured.err
+
+
+def test_scan_csv_has_the_setup_and_units(tmp_path, capsys):
+    import pandas as pd
+
+    path = tmp_path / "scan.csv"
+    assert main(["scan", "--example", "formic_acid", "--models", "l1_sorted,w1", "--seed", "2",
+                 "--csv", str(path)]) == 0
+    text = path.read_text()
+    assert "# moving atom: 0 (O)" in text and "training points: 10, seed 2" in text
+    assert "# model w1 (W1): sigma = " in text and "lambda = " in text
+    frame = pd.read_csv(path, comment="#")
+    assert frame.columns[:4].tolist() == ["d [Angstrom]", "reference [kcal/mol]", "l1_sorted [kcal/mol]",
+                                          "w1 [kcal/mol]"]
+    assert main(["scan", "--example", "formic_acid", "--csv", str(tmp_path / "no" / "such" / "dir.csv")]) == 2

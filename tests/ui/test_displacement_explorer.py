@@ -109,9 +109,10 @@ def test_picking_an_atom_in_3d_moves_that_atom(explorer):
 
 
 def test_downloads(explorer):
-    frame = pd.read_csv(io.StringIO(explorer._csv().getvalue()))
-    assert list(frame.columns[:3]) == ["d", "valid", "reference"]
-    assert {"l1_sorted", "w1", "is_train"} <= set(frame.columns) and len(frame) == explorer.state.result.d.size
+    frame = pd.read_csv(io.StringIO(explorer._csv().getvalue()), comment="#")
+    assert list(frame.columns[:2]) == ["d [Angstrom]", "reference [kcal/mol]"]
+    assert {"l1_sorted [kcal/mol]", "w1 [kcal/mol]", "is_train"} <= set(frame.columns)
+    assert len(frame) == explorer.state.result.d.size
     assert explorer.csv_download.filename.endswith(".csv")
     data = json.loads(explorer._json().getvalue())
     assert data["train_index"] == [int(i) for i in explorer.state.result.train_index]

@@ -70,3 +70,37 @@ def test_every_new_scan_frames_its_curves_after_errors(explorer):
         _frames(explorer)
         y = explorer.plot.figure.y_range
         assert y.start < energy < y.end
+
+
+def test_the_csv_states_the_setup_and_units(explorer):
+    import io
+
+    import pandas as pd
+
+    st = explorer.state
+    explorer.state.choose("example", "butadiene")
+    explorer.extra_models.value = ["l1_sorted_large"]
+    explorer.seed.value = 3
+    explorer.sigma.value = 50.0
+    text = explorer._csv().getvalue()
+    header = [line[2:] for line in text.splitlines() if line.startswith("# ")]
+    setup = "\n".join(header)
+    mol = st.molecule
+    for expected in (f"molecule: {mol.name} ({mol.formula}, 10 atoms", "SMILES C=CC=C", "moving atom: 0 (C)",
+                     "axis: normal, unit vector (", "range: d from -1 to 1 Angstrom, step 0.01 Angstrom, 201 grid points",
+                     "collision distance: 0.5 Angstrom", "reference energy: lj (kcal/mol)",
+                     "training points: 10, seed 3; large training set: 80", "tie points: +0.000 Angstrom",
+                     "swap points: -0.305, +0.305 Angstrom", "units: d in Angstrom, energies in kcal/mol"):
+        assert expected in setup, expected
+    for name in ("l1_sorted", "w1", "l1_sorted_large"):
+        sigma, lam = st.result.hyperparameters[name]
+        line = next(h for h in header if h.startswith(f"model {name} ("))
+        assert f"sigma = {sigma:.6g} (units of the CM distance, given)" in line and f"lambda = {lam:.3g}" in line
+    frame = pd.read_csv(io.StringIO(text), comment="#")
+    assert list(frame.columns) == ["d [Angstrom]", "reference [kcal/mol]", "l1_sorted [kcal/mol]", "w1 [kcal/mol]",
+                                   "l1_sorted_large [kcal/mol]", "valid", "is_train", "is_train_large", "is_tie"]
+    np.testing.assert_allclose(frame["reference [kcal/mol]"], st.result.reference)
+    assert frame["is_tie"].sum() == 1 and frame["is_train"].sum() == 10
+    explorer.normalize.value = True  # the display only: the CSV keeps physical units
+    again = pd.read_csv(io.StringIO(explorer._csv().getvalue()), comment="#")
+    np.testing.assert_allclose(again["reference [kcal/mol]"], st.result.reference)

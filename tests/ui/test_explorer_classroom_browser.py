@@ -81,3 +81,18 @@ def test_an_out_of_bounds_number_is_answered_and_the_box_shows_the_value_used(ap
     page.get_by_text(f"The scan keeps {kept} (shown in the box)").first.wait_for(timeout=5_000)
     page.wait_for_function("([el, v]) => el.value === v", arg=[box.element_handle(), kept], timeout=10_000)
     assert watched_page.errors == []
+
+
+def test_the_plot_downloads_as_svg(app_url, watched_page):
+    page = watched_page.page
+    _open(page, app_url)
+    with page.expect_download(timeout=20_000) as info:
+        page.get_by_role("button", name="Plot as SVG").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".svg") and "CH2O2" in download.suggested_filename
+    svg = open(download.path(), encoding="utf-8").read()
+    assert svg.lstrip().startswith("<svg") and "</svg>" in svg
+    assert "Energy (kcal/mol)" in svg and "Displacement d (Å)" in svg  # axis labels as text
+    assert svg.count("<path") > 5  # the curves as vector paths
+    assert watched_page.errors == []
+    assert watched_page.outside == []

@@ -60,6 +60,8 @@ def add_parser(sub) -> None:
     scan.add_argument("--min-distance", type=float, metavar="ANGSTROM", default=p.min_distance.default,
                       help="Angstrom; geometries with atoms closer than this are left out (default 0.5)")
     scan.add_argument("--json", metavar="PATH", help="write the scan as JSON ('-' for standard output)")
+    scan.add_argument("--csv", metavar="PATH", help="write the scan as CSV: a '#' header with the setup, then "
+                                                    "one row per grid point, units in the column names")
     scan.set_defaults(func=run)
 
 
@@ -144,6 +146,14 @@ def run(args) -> int:
         raise UsageError(str(exc)) from None
     out = sys.stderr if args.json == "-" else sys.stdout
     _summary(mol, settings, result, MODEL_LABELS, out)
+    if args.csv:
+        from ..core.scan import scan_csv
+
+        try:
+            Path(args.csv).write_text(scan_csv(result, mol, settings))
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
+        print(f"wrote {args.csv}", file=out)
     if args.json:
         payload = result.to_json()
         payload["molecule"] = {"name": mol.name, "smiles": mol.smiles, "source": mol.source,

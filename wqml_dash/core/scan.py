@@ -26,7 +26,7 @@ from .scan_models import MODEL_LABELS, MODEL_SPECS, fit_predict, select_hyperpar
 
 __all__ = ["AXES", "REFERENCES", "REFERENCE_HELP", "MODELS", "MODEL_LABELS", "DEFAULT_MODELS", "ScanError",
            "ScanSettings", "ScanResult", "ScanEngine", "run_scan", "scan_axis", "is_linear", "displaced_coords",
-           "sorted_cm", "scan_grid", "settings_for_example",
+           "sorted_cm", "scan_grid", "settings_for_example", "scan_csv",
            "normalize_energy", "normalize_displacement", "draw_training_sets", "swap_intervals", "tie_points",
            "jump_ratio"]
 
@@ -785,3 +785,58 @@ def settings_for_example(key: str, **overrides) -> ScanSettings:
 def run_scan(mol: Molecule, settings: ScanSettings | None = None, train_index=None) -> ScanResult:
     """One displacement scan (`ScanEngine` then `ScanEngine.result`)."""
     return ScanEngine(mol, settings or ScanSettings()).result(train_index)
+
+
+#: Column names of `scan_csv`, with their units.
+CSV_UNITS = {"d": "d [Angstrom]", "reference": "reference [kcal/mol]"}
+
+
+def scan_csv(result: ScanResult, mol: Molecule, settings: ScanSettings) -> str:
+    """The scan as CSV text: a commented header that states the setup, then one row per grid point.
+
+    The header (lines starting with ``#``; ``pandas.read_csv(path, comment="#")`` skips them) names
+    the molecule, moving atom, axis, range and step, collision distance, reference, training points
+    and seed, each model's sigma and lambda, the swap and tie points, and the units. Columns carry
+    their units: ``d [Angstrom]``, ``reference [kcal/mol]``, one ``<model> [kcal/mol]`` per model,
+    then ``valid``, ``is_train``, ``is_train_large`` (with that model) and ``is_tie``.
+    Energies and d are in physical units even when the app displays them normalised.
+    """
+    frame = result.to_frame()
+    frame = frame.rename(columns={**CSV_UNITS, **{m: f"{m} [kcal/mol]" for m in result.models}})
+    front = ["d [Angstrom]", "reference [kcal/mol]", *(f"{m} [kcal/mol]" for m in result.models)]
+    frame = frame[front + [c for c in frame.columns if c not in front]]
+    sym = mol.symbols
+    axis = ", ".join(f"{v:+.4f}" for v in result.axis)
+    partner = f", partner atom {settings.partner} ({sym[settings.partner]})" \
+        if settings.axis == "bond" and settings.partner is not None else ""
+    step = float(result.d[1] - result.d[0]) if result.d.size > 1 else float(settings.step)
+
+    def points(values):
+        return ", ".join(f"{v:+.3f}" for v in values) or "none"
+
+    lines = [
+        "wqml-dash displacement scan (the paper's Fig. 2)",
+        f"molecule: {mol.name} ({mol.formula}, {len(mol)} atoms; source {mol.source}"
+        + (f"; SMILES {mol.smiles}" if mol.smiles else "") + ")",
+        f"moving atom: {result.atom} ({sym[result.atom]})",
+        f"axis: {settings.axis}{partner}, unit vector ({axis})",
+        f"range: d from {result.d[0]:g} to {result.d[-1]:g} Angstrom, step {step:g} Angstrom, "
+        f"{result.d.size} grid points ({int(result.valid.sum())} valid)",
+        f"collision distance: {settings.min_distance:g} Angstrom (closer geometries left out: valid = False)",
+        f"reference energy: {result.reference_name} (kcal/mol)",
+        f"training points: {len(result.train_index)}, seed {settings.seed}"
+        + (f"; large training set: {len(result.train_index_large)}" if len(result.train_index_large) else ""),
+    ]
+    def how(value):
+        return "chosen by leave-one-out cross-validation" if value is None else "given"
+
+    for name, (sigma, lam) in result.hyperparameters.items():
+        lines.append(f"model {name} ({MODEL_LABELS.get(name, name)}): sigma = {sigma:.6g} (units of the CM "
+                     f"distance, {how(settings.sigma)}), lambda = {lam:.3g} (dimensionless, {how(settings.lam)})")
+    lines += [
+        f"swap points: {points(result.swap_points)} Angstrom",
+        f"tie points: {points(result.tie_points)} Angstrom",
+        "units: d in Angstrom, energies in kcal/mol; empty cells where atoms collide",
+    ]
+    header = "".join(f"# {line}\n" for line in lines)
+    return header + frame.to_csv(index=False)

@@ -23,7 +23,7 @@ import param
 from bokeh.models import Div
 
 from ..core.molecule import MAX_FILE_BYTES, TEACHING_EXAMPLES, search_qm9
-from ..core.scan import AXES, DEFAULT_MODELS, MODEL_LABELS, REFERENCE_HELP, REFERENCES
+from ..core.scan import AXES, DEFAULT_MODELS, MODEL_LABELS, REFERENCE_HELP, REFERENCES, scan_csv
 from .data_source import DataSource
 from .molecule_view import MoleculeView
 from .scan_plots import LABELS, MOVING, STYLE, CDFPlot, CMHeatmap, ScanPlot
@@ -77,6 +77,24 @@ th { font-weight: 600; color: #394452; }
 .sw { display: inline-block; width: 16px; height: 4px; margin: 0 8px 3px 0; border-radius: 2px; }
 .wqml-d { font-size: 16px; margin-bottom: 4px; }
 .bad { color: #c0392b; }
+"""
+
+
+#: Saves the energy plot as SVG: Bokeh's PlotView.export("svg") paints it into an SVG context.
+#: The view on the page is the connected one (a tab shown again builds a new view of the same figure).
+SVG_EXPORT_JS = """
+const views = [...Bokeh.index.find(fig)].filter((v) => v.el.isConnected)
+if (views.length == 0) return
+const name = (fig.title.text || "scan").replace(/[^A-Za-z0-9]+/g, "_").replace(/^_+|_+$/g, "") || "scan"
+views[views.length - 1].export("svg").to_blob().then((blob) => {
+  const link = document.createElement("a")
+  link.href = URL.createObjectURL(blob)
+  link.download = name + ".svg"
+  document.body.appendChild(link)
+  link.click()
+  link.remove()
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000)
+})
 """
 
 
@@ -182,6 +200,10 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.json_download = pn.widgets.FileDownload(callback=self._json, filename="scan.json",
                                                      label="Scan as JSON", color="success",
                                                      variant="outline")
+        # The plot as SVG, drawn in the browser by Bokeh's own SVG context (no server-side export, no
+        # browser driver, nothing fetched): the same export the toolbar's save button does as PNG.
+        self.svg_download = pn.widgets.Button(label="Plot as SVG", color="success", variant="outline")
+        self.svg_download.js_on_click(args={"fig": self.plot.figure}, code=SVG_EXPORT_JS)
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
         self.notice = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
 
@@ -545,9 +567,9 @@ class DisplacementExplorer(pn.viewable.Viewer):
         return f"{base}_atom{self.state.settings.atom}"
 
     def _csv(self):
-        result = self.state.result
+        st = self.state
         self.csv_download.filename = f"{self._name()}.csv"
-        return io.StringIO(result.to_frame().to_csv(index=False) if result is not None else "")
+        return io.StringIO(scan_csv(st.result, st.molecule, st.settings) if st.result is not None else "")
 
     def _json(self):
         result = self.state.result
@@ -579,8 +601,10 @@ class DisplacementExplorer(pn.viewable.Viewer):
                               css_classes=["wqml-card"])
         downloads = pn.Column(
             pn.Row(self.csv_download, self.json_download, sizing_mode="stretch_width"),
-            pn.pane.Markdown("Plot as PNG: the save button (↓) in the plot's toolbar. The address bar holds "
-                             "the whole setup: copy it to share this view.", css_classes=["wqml-note"]),
+            self.svg_download,
+            pn.pane.Markdown("The CSV states the setup in its header (# lines) and the units in its column "
+                             "names. Plot as PNG: the save button (↓) in the plot's toolbar. The address bar "
+                             "holds the whole setup: copy it to share this view.", css_classes=["wqml-note"]),
             sizing_mode="stretch_width")
         controls = pn.Column(molecule_card, scan_card, models_card, downloads, width=310,
                              css_classes=["wqml-controls"])
