@@ -96,3 +96,23 @@ def test_missing_parameters_are_clear_errors():
         reference_energies("lj_uff", molecule_from_smiles("C"), molecule_from_smiles("C").coords[None])
     with pytest.raises(ValueError, match="unknown reference"):
         reference_energies("dft", mol, mol.coords[None])
+
+
+def test_a_steep_reference_is_explained_by_its_closest_pair():
+    # C40H82: the end carbon's "normal" axis runs partly along its bond; at d = -1 A the C-C bond is
+    # 0.58 A long (1.52 A in the input) and the 100 kcal/mol bond well's (r0/r)^12 wall gives 1.2e7 kcal/mol.
+    from wqml_dash.core.molecule import molecule_from_smiles
+    from wqml_dash.core.reference_energies import steepest_pair
+    from wqml_dash.core.scan import ScanEngine, ScanSettings
+
+    mol = molecule_from_smiles("C" * 40)
+    engine = ScanEngine(mol, ScanSettings(models=["w1"]))
+    top = int(np.nanargmax(engine.reference))
+    assert 1e7 < engine.reference[top] < 2e7 and engine.d[top] == -1.0
+    i, j, r, r0, term = steepest_pair("lj", mol, engine.geometries[top])
+    assert (i, j) == (0, 1) and r == pytest.approx(0.575, abs=0.01) and r0 == pytest.approx(1.52, abs=0.01)
+    assert term == pytest.approx(engine.reference[top], rel=0.01)  # one pair makes the whole scale
+    assert "The reference reaches 11,6" in engine.notice and "C0 and C1 are 0.58 Å apart" in engine.notice
+    assert "(1.52 Å in the input)" in engine.notice and "(r0/r)^12" in engine.notice
+    calm = ScanEngine(mol, ScanSettings(models=["w1"], d_min=-0.3, d_max=0.3))
+    assert "reference reaches" not in (calm.notice or "")

@@ -104,3 +104,29 @@ def test_the_csv_states_the_setup_and_units(explorer):
     explorer.normalize.value = True  # the display only: the CSV keeps physical units
     again = pd.read_csv(io.StringIO(explorer._csv().getvalue()), comment="#")
     np.testing.assert_allclose(again["reference [kcal/mol]"], st.result.reference)
+
+
+def test_a_slow_molecule_shows_what_is_under_way(explorer):
+    import asyncio
+
+    st = explorer.state
+    seen = []
+    st.param.watch(lambda e: seen.append((e.new, explorer.notice.object, explorer._views_box.loading)), "busy")
+    assert asyncio.run(st.choose_in_background("smiles", "CCCCCCCCCC"))
+    building, computing, done = seen
+    assert building[0].startswith("Building the molecule") and "⏳ Building" in building[1] and building[2]
+    assert computing[0].startswith("Computing the scan of C10H22 (32 atoms)") and computing[2]
+    assert done[0] == "" and not done[2] and st.molecule.formula == "C10H22"
+
+
+def test_large_molecules_get_a_readable_subset_of_heatmap_labels(explorer):
+    from wqml_dash.ui.scan_plots import MAX_HEATMAP_LABELS, heatmap_ticks
+
+    assert heatmap_ticks(12) == list(range(12)) and heatmap_ticks(15) == list(range(15))
+    assert heatmap_ticks(122) == list(range(0, 122, 9)) and len(heatmap_ticks(182)) <= MAX_HEATMAP_LABELS
+    explorer.smiles_input.value = "CCCCCCCCCCCCCCCCCCCC"  # 62 atoms
+    fig = explorer.heatmap.figure
+    assert explorer.heatmap._ticker.ticks == list(range(0, 62, 5))
+    assert fig.xaxis[0].axis_label == "every 5th row labelled"
+    explorer.state.choose("example", "formic_acid")
+    assert explorer.heatmap._ticker.ticks == list(range(5)) and fig.xaxis[0].axis_label is None

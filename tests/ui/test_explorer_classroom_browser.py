@@ -96,3 +96,17 @@ def test_the_plot_downloads_as_svg(app_url, watched_page):
     assert svg.count("<path") > 5  # the curves as vector paths
     assert watched_page.errors == []
     assert watched_page.outside == []
+
+
+def test_a_large_molecule_labels_only_what_can_be_read_in_3d(app_url, watched_page):
+    page = watched_page.page
+    _open(page, app_url)
+    canvas = page.locator(".wqml-mol canvas")
+    assert int(canvas.get_attribute("data-labels")) == 5  # formic acid: every atom labelled
+    _smiles(page, "C" * 20, "C20H42")
+    page.wait_for_function("el => el.dataset.labelled && el.dataset.labelled.split(',').length > 0 && "
+                           "Number(el.dataset.labels) < 62", arg=canvas.element_handle(), timeout=20_000)
+    labelled = [int(i) for i in canvas.get_attribute("data-labelled").split(",")]
+    assert 0 in labelled and 1 in labelled  # the moving atom (C0) and its neighbour come first
+    assert 5 < len(labelled) < 62
+    assert watched_page.errors == []

@@ -31,7 +31,8 @@ REFERENCE_HELP: dict[str, str] = {
     "lj": ("Lennard-Jones model potential (default). Every atom pair has its Lennard-Jones minimum "
            "at its distance in the input geometry, so d = 0 is the minimum and the curve is smooth; "
            "bonded pairs have a deep well, the other pairs a weak one. "
-           "A model energy, as in the paper's Fig. 2, not a chemical one."),
+           "A model energy, as in the paper's Fig. 2, not a chemical one. Where an atom comes close to "
+           "another its (r0/r)^12 repulsion reaches millions of kcal/mol (a notice names the pair)."),
     "lj_uff": ("The van der Waals (Lennard-Jones) energy of the Universal Force Field alone: UFF's "
                "distances and well depths, over all pairs except bonded and 1-3 pairs. Nothing holds "
                "the bonds together, so the input geometry is not the minimum."),
@@ -193,6 +194,60 @@ def _force_field_energies(rd, geometries, field, label):
         ff = AllChem.UFFGetMoleculeForceField(rd, ignoreInterfragInteractions=False)
     flat = np.ascontiguousarray(geometries, dtype=np.float64).reshape(len(geometries), -1)
     return np.array([ff.CalcEnergy(row.tolist()) for row in flat])
+
+
+#: A reference that changes by more than this along a scan (kcal/mol) is explained in a notice: a
+#: scan of a small molecule spans about 50 to 500; a near-collision in a Lennard-Jones reference
+#: reaches 1e7 (C40H82's end carbon 0.58 Angstrom from its neighbour: (1.52 / 0.58)^12 x 100).
+STEEP_REFERENCE = 1e4
+
+
+def steepest_pair(name: str, mol, geometry: np.ndarray) -> tuple[int, int, float, float, float] | None:
+    """The atom pair with the largest Lennard-Jones term of reference ``name`` at ``geometry`` (n, 3).
+
+    Returns
+    -------
+    (i, j, r, r0, energy): the pair, its distance at ``geometry`` and its distance in the input
+    (both Angstrom) and its term (kcal/mol); None for references without pair terms (force fields)
+    """
+    n = len(mol.charges)
+    if name == "lj":
+        i, j = np.triu_indices(n, k=1)
+        r0 = pair_distances(mol.coords)
+        eps = np.where(_bonded_pairs(mol.charges, r0, mol.bonds, n), LJ_BOND_DEPTH, LJ_NONBOND_DEPTH)
+        x = r0
+    elif name == "lj_uff":
+        i, j = uff_vdw_pairs(n, mol.bonds)
+        if i.size == 0:
+            return None
+        x, eps = uff_vdw_parameters(mol.charges, i, j)
+        r0 = np.linalg.norm(mol.coords[i] - mol.coords[j], axis=-1)
+    else:
+        return None
+    r = np.linalg.norm(geometry[i] - geometry[j], axis=-1)
+    q = (x / r) ** 6
+    terms = eps * (q * q - 2.0 * q)
+    k = int(np.argmax(terms))
+    return int(i[k]), int(j[k]), float(r[k]), float(r0[k]), float(terms[k])
+
+
+def steep_reference_notice(name: str, mol, d: np.ndarray, geometries: np.ndarray, energies: np.ndarray) -> str | None:
+    """Why the reference spans more than `STEEP_REFERENCE` kcal/mol along a scan (None if it does not).
+
+    ``d`` (g,) Angstrom, ``geometries`` (g, n, 3), ``energies`` (g,) kcal/mol, NaN where left out.
+    """
+    if not np.isfinite(energies).any() or np.nanmax(energies) - np.nanmin(energies) <= STEEP_REFERENCE:
+        return None
+    top = int(np.nanargmax(energies))
+    text = f"The reference reaches {energies[top]:,.0f} kcal/mol at d = {d[top]:+.2f} Å"
+    pair = steepest_pair(name, mol, geometries[top])
+    if pair is None:
+        return f"{text}, where atoms come close: shorten the range or raise the collision distance to zoom in"
+    i, j, r, r0, _ = pair
+    sym = [mol.symbols[k] for k in (i, j)]
+    return (f"{text}: {sym[0]}{i} and {sym[1]}{j} are {r:.2f} Å apart there ({r0:.2f} Å in the input) and the "
+            "Lennard-Jones repulsion grows as (r0/r)^12, so the rest of the curve looks flat; shorten the range "
+            "or raise the collision distance to zoom in")
 
 
 def reference_energies(name: str, mol, geometries: np.ndarray) -> np.ndarray:

@@ -20,7 +20,8 @@ import param
 
 from .metrics import distances, prepare
 from .molecule import Molecule, MoleculeError
-from .reference_energies import REFERENCE_HELP, REFERENCES, ReferenceError, reference_energies
+from .reference_energies import (REFERENCE_HELP, REFERENCES, ReferenceError, reference_energies,
+                                steep_reference_notice)
 from .representations import coulomb_matrix, coulomb_vectors, order_permutation, vector_length, vectorize
 from .scan_models import MODEL_LABELS, MODEL_SPECS, fit_predict, select_hyperparameters, single_threaded
 
@@ -612,14 +613,17 @@ class ScanEngine:
             where = ", ".join(f"{v:+.2f}" for v in self.tie_points)
             notices.append(f"Tie at d = {where} Å: rows with equal norms ({atoms} at d = {self.d[i]:+.2f} Å, as "
                            "at a symmetric geometry) are sorted there in another order than on either side, so "
-                           "sorted-CM models show a one-point spike (not a swap)")
-        self.notice = "; ".join(notices) or None
+                           "sorted-CM models show a one-point spike (a tie, marked apart from the swap points)")
         self.reference_name = settings.reference
         reference = np.full(self.d.size, np.nan)
         reference[self.rows] = reference_energies(settings.reference, mol, good)
         if not np.isfinite(reference[self.rows]).all():
             raise ReferenceError("the reference energy is not finite along the scan")
         self.reference = reference
+        steep = steep_reference_notice(settings.reference, mol, self.d, self.geometries, reference)
+        if steep:
+            notices.append(steep)
+        self.notice = "; ".join(notices) or None
         self._charges = mol.charges
         self._good = good
         self._features: dict[tuple[str, str], np.ndarray] = {}

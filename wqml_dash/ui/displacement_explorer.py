@@ -452,6 +452,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.alert.param.update(object=st.error, visible=bool(st.error))
         notice = f"⏳ {st.busy}" if st.busy else st.notice
         self.notice.param.update(object=notice, visible=bool(notice))
+        self._views_box.loading = bool(st.busy)  # a spinner over the plot and the 3D view while work runs
 
     def _on_result(self, *events) -> None:
         st = self.state
@@ -615,7 +616,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
                               sizing_mode="stretch_width", min_width=420, styles={"flex": "3 1 520px"})
         view_box = pn.Column(self.molecule_view, sizing_mode="stretch_width", styles={"flex": "2 1 300px"},
                              min_width=280)
-        top = pn.FlexBox(plot_pane, view_box, flex_wrap="wrap", sizing_mode="stretch_width", gap="10px")
+        top = self._views_box = pn.FlexBox(plot_pane, view_box, flex_wrap="wrap", sizing_mode="stretch_width",
+                                           gap="10px")
         explain = pn.FlexBox(
             pn.Column(self.readouts, sizing_mode="stretch_width", styles={"flex": "1 1 360px"}),
             pn.Column(pn.pane.Bokeh(self.heatmap.figure, sizing_mode="stretch_width"), sizing_mode="stretch_width",

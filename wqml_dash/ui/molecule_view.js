@@ -169,18 +169,39 @@ export function render({ model, el }) {
     if (model.show_labels) draw_labels(ctx)
   }
 
-  function draw_labels(ctx) {  // last, so that bonds in front do not hide them; far to near
-    for (const [i, px, py, r] of [...projected].sort((a, b) => a[4] - b[4])) {
+  function draw_labels(ctx) {  // last, so that bonds in front do not hide them
+    // Only labels that can be read: the moving atom and its bonded neighbours first, then the others
+    // near to far, each only where it overlaps no label already placed (a large molecule keeps a
+    // readable subset; zooming in shows more). The count goes to data-labels for the tests.
+    const near = new Set([model.highlight])
+    for (const [a, b] of model.bonds) {
+      if (a === model.highlight) near.add(b)
+      if (b === model.highlight) near.add(a)
+    }
+    const order = [...projected].sort((a, b) => (near.has(b[0]) - near.has(a[0])) || (b[4] - a[4]))
+    const placed = [], shown = []
+    for (const [i, px, py, r] of order) {
       const sym = model.symbols[i]
+      const text = `${sym}${i}`
       const fs = Math.round(Math.max(10, Math.min(16, r * (sym === "H" ? 0.9 : 0.75))))
+      ctx.font = `bold ${fs}px sans-serif`
+      const w = ctx.measureText(text).width + 4, h = fs + 2
+      const box = [px - w / 2, py - h / 2, px + w / 2, py + h / 2]
+      if (placed.some(q => box[0] < q[2] && q[0] < box[2] && box[1] < q[3] && q[1] < box[3])) continue
+      placed.push(box)
+      shown.push([i, px, py, fs, sym, text])
+    }
+    for (const [i, px, py, fs, sym, text] of shown.reverse()) {  // drawn far to near
       ctx.font = `bold ${fs}px sans-serif`
       ctx.textAlign = "center"; ctx.textBaseline = "middle"
       const dark = ["H", "F", "S", "Cl", "B"].includes(sym)
       ctx.lineWidth = 3; ctx.strokeStyle = dark ? "rgba(255,255,255,0.8)" : "rgba(0,0,0,0.55)"
-      ctx.strokeText(`${sym}${i}`, px, py)
+      ctx.strokeText(text, px, py)
       ctx.fillStyle = dark ? "#1d2733" : "#ffffff"
-      ctx.fillText(`${sym}${i}`, px, py)
+      ctx.fillText(text, px, py)
     }
+    canvas.dataset.labels = String(shown.length)
+    canvas.dataset.labelled = shown.map(s => s[0]).join(",")
   }
 
   function pick(x, y) {  // the front-most atom under the pointer, or null

@@ -239,12 +239,26 @@ class CMHeatmap:
             if len(labels) != len(self._labels):
                 fig.x_range.update(start=-0.5, end=n - 0.5)
                 fig.y_range.update(start=n - 0.5, end=-0.5)
-                self._ticker.ticks = list(range(n))
+                self._ticker.ticks = heatmap_ticks(n)
+                k = -(-n // MAX_HEATMAP_LABELS)
+                nth = {2: "2nd", 3: "3rd"}.get(k, f"{k}th")
+                fig.xaxis.axis_label = f"every {nth} row labelled" if k > 1 else None
             overrides = {i: name for i, name in enumerate(labels)}
             fig.xaxis.major_label_overrides = overrides
             fig.yaxis.major_label_overrides = overrides
             self._labels = labels
         self.figure.title.text = title
+
+
+#: Most atom labels on a heatmap axis: a 9 pt label needs about 14 pixels of a 200-pixel axis.
+#: Larger molecules get every k-th row labelled (the hover tool names every cell).
+MAX_HEATMAP_LABELS = 15
+
+
+def heatmap_ticks(n: int) -> list[int]:
+    """Sorted-row positions that get a label: all of them up to `MAX_HEATMAP_LABELS`, else every k-th."""
+    k = -(-n // MAX_HEATMAP_LABELS)
+    return list(range(0, n, k))
 
 
 class CDFPlot:

@@ -223,6 +223,15 @@ class ExplorerState(param.Parameterized):
         self.busy = f"Building the molecule ({'upload' if source == 'file' else source}) …"
         try:
             mol = await asyncio.get_running_loop().run_in_executor(None, self._make_molecule, source, key, upload)
+            if ticket != self._choice:
+                return False
+            # The scan runs on the event loop: say so, and let the page show it before the work starts.
+            self.busy = f"Computing the scan of {mol.formula} ({len(mol)} atoms) …"
+            await asyncio.sleep(0.05)
+            if ticket != self._choice:
+                return False
+            self._apply_choice(source, key, upload, mol)
+            return True
         except (MoleculeError, ValueError, OSError) as exc:
             if ticket == self._choice:
                 self.error = f"Could not load the molecule: {exc}"
@@ -230,10 +239,6 @@ class ExplorerState(param.Parameterized):
         finally:
             if ticket == self._choice:
                 self.busy = ""
-        if ticket != self._choice:
-            return False
-        self._apply_choice(source, key, upload, mol)
-        return True
 
     def refuse_upload(self, filename: str, size: int) -> None:
         """A file the browser did not send (over the size limit): say so, keep the current molecule."""
