@@ -24,13 +24,14 @@ def test_a_tie_is_marked_named_and_explained(explorer):
     plot = explorer.plot
     assert list(plot.ties.data["x"]) == [0.0]
     assert list(plot.swaps.data["x"]) == pytest.approx([-0.305, 0.305])  # the tie is not a swap
-    assert plot.legend_items["tie"].visible and "1 tie" in plot.figure.title.text
+    assert plot.legend_items["tie"].visible and plot.legend_items["tie"].label.value == "tie (1): one-point spike"
+    assert plot.legend_items["swap"].label.value == "swap points (2): order changes"
     assert explorer.notice.visible and "Tie at d = +0.00" in explorer.notice.object
     assert "C1, C2" in explorer.notice.object
     assert "tie" in explorer.example_text.object.lower()
     explorer.state.choose("example", "formic_acid")
     assert len(plot.ties.data["x"]) == 0 and not plot.legend_items["tie"].visible
-    assert "tie" not in plot.figure.title.text
+    assert plot.legend_items["swap"].visible
 
 
 def _frames(explorer):
@@ -130,3 +131,20 @@ def test_large_molecules_get_a_readable_subset_of_heatmap_labels(explorer):
     assert fig.xaxis[0].axis_label == "every 5th row labelled"
     explorer.state.choose("example", "formic_acid")
     assert explorer.heatmap._ticker.ticks == list(range(5)) and fig.xaxis[0].axis_label is None
+
+
+def test_presentation_mode_enlarges_fonts_and_lines_and_is_a_link_key(explorer):
+    from wqml_dash.ui.scan_state import URL_STATE
+
+    assert URL_STATE["presentation"] == ("state", "presentation")
+    plot = explorer.plot
+    w1 = plot.lines["w1"].glyph.line_width
+    explorer.presentation.value = True
+    assert explorer.state.presentation
+    assert plot.figure.title.text_font_size == "16pt" and plot.figure.xaxis[0].axis_label_text_font_size == "17pt"
+    assert plot.lines["w1"].glyph.line_width == pytest.approx(1.8 * w1) and plot.figure.height == 430
+    assert explorer.heatmap.figure.title.text_font_size == "16pt"
+    assert "wqml-big" in explorer._readout_div.css_classes
+    explorer.state.presentation = False
+    assert plot.figure.title.text_font_size == "13pt" and plot.lines["w1"].glyph.line_width == w1
+    assert not explorer.presentation.value and "wqml-big" not in explorer._readout_div.css_classes

@@ -110,3 +110,77 @@ def test_a_large_molecule_labels_only_what_can_be_read_in_3d(app_url, watched_pa
     assert 0 in labelled and 1 in labelled  # the moving atom (C0) and its neighbour come first
     assert 5 < len(labelled) < 62
     assert watched_page.errors == []
+
+
+def _box(page, selector):
+    return page.locator(selector).first.bounding_box()
+
+
+def _inside(inner, outer, tol=1.0):
+    return (inner["x"] >= outer["x"] - tol and inner["y"] >= outer["y"] - tol
+            and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + tol
+            and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + tol)
+
+
+def _overlap(a, b):
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+@pytest.mark.parametrize(("width", "height"), [(1024, 768), (1280, 720)])
+def test_the_explorer_fits_a_projector(browser, app_url, width, height, shot_path):
+    # Before: at 1024 x 768 the 3D view wrapped below the plot (plot y 108-468, 3D view from y 522) and
+    # the step box ended at x 323, 3 pixels outside the 320-pixel sidebar.
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    try:
+        _open(page, app_url)
+        page.wait_for_timeout(500)
+        plot, mol = _box(page, ".wqml-scan-plot"), _box(page, ".wqml-mol canvas")
+        controls, slider = _box(page, ".wqml-controls"), _box(page, ".noUi-base")
+        # side by side, both on the first screen: the curve and the moving atom seen together
+        assert mol["x"] >= plot["x"] + plot["width"] - 1 and abs(mol["y"] - plot["y"]) < 5
+        assert plot["y"] + plot["height"] <= height and mol["y"] + mol["height"] <= height
+        assert slider["y"] + slider["height"] <= height and slider["y"] > plot["y"] + plot["height"]
+        assert mol["x"] + mol["width"] <= width and plot["width"] >= 380
+        # nothing in the sidebar spills out of it
+        for label in ("From d (Å)", "to d (Å)", "Step (Å)", "Training points", "Seed", "Moving atom"):
+            assert _inside(page.get_by_label(label, exact=True).bounding_box(), controls), label
+        assert not _overlap(controls, plot) and not _overlap(controls, mol)
+        # dragging the slider shows no value tooltip over the plot's x-axis label (the title shows d)
+        handle = page.locator(".noUi-handle").first
+        hb = handle.bounding_box()
+        page.mouse.move(hb["x"] + hb["width"] / 2, hb["y"] + hb["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(hb["x"] + 30, hb["y"] + hb["height"] / 2, steps=3)
+        for tip in page.locator(".noUi-tooltip").all():
+            if tip.is_visible():
+                assert not _overlap(tip.bounding_box(), plot)
+        page.mouse.up()
+        page.screenshot(path=str(shot_path))
+    finally:
+        context.close()
+
+
+def test_presentation_mode_from_the_toggle_and_from_a_link(browser, app_url):
+    fonts = """() => { for (const d of Bokeh.documents) for (const m of d.all_models)
+      if (m.css_classes && m.css_classes.includes('wqml-scan-plot'))
+        return [m.title.text_font_size, m.below[0].axis_label_text_font_size, m.height]; return null; }"""
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    page = context.new_page()
+    try:
+        _open(page, app_url)
+        assert page.evaluate(fonts) == ["13pt", "13pt", 360]
+        page.locator(".wqml-presentation input[type=checkbox]").check()
+        page.wait_for_function(f"() => ({fonts})()[0] === '16pt'", timeout=15_000)
+        assert page.evaluate(fonts) == ["16pt", "17pt", 430]
+        page.wait_for_function("() => location.search.includes('presentation=true')", timeout=15_000)
+        link = page.url
+        page2 = context.new_page()
+        _open(page2, link)
+        page2.wait_for_function(f"() => ({fonts})()[0] === '16pt'", timeout=15_000)
+        assert page2.locator(".wqml-presentation input[type=checkbox]").is_checked()
+        plot, mol = _box(page2, ".wqml-scan-plot"), _box(page2, ".wqml-mol canvas")
+        assert mol["x"] >= plot["x"] + plot["width"] - 1 and plot["y"] + plot["height"] <= 768
+    finally:
+        context.close()

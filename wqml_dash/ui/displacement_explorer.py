@@ -26,7 +26,7 @@ from ..core.molecule import MAX_FILE_BYTES, TEACHING_EXAMPLES, search_qm9
 from ..core.scan import AXES, DEFAULT_MODELS, MODEL_LABELS, REFERENCE_HELP, REFERENCES, scan_csv
 from .data_source import DataSource
 from .molecule_view import MoleculeView
-from .scan_plots import LABELS, MOVING, STYLE, CDFPlot, CMHeatmap, ScanPlot
+from .scan_plots import LABELS, MOVING, STYLE, CDFPlot, CMHeatmap, ScanPlot, present
 from .scan_state import URL_STATE, ExplorerState, atom_label, display_transform
 from .upload_box import UploadBox
 
@@ -62,6 +62,9 @@ distributions at d and at d = 0 *is* W1, and it grows gradually.
 
 **Jump ratio**: the largest step between neighbouring points of a curve divided by the reference's
 largest step; about 1 is smooth, much more is a jump. Click the plot to add or remove a training point.
+
+**Presentation mode** (top of the sidebar, or `presentation=true` in the link): larger fonts and
+thicker lines for a projector.
 """
 
 
@@ -77,6 +80,10 @@ th { font-weight: 600; color: #394452; }
 .sw { display: inline-block; width: 16px; height: 4px; margin: 0 8px 3px 0; border-radius: 2px; }
 .wqml-d { font-size: 16px; margin-bottom: 4px; }
 .bad { color: #c0392b; }
+:host(.wqml-big) table { font-size: 22px; }
+:host(.wqml-big) th, :host(.wqml-big) td:first-child { font-size: 19px; }
+:host(.wqml-big) .wqml-d { font-size: 22px; }
+:host(.wqml-big) .sw { width: 24px; height: 7px; }
 """
 
 
@@ -117,7 +124,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.plot = ScanPlot(on_tap=self._on_tap)
         self.heatmap = CMHeatmap()
         self.cdf = CDFPlot()
-        self.molecule_view = MoleculeView(height=400, sizing_mode="stretch_width", min_width=280,
+        self.molecule_view = MoleculeView(height=400, sizing_mode="stretch_width", min_width=240,
                                           name="molecule-view")
         self._scene_key = None
         self._shown_atom = None
@@ -159,9 +166,10 @@ class DisplacementExplorer(pn.viewable.Viewer):
                                                 visible=False)
         self.custom_axis = pn.widgets.LiteralInput.from_param(settings.param.custom_axis, label="Axis vector (x, y, z)",
                                                               visible=False, sizing_mode="stretch_width")
-        self.d_min = self._number_input(pn.widgets.FloatInput, "d_min", "From d (Å)", step=0.1, width=86)
-        self.d_max = self._number_input(pn.widgets.FloatInput, "d_max", "to d (Å)", step=0.1, width=86)
-        self.step = self._number_input(pn.widgets.FloatInput, "step", "Step (Å)", step=0.005, width=86)
+        # Three boxes in the 310-pixel sidebar: 78 pixels each (at 86 the step box spilled out of it).
+        self.d_min = self._number_input(pn.widgets.FloatInput, "d_min", "From d (Å)", step=0.1, width=78)
+        self.d_max = self._number_input(pn.widgets.FloatInput, "d_max", "to d (Å)", step=0.1, width=78)
+        self.step = self._number_input(pn.widgets.FloatInput, "step", "Step (Å)", step=0.005, width=78)
         self.reference_select = pn.widgets.Select.from_param(
             settings.param.reference, label="Reference energy",
             options={REFERENCE_LABELS.get(r, r): r for r in REFERENCES}, sizing_mode="stretch_width")
@@ -186,7 +194,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
         # --- displacement, readouts, downloads, messages
         self.slider = pn.widgets.FloatSlider(label="Displacement d (Å)", start=-1, end=1, step=0.01, value=st.d,
                                              sizing_mode="stretch_width", format="0.00", bar_color=MOVING,
-                                             margin=(5, 20))
+                                             margin=(5, 20), tooltips=False)  # the title shows d; a tooltip
+        # above the handle covered the plot's x-axis label
         # A Bokeh Div: a new text is one property change (an HTML pane rebuilds its stylesheets each time).
         self._readout_div = Div(text="", sizing_mode="stretch_width", stylesheets=[READOUT_CSS],
                                 css_classes=["wqml-readouts"])
@@ -204,6 +213,9 @@ class DisplacementExplorer(pn.viewable.Viewer):
         # browser driver, nothing fetched): the same export the toolbar's save button does as PNG.
         self.svg_download = pn.widgets.Button(label="Plot as SVG", color="success", variant="outline")
         self.svg_download.js_on_click(args={"fig": self.plot.figure}, code=SVG_EXPORT_JS)
+        self.presentation = pn.widgets.Checkbox.from_param(st.param.presentation,
+                                                           label="Presentation mode (large fonts, thick lines)",
+                                                           css_classes=["wqml-presentation"])
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width")
         self.notice = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
 
@@ -228,12 +240,15 @@ class DisplacementExplorer(pn.viewable.Viewer):
         st.param.watch(self._on_result, "result")
         st.param.watch(self._on_d, "d")
         st.param.watch(self._on_messages, ["error", "notice", "busy"])
+        st.param.watch(self._on_presentation, "presentation")
         settings.param.watch(self._on_axis, ["axis", "atom"])
         settings.param.watch(self._on_normalize, "normalize")
         settings.param.watch(self._on_reference, "reference")
         settings.param.watch(lambda e: self.extra_models.param.update(
             value=[m for m in e.new if m in OPTIONAL_MODELS]), "models")
         self._on_reference()
+        if st.presentation:
+            self._on_presentation()
         self._on_axis()
         self._layout = self._build_layout()
 
@@ -414,6 +429,14 @@ class DisplacementExplorer(pn.viewable.Viewer):
         label = REFERENCE_LABELS.get(ref, ref)
         self.reference_help.object = f"**Reference energy: {label}.** {REFERENCE_HELP.get(ref, '')}"
 
+    def _on_presentation(self, *events) -> None:
+        on = self.state.presentation
+        with pn.io.hold():
+            self.plot.set_presentation(on)
+            present(self.heatmap.figure, on)
+            present(self.cdf.figure, on)
+            self._readout_div.css_classes = ["wqml-readouts", "wqml-big"] if on else ["wqml-readouts"]
+
     def _on_normalize(self, event) -> None:
         self._on_result()
 
@@ -486,10 +509,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
                 x_label="d / max |d|" if settings.normalize else "Displacement d (Å)",
                 y_label="Normalised energy" if settings.normalize else "Energy (kcal/mol)",
                 ties=to_x(result.tie_points))
-            swaps, ties = len(result.swap_points), len(result.tie_points)
-            self.plot.figure.title.text = (f"{mol.formula}: atom {atom_label(symbols, result.atom)} moves · "
-                                           f"{swaps} swap point{'' if swaps == 1 else 's'}"
-                                           + (f" · {ties} tie{'' if ties == 1 else 's'}" if ties else ""))
+            # The counts of swap points and ties are in the legend: a short title fits a projector.
+            self.plot.figure.title.text = f"{mol.formula}: atom {atom_label(symbols, result.atom)} moves"
             geoms = st.engine.geometries
             start, end = geoms[0][result.atom], geoms[-1][result.atom]
             if st.engine is not self._shown_engine:  # new geometries: new atom, axis, range or molecule
@@ -607,15 +628,17 @@ class DisplacementExplorer(pn.viewable.Viewer):
                              "names. Plot as PNG: the save button (↓) in the plot's toolbar. The address bar "
                              "holds the whole setup: copy it to share this view.", css_classes=["wqml-note"]),
             sizing_mode="stretch_width")
-        controls = pn.Column(molecule_card, scan_card, models_card, downloads, width=310,
+        controls = pn.Column(self.presentation, molecule_card, scan_card, models_card, downloads, width=310,
                              css_classes=["wqml-controls"])
         # Bokeh panes sit in Columns: FlexBox sizes the Columns (a pane's own flex style is ignored).
-        # The slider stays under the plot when the 3D view wraps below on a narrow screen.
+        # The slider stays under the plot when the 3D view wraps below on a narrow screen. The bases
+        # (380 + 250 pixels and the gap) fit the 684 pixels beside the sidebar on a 1024-pixel projector,
+        # so the curve and the moving atom are seen together there.
         plot_pane = pn.Column(pn.pane.Bokeh(self.plot.figure, sizing_mode="stretch_width"),
                               pn.Row(self.slider, self.play, sizing_mode="stretch_width"),
-                              sizing_mode="stretch_width", min_width=420, styles={"flex": "3 1 520px"})
-        view_box = pn.Column(self.molecule_view, sizing_mode="stretch_width", styles={"flex": "2 1 300px"},
-                             min_width=280)
+                              sizing_mode="stretch_width", min_width=360, styles={"flex": "3 1 380px"})
+        view_box = pn.Column(self.molecule_view, sizing_mode="stretch_width", styles={"flex": "2 1 250px"},
+                             min_width=240)
         top = self._views_box = pn.FlexBox(plot_pane, view_box, flex_wrap="wrap", sizing_mode="stretch_width",
                                            gap="10px")
         explain = pn.FlexBox(

@@ -58,6 +58,23 @@ def _style_axes(fig) -> None:
     fig.grid.grid_line_color = "#e3e7ed"
 
 
+#: Font sizes (title, axis labels, tick labels, legend) in normal and in presentation mode.
+FONTS = {False: ("13pt", "13pt", "11pt", "11pt"), True: ("16pt", "17pt", "15pt", "13pt")}
+#: Line widths and marker sizes grow by this factor in presentation mode.
+PRESENTATION_SCALE = 1.8
+
+
+def present(fig, on: bool) -> None:
+    """Presentation mode for one figure: larger title, axis and legend fonts (property changes only)."""
+    title, label, ticks, legend = FONTS[bool(on)]
+    fig.title.text_font_size = title
+    for axis in (*fig.xaxis, *fig.yaxis):
+        axis.axis_label_text_font_size = label
+        axis.major_label_text_font_size = ticks
+    for item in fig.legend:
+        item.label_text_font_size = legend
+
+
 class ScanPlot:
     """Reference and model curves along the scan, training points, swap and tie points and the current d.
 
@@ -83,7 +100,7 @@ class ScanPlot:
         self.y_range = Range1d(0.0, 1.0)
         fig = figure(height=height, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,save",
                      x_range=self.x_range, y_range=self.y_range,
-                     active_scroll=None, toolbar_location="above", x_axis_label="Displacement d (Å)",
+                     active_scroll=None, toolbar_location="right", x_axis_label="Displacement d (Å)",
                      y_axis_label="Energy (kcal/mol)", title="Energy along the scan", css_classes=["wqml-scan-plot"],
                      output_backend="canvas")
         _style_axes(fig)
@@ -117,17 +134,30 @@ class ScanPlot:
         self.legend_items["train"] = LegendItem(label=value("training points"), renderers=[train])
         self.legend_items["train_large"] = LegendItem(label=value("large training set"), renderers=[large],
                                                       visible=False)
-        self.legend_items["swap"] = LegendItem(label=value("swap point (sorted order changes)"), renderers=[swap],
-                                               visible=False)
-        self.legend_items["tie"] = LegendItem(label=value("tie (equal row norms: one-point spike)"), renderers=[tie],
-                                              visible=False)
+        self.legend_items["swap"] = LegendItem(label=value("swap points"), renderers=[swap], visible=False)
+        self.legend_items["tie"] = LegendItem(label=value("tie: one-point spike"), renderers=[tie], visible=False)
         self.legend = Legend(items=list(self.legend_items.values()), location="top_center", click_policy="hide",
                              label_text_font_size="11pt", background_fill_alpha=0.85, spacing=0, padding=6)
         fig.add_layout(self.legend)
         self.train_large_renderer = large
+        self._height = height
+        self._train_renderer, self._dots, self._swap_renderer, self._tie_renderer = train, dots, swap, tie
         self.figure = fig
         self._on_tap = on_tap
         fig.on_event(Tap, self._tap)
+
+    def set_presentation(self, on: bool) -> None:
+        """Larger fonts and thicker lines (the back of a room), or back to normal."""
+        present(self.figure, on)
+        self.figure.height = self._height + (70 if on else 0)  # the larger legend covers less of the curves
+        f = PRESENTATION_SCALE if on else 1.0
+        for key, line in self.lines.items():
+            line.glyph.line_width = STYLE[key]["width"] * f
+        self._train_renderer.glyph.update(size=11 * f, line_width=2 * f)
+        self._dots.glyph.size = 12 * f
+        self.d_line.line_width = 2.5 * f
+        self._swap_renderer.glyph.line_width = 1.5 * f
+        self._tie_renderer.glyph.line_width = 2.5 * f
 
     def _tap(self, event) -> None:
         if self._on_tap is not None and event.x is not None:
@@ -166,9 +196,10 @@ class ScanPlot:
             items[key].visible = key in series
         items["train"].label = value(f"training points ({n_train})")
         items["train_large"].update(visible=has_large, label=value(f"large training set ({n_train_large})"))
-        items["swap"].visible = len(swaps) > 0
-        items["tie"].visible = len(ties) > 0
-        self.legend.ncols = 2 if sum(item.visible for item in items.values()) > 5 else 1
+        items["swap"].update(visible=len(swaps) > 0, label=value(f"swap points ({len(swaps)}): order changes"))
+        items["tie"].update(visible=len(ties) > 0,
+                            label=value(f"tie{'s' if len(ties) > 1 else ''} ({len(ties)}): one-point spike"))
+        self.legend.ncols = 2 if sum(item.visible for item in items.values()) > 6 else 1
         self.figure.xaxis.axis_label = x_label
         self.figure.yaxis.axis_label = y_label
         self.frame(self.x_range, x, pad=0.02)

@@ -39,7 +39,7 @@ URL_STATE = {"source": ("state", "source"), "mol": ("state", "key"), "atom": ("s
              "d_max": ("settings", "d_max"), "step": ("settings", "step"), "n_train": ("settings", "n_train"),
              "seed": ("settings", "seed"), "models": ("settings", "models"),
              "reference": ("settings", "reference"), "normalize": ("settings", "normalize"),
-             "d": ("state", "d"), "train": ("state", "train")}
+             "d": ("state", "d"), "train": ("state", "train"), "presentation": ("state", "presentation")}
 
 
 def atom_label(symbols: list[str], i: int) -> str:
@@ -129,6 +129,8 @@ class ExplorerState(param.Parameterized):
     error = param.String(default="", doc="The last thing that went wrong, for the user ('' if none)")
     busy = param.String(default="", doc="What is being built in the background ('' when idle)")
     notice = param.String(default="", doc="Information about the scan (left-out geometries)")
+    presentation = param.Boolean(default=False, doc=(
+        "Presentation mode: larger fonts and thicker lines for the back of a room (display only)"))
 
     def __init__(self, **params):
         params.setdefault("settings", ScanSettings())
