@@ -111,7 +111,8 @@ class DataOverview(pn.viewable.Viewer):
         lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
         unit, desc = PROPERTIES[self.prop]
         slider = pn.widgets.EditableRangeSlider(name=f"{desc[:1].upper()}{desc[1:]} ({unit})", start=lo, end=hi,
-                                                value=(lo, hi), step=(hi - lo) / 200 or 1.0, width=330)
+                                                value=(lo, hi), step=(hi - lo) / 200 or 1.0, width=400,
+                                                format="0,0.[000]")
 
         def on_range(event):
             whole = np.isclose(event.new[0], lo) and np.isclose(event.new[1], hi)

@@ -34,17 +34,19 @@ class Navigation(param.Parameterized):
 
 
 def connect(navigation: Navigation, explorer_state, tabs, explorer_tab: int = 0) -> None:
-    """Answer ``navigation``'s requests: load the molecule with ``explorer_state.choose`` (its default
-    atom and axis) and switch ``tabs`` to the explorer; a molecule that cannot be loaded leaves the
-    explorer's message saying why, and the tab switches all the same so the user sees it."""
+    """Answer ``navigation``'s requests: switch ``tabs`` to the explorer and load the molecule with
+    ``explorer_state.choose`` (its default atom and axis); a molecule that cannot be loaded leaves
+    the explorer's message saying why."""
 
     def on_request(event) -> None:
         if event.new is None:
             return
+        # The tab first: a hidden tab's models are detached from the page, and updating them would
+        # point their stylesheets at Panel's CDN (requests a classroom without internet cannot answer).
+        tabs.active = explorer_tab
         try:
             explorer_state.choose("qm9", str(int(event.new)))
         except Exception:  # the explorer reports its own errors; the request must not break the caller
             log.exception("could not open QM9 #%s in the explorer", event.new)
-        tabs.active = explorer_tab
 
     navigation.param.watch(on_request, "qm9_index")
