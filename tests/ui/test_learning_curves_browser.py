@@ -341,5 +341,7 @@ def test_a_parity_point_opens_its_molecule_in_the_explorer(app_url, watched_page
     button.click()
     page.locator(".bk-tab.bk-active", has_text="Displacement explorer").wait_for(timeout=30_000)
     page.get_by_text(f"QM9 #{index} ").first.wait_for(timeout=60_000)
+    page.get_by_text(f"QM9 #{index} ").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)
     page.screenshot(path=str(shot_path))
     assert watched_page.errors == [] and watched_page.outside == []
