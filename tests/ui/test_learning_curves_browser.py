@@ -345,3 +345,42 @@ def test_a_parity_point_opens_its_molecule_in_the_explorer(app_url, watched_page
     page.wait_for_timeout(1000)
     page.screenshot(path=str(shot_path))
     assert watched_page.errors == [] and watched_page.outside == []
+
+
+_FIGURE_EXPORT_JS = """
+async () => {
+  const seen = new Set();
+  let out = null;
+  function walk(v) {
+    if (!v || seen.has(v)) return;
+    seen.add(v);
+    if (v.model && v.model.type === "Figure" && v.model.title && v.model.title.text.startsWith("Learning curves"))
+      out = v;
+    for (const c of (v.child_views || [])) walk(c);
+  }
+  for (const v of Object.values(Bokeh.index)) walk(v);
+  return out ? (await out.export().to_blob()).type : null;
+}
+"""
+
+
+def _export_type(page, wanted, tries=60):
+    """The type of the figure's export, polled (evaluate awaits the promise) until it is ``wanted``."""
+    kind = None
+    for _ in range(tries):
+        kind = page.evaluate(_FIGURE_EXPORT_JS)
+        if kind == wanted:
+            break
+        page.wait_for_timeout(500)
+    return kind
+
+
+def test_the_figure_saves_as_png_or_svg(app_url, watched_page):
+    """What the toolbar's save button writes (Bokeh's export of the figure), before and after "SVG"."""
+    page = watched_page.page
+    _open_tab(page, app_url)
+    page.locator(".wqml-run-key").get_by_text("reference, precomputed").wait_for(timeout=60_000)
+    assert _export_type(page, "image/png") == "image/png"
+    page.get_by_role("button", name="SVG").click()
+    assert _export_type(page, "image/svg+xml") == "image/svg+xml"
+    assert watched_page.errors == [] and watched_page.outside == []

@@ -558,3 +558,11 @@ def test_a_launched_run_is_inspected_beside_the_reference(fresh):
     fresh.form.apply_values(dict(series=["sorted:w1"], sizes=[20, 40], n_test=50, folds=2))
     fresh.form.launch.clicks += 1
     assert fresh.shown_runs == [1, DEFAULT_REFERENCE] and fresh.point == (1, "sorted:w1", 40, 0)
+
+
+def test_the_figure_can_be_drawn_as_svg_for_the_save_tool(fresh):
+    assert hv.render(fresh.plot_pane.object).output_backend == "canvas"  # the save tool writes PNG
+    before = fresh.plot_pane.object
+    fresh.figure_format.value = "svg"
+    assert fresh.plot_pane.object is not before  # a new figure: Bokeh keeps the backend it was drawn with
+    assert hv.render(fresh.plot_pane.object).output_backend == "svg"  # ... and now SVG
