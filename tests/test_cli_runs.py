@@ -57,7 +57,8 @@ def test_runs_list_and_show(stored, capsys):
     assert "finished" in out and "8/8" in out and "cli run" in out
     assert main(["runs", "list", "--store", str(path), "--json"]) == 0
     runs = json.loads(capsys.readouterr().out)
-    assert [r["id"] for r in runs] == [1] and runs[0]["n_done"] == 8
+    assert [r["id"] for r in runs if not r["reference"]] == [1] and runs[0]["n_done"] == 8
+    assert [r["id"] for r in runs if r["reference"]][:1] == ["R1"]
     assert main(["runs", "show", "1", "--store", str(path)]) == 0
     out = capsys.readouterr().out
     assert "run 1: cli run" in out and "seeds          [2, 3]" in out
@@ -79,6 +80,31 @@ def test_runs_export_csv_and_json(stored, tmp_path, capsys):
     exported = json.loads(json_path.read_text())
     assert exported["points"] == run_json["points"]
     assert "8 points written" in capsys.readouterr().err
+
+
+def test_reference_runs_are_listed_shown_and_exported_read_only(tmp_path, capsys):
+    from wqml_dash.runs.reference import reference_points, reference_runs
+
+    path = tmp_path / "empty.sqlite"
+    RunStore(path)
+    assert main(["runs", "list", "--store", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "no runs in" in out and "reference runs (shipped with wqml-dash, read-only" in out
+    first = reference_runs().iloc[0]
+    assert f"  R1  finished" in out and first["name"] in out
+    assert main(["runs", "show", "r1", "--store", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "run R1: " in out and "(reference, shipped with wqml-dash, read-only)" in out
+    assert "wqml learning-curve" in out and "wall time" in out
+    csv_path, json_path = tmp_path / "r1.csv", tmp_path / "r1.json"
+    assert main(["runs", "export", "R1", "--store", str(path), "--csv", str(csv_path), "--json", str(json_path)]) == 0
+    rows = list(csv.DictReader(csv_path.open()))
+    ref = reference_points(-1)
+    assert len(rows) == len(ref) and {r["run_id"] for r in rows} == {"-1"}
+    exported = json.loads(json_path.read_text())
+    assert exported["run"]["id"] == "R1" and exported["run"]["provenance"]["wall_seconds"] > 0
+    assert exported["run"]["provenance"]["machine"]["nproc"] >= 1
+    assert [p["mae"] for p in exported["points"]] == pytest.approx(ref["mae"].tolist(), rel=1e-15)
 
 
 def test_resume_and_delete(tmp_path, capsys):
@@ -108,6 +134,10 @@ def test_resume_and_delete(tmp_path, capsys):
     (["runs", "delete", "99"], "no run 99"),
     (["runs", "resume", "99"], "no run 99"),
     (["runs", "show", "abc"], "a run id is a positive whole number"),
+    (["runs", "show", "R99"], "no reference run R99"),
+    (["runs", "show", "Rx"], "a reference run is R1, R2"),
+    (["runs", "delete", "R1"], "R1 is a reference run shipped with wqml-dash: it cannot be deleted"),
+    (["runs", "resume", "R1"], "R1 is a reference run shipped with wqml-dash: it cannot be resumed"),
     (["runs", "export", "1"], "--csv PATH and/or --json PATH"),
     (["runs", "export", "1", "--csv", "/no/such/folder/p.csv"], "folder does not exist"),
     (["runs", "bogus"], "invalid choice"),

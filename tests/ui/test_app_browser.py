@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -38,11 +39,33 @@ def test_table_pages_through_all_molecules(app_url, watched_page):
     page.locator(".tabulator").wait_for(timeout=30_000)
     first = page.locator(".tabulator-row").first.inner_text()
     assert "CH4" in first
+    assert page.locator(".tabulator-row").count() == 50  # 50 molecules a page
     page.locator(".tabulator-page[data-page='next']").click()
-    # Page 2 starts with QM9 index 11, acetaldehyde (C2H4O).
-    page.locator(".tabulator-row", has_text="C2H4O").first.wait_for(timeout=30_000)
-    assert "CH4" not in page.locator(".tabulator-row").first.inner_text()
+    # Page 2 starts with QM9 index 51, imidazole (C3H4N2).
+    first = page.locator(".tabulator-row").first.locator(".tabulator-cell[tabulator-field='qm9_index']")
+    expect(first).to_have_text("51", timeout=30_000)
+    assert "C3H4N2" in page.locator(".tabulator-row").first.inner_text()
     assert watched_page.errors == []
+
+
+def test_a_qm9_search_opens_the_molecule_in_the_explorer(app_url, watched_page, shot_path):
+    page = watched_page.page
+    page.goto(app_url)
+    _wait_for_data(page)
+    search = page.locator(".wqml-qm9-search input")
+    search.fill("benzene")
+    search.press("Enter")
+    row = page.locator(".wqml-molecule-table .tabulator-row").first
+    expect(row.locator(".tabulator-cell[tabulator-field='qm9_index']")).to_have_text("214", timeout=30_000)
+    page.get_by_text("search read as name: benzene").wait_for(timeout=10_000)
+    page.screenshot(path=str(shot_path).replace(".png", "-search.png"))
+    row.locator(".wqml-open-molecule").click()
+    page.locator(".bk-tab.bk-active", has_text="Displacement explorer").wait_for(timeout=30_000)
+    page.get_by_text("QM9 #214 C6H6").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(shot_path))
+    assert watched_page.errors == []
+    assert watched_page.outside == []
 
 
 def test_histogram_follows_the_property_chooser(app_url, watched_page, shot_path):

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wqml_dash.ui.curve_plots import (SERIES_COLORS, curves_table, learning_curve_plot, series_choices,
-                                      series_label, summarize)
+from wqml_dash.ui.curve_plots import (SERIES_COLORS, curves_table, learning_curve_plot, run_key, run_style,
+                                      series_choices, series_label, summarize)
 from wqml_dash.ui.parity_plots import error_histogram, error_stats, parity_plot
 
 hv.extension("bokeh", logo=False)
@@ -37,7 +37,7 @@ def test_summarize_averages_seeds_and_keeps_one_row_per_run_series_size():
     assert row["mae"] == pytest.approx(maes.mean())
     assert row["mae_std"] == pytest.approx(maes.std(ddof=1))
     assert (row["mae_lo"], row["mae_hi"]) == (pytest.approx(maes.min()), pytest.approx(maes.max()))
-    assert row["seeds"] == 3 and row["run"] == "second" and row["label"] == "W1 · sorted"
+    assert row["seeds"] == 3 and row["run"] == "second" and row["label"] == "W1"
     assert row["sigma"] == 10.0  # the first seed's choice
 
 
@@ -52,19 +52,23 @@ def test_summarize_empty_frame_keeps_the_columns():
     assert "mae_std" in summarize(None).columns
 
 
+def _lines(plot):
+    return [el for el in plot if isinstance(el, hv.Path)]
+
+
 def test_plot_is_log_log_with_one_line_per_run_and_series_and_error_bars_for_seeds():
     s = summarize(_points(runs=(1, 2), seeds=(0, 1)))
     plot = learning_curve_plot(s)
-    paths, bars, scatter = plot.Path.I, plot.ErrorBars.I, plot.Scatter.I
-    assert len(paths.split()) == 4  # 2 runs x 2 series
+    bars, scatter = plot.ErrorBars.I, plot.Scatter.I
+    lines = [p for layer in _lines(plot) for p in layer.split() if p.dimension_values("curve")[0]]
+    assert len(lines) == 4  # 2 runs x 2 series
     assert len(scatter) == len(s) == len(bars) == 12
     fig = hv.render(plot)
     assert type(fig.x_scale).__name__ == "LogScale" and type(fig.y_scale).__name__ == "LogScale"
-    # one colour per series whatever the run; runs differ by marker
+    # one colour per series whatever the run
     colors = dict(zip(scatter.dimension_values("curve"), scatter.dimension_values("series_color"), strict=True))
-    assert colors["run 1 · W1 · sorted"] == colors["run 2 · W1 · sorted"] == SERIES_COLORS["sorted:w1"]
-    assert colors["run 1 · L1 · sorted"] == SERIES_COLORS["sorted:l1"]
-    assert set(scatter.dimension_values("marker")) == {"circle", "square"}
+    assert colors["#1 · W1"] == colors["#2 · W1"] == SERIES_COLORS["sorted:w1"]
+    assert colors["#1 · L1 · sorted"] == SERIES_COLORS["sorted:l1"]
     # the lower error bar never reaches zero on the log axis; the spread is the seeds' std
     assert (bars.dimension_values("neg") < bars.dimension_values("mae")).all()
     assert bars.dimension_values("mae_std") == pytest.approx(np.full(12, np.std([0, 1], ddof=1)))
@@ -74,9 +78,46 @@ def test_plot_is_log_log_with_one_line_per_run_and_series_and_error_bars_for_see
     assert sorted(set(source["curve"])) == sorted(colors)
 
 
+def test_each_run_keeps_one_style_and_identical_runs_stay_apart():
+    """Two runs with the same numbers: neither hides the other (issue 13)."""
+    pts = _points(runs=(1, 2))
+    pts.loc[pts.run_id == 2, "mae"] = pts.loc[pts.run_id == 1, "mae"].to_numpy()
+    plot = learning_curve_plot(summarize(pts))
+    frame = plot.Scatter.I.dframe()
+    one, two = frame[frame.run_id == 1], frame[frame.run_id == 2]
+    assert len(set(one["marker"])) == len(set(two["marker"])) == 1 and set(one["marker"]) != set(two["marker"])
+    assert not np.allclose(one["x"].to_numpy(), two["x"].to_numpy())  # drawn a little apart ...
+    assert one["size"].tolist() == two["size"].tolist()  # ... at the same training sizes (hover)
+    dashes = {p.opts.get().kwargs["line_dash"]: {c for c in p.dimension_values("curve") if isinstance(c, str) and c}
+              for p in _lines(plot)}
+    assert dashes[run_style(1)["dash"]] == {"#1 · L1 · sorted", "#1 · W1"}
+    assert dashes[run_style(2)["dash"]] == {"#2 · L1 · sorted", "#2 · W1"}
+    assert run_style(1) != run_style(2) and run_style(-1)["filled"] and not run_style(1)["filled"]
+    assert run_style(1) == run_style(1 + 4)  # styles cycle; the key under the plot names them
+    assert run_key({-1: "Paper Fig. 3", 2: "mine"}) == "**R1** ── ● Paper Fig. 3 · **#2** ··· △ mine"
+
+
+def test_the_hover_formats_sigma_and_lambda_as_stored():
+    """The printf formatters must reach Bokeh under the field names HoloViews writes (issue 13:
+    the hover showed 'sigma: .41%' for 3.724)."""
+    from bokeh.models import HoverTool
+
+    fig = hv.render(learning_curve_plot(summarize(_points())))
+    hover = next(t for t in fig.tools if isinstance(t, HoverTool))
+    tips = dict(hover.tooltips)
+    assert tips["sigma"] == "@{sigma}{%.4g}" and tips["lambda"] == "@{lam}{%.1e}"
+    assert hover.formatters == {"@{sigma}": "printf", "@{lam}": "printf"}
+
+
+def test_log_axes_have_labelled_1_2_5_ticks():
+    fig = hv.render(learning_curve_plot(summarize(_points())))
+    for axis in (fig.xaxis[0], fig.yaxis[0]):
+        assert {10, 20, 50, 100, 200, 500, 1000} <= set(axis.ticker.ticks)
+
+
 def test_plot_of_one_run_labels_curves_by_series_only():
     plot = learning_curve_plot(summarize(_points()))
-    assert set(plot.Scatter.I.dimension_values("curve")) == {"L1 · sorted", "W1 · sorted"}
+    assert set(plot.Scatter.I.dimension_values("curve")) == {"L1 · sorted", "W1"}
 
 
 def test_plot_hover_names_sigma_lambda_and_timings():
@@ -96,6 +137,7 @@ def test_plot_of_no_points_renders():
 def test_series_choices_cover_every_order_and_metric():
     assert len(series_choices()) == 9
     assert series_label("random:l2") == "L2 · random"
+    assert series_label("sorted:w1") == "W1"  # W1 has no atom order
 
 
 def test_curves_table_is_flat_and_renames_lambda():

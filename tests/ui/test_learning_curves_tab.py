@@ -20,6 +20,8 @@ import pytest
 from wqml_dash.core.learning_curve import CurvePoint, parse_series
 from wqml_dash.runs.config import RunConfig
 from wqml_dash.runs.executor import RunProgress
+from wqml_dash.runs.reference import (DEFAULT_REFERENCE, reference_points, reference_predictions, reference_runs,
+                                      reference_test_set)
 from wqml_dash.runs.store import RunStore
 from wqml_dash.ui.learning_curves_tab import LearningCurvesTab
 from wqml_dash.ui.run_form import RunForm, log_sizes, parse_numbers
@@ -98,8 +100,9 @@ def _config(**overrides):
 
 @pytest.fixture
 def tab(tmp_path):
+    """A tab on an empty store with the reference curves hidden (see the reference tests below)."""
     store = RunStore(tmp_path / "runs.sqlite")
-    return LearningCurvesTab(store=store, executor=SyncExecutor(store))
+    return LearningCurvesTab(store=store, executor=SyncExecutor(store), show_reference=False)
 
 
 def test_empty_store_renders_with_an_empty_plot(tab):
@@ -143,29 +146,35 @@ def test_series_chooser_filters_the_plot_and_the_export(tab):
                                                                 if p["size"] == 20], ddof=1))
 
 
-def test_runs_can_be_overlaid_and_new_runs_are_followed(tab):
+def test_runs_can_be_overlaid_and_stay_until_the_user_removes_them(tab):
     first = tab.executor.submit(_config(name="a"))
     tab.refresh()
-    assert tab.shown_runs == [first]
+    assert tab.shown_runs == [first]  # a session showing no run picks up the newest
     second = tab.executor.submit(_config(name="b", series=["random:l2"]))
     tab.refresh()
-    assert tab.shown_runs == [second]  # a new run replaces the view ...
-    tab.run_chooser.value = [second, first]  # ... until the user overlays runs
+    assert tab.shown_runs == [first]  # another run does not replace it ...
+    tab.run_chooser.value = [second, first]  # ... the user overlays runs
     assert set(tab.summary["run_id"]) == {first, second}
     assert set(tab.summary["run"]) == {"#1 a", "#2 b"}
     scatter = tab._plot().Scatter.I
-    assert set(scatter.dimension_values("marker")) == {"circle", "square"}
+    assert set(scatter.dimension_values("marker")) == {"square", "triangle"}
     elsewhere = tab.executor.submit(_config(name="from the CLI"))
     tab.refresh()
     assert tab.shown_runs == [second, first]  # a run started elsewhere does not disturb the overlay
     assert "#3 from the CLI" in tab.run_chooser.options
-    tab.form.launch.clicks += 1  # one launched here joins it
+    tab.form.launch.clicks += 1  # one launched here joins it (issue 13: it replaced the shown runs)
     assert tab.shown_runs == [elsewhere + 1, second, first]
+    tab.form.launch.clicks += 1  # and the next one too
+    assert tab.shown_runs == [elsewhere + 2, elsewhere + 1, second, first]
+    tab.run_chooser.value = [first]  # removed by the user: gone, and not put back by a poll
+    tab.executor.add_point(elsewhere + 2, "sorted:l1", 20, 1)
+    tab.refresh()
+    assert tab.shown_runs == [first]
 
 
 def test_another_sessions_run_does_not_take_over_the_plot(tab):
     """Two browser sessions on one store: each follows the run it launched itself."""
-    other = LearningCurvesTab(store=tab.store, executor=tab.executor)
+    other = LearningCurvesTab(store=tab.store, executor=tab.executor, show_reference=False)
     tab.form.apply_values(dict(series=["sorted:l1"], sizes=[20], n_test=50, folds=2))
     tab.form.launch.clicks += 1
     mine = tab.store.list_runs()["id"].max()
@@ -178,7 +187,7 @@ def test_another_sessions_run_does_not_take_over_the_plot(tab):
     assert tab.point[0] == mine and other.point[0] == theirs
     fresh = LearningCurvesTab(store=tab.store, executor=tab.executor)  # a new session shows the newest run
     fresh.refresh()
-    assert fresh.shown_runs == [theirs]
+    assert fresh.shown_runs == [theirs, DEFAULT_REFERENCE]  # and the reference curves
 
 
 def test_points_fill_in_and_the_table_patches_in_place(tab):
@@ -249,12 +258,44 @@ def test_actions_follow_the_selected_runs_status(tab):
     assert ex.calls == [("cancel", run_id)] and "cancelled" in rt.message
     assert rt.buttons["cancel"].disabled and not rt.buttons["resume"].disabled
     _run(rt.act("resume"))
-    assert tab.store.get_run(run_id)["status"] == "finished" and "3 missing points" in rt.message
+    assert tab.store.get_run(run_id)["status"] == "finished"
+    assert rt.message == ""  # finished at once here: no "computing its missing points" left behind
     _run(rt.act("delete"))  # asks for confirmation first
     assert "again" in rt.message and tab.store.list_runs()["id"].tolist() == [run_id]
     _run(rt.act("delete"))
     assert len(tab.store.list_runs()) == 0 and rt.selected_run is None
     assert all(b.disabled for b in rt.buttons.values())
+
+
+def test_the_resumed_message_clears_when_the_run_finishes(tab):
+    """Issue 13: "Run 2 resumed: computing its 1 missing points" stayed after the run had finished."""
+    class Later(SyncExecutor):
+        def resume(self, run_id):  # starts computing, finishes later (as the Dask executor does)
+            self.active.add(run_id)
+            self.store.set_status(run_id, "running")
+
+    tab.executor = tab.runs_table.executor = ex = Later(tab.store)
+    rt = tab.runs_table
+    run_id = ex.submit(_config(), finish=1)
+    ex.cancel(run_id)
+    tab.refresh()
+    rt.select(run_id)
+    _run(rt.act("resume"))
+    assert "resumed: computing its 3 missing points" in rt.message
+    tab.refresh()
+    assert "3 missing points" in rt.message  # still computing
+    for series, size, seed in tab.store.missing_tasks(run_id):
+        ex.add_point(run_id, series, size, seed)
+    ex.active.discard(run_id)
+    tab.store.set_status(run_id, "finished")
+    tab.refresh()
+    assert rt.message == ""
+
+
+def test_action_tooltips_open_below_their_buttons(tab):
+    """Issue 13: the Resume tooltip, opening to the right, covered the Delete button."""
+    for button in tab.runs_table.buttons.values():
+        assert button.description.position == "bottom"
 
 
 def test_a_run_of_another_process_is_not_cancelled_from_here(tab):
@@ -349,7 +390,7 @@ def test_the_app_survives_a_store_it_cannot_open(monkeypatch):
     from wqml_dash.runs.store import StoreVersionError
     from wqml_dash.ui import app
 
-    def refuse():
+    def refuse(**_params):
         raise StoreVersionError("runs.sqlite has schema version 99; this wqml-dash reads up to 1")
 
     monkeypatch.setattr(app, "LearningCurvesTab", refuse)
@@ -440,3 +481,88 @@ def test_showing_the_tab_starts_the_cluster_without_waiting_for_it(tmp_path):
     tab.shown = False
     tab.shown = True
     assert tab._starting.is_alive() is False  # started once
+
+
+# -- reference curves, comparison and export (issue 13) ------------------------------------
+@pytest.fixture
+def fresh(tmp_path):
+    """A new session's tab on an empty store, as a user first sees it."""
+    store = RunStore(tmp_path / "runs.sqlite")
+    return LearningCurvesTab(store=store, executor=SyncExecutor(store))
+
+
+def test_an_empty_store_shows_the_reference_curves(fresh):
+    assert fresh.shown_runs == [DEFAULT_REFERENCE] and fresh.reference_toggle.value
+    ref = reference_points(DEFAULT_REFERENCE)
+    assert set(fresh.summary["series"]) == set(ref["series"]) and len(fresh.summary) == len(ref)
+    assert "(reference, precomputed)" in fresh.summary["run"].iloc[0]
+    fig = hv.render(fresh._plot())
+    assert "no finished points" not in fig.title.text
+    assert fig.legend[0].items and fig.xaxis[0].axis_label == "Training size"
+    assert fig.yaxis[0].axis_label == "MAE (kcal/mol)"
+    assert "**R1**" in fresh.run_key.object and "reference, precomputed" in fresh.run_key.object
+    assert fresh.point is not None and fresh.point[0] == DEFAULT_REFERENCE  # its parity plot is one click away
+    assert "2,000 test molecules" in fresh._point_view()[0].object
+
+
+def test_the_reference_curves_can_be_hidden_and_runs_overlay_them(fresh):
+    fresh.reference_toggle.value = False
+    assert fresh.shown_runs == [] and len(fresh.summary) == 0
+    fresh.form.apply_values(dict(series=["sorted:l1", "sorted:w1"], sizes=[20, 40], n_test=50, folds=2))
+    fresh.form.launch.clicks += 1
+    fresh.reference_toggle.value = True
+    assert fresh.shown_runs == [1, DEFAULT_REFERENCE]
+    assert set(fresh.summary["run_id"]) == {1, DEFAULT_REFERENCE}
+    curves = set(fresh._plot().Scatter.I.dimension_values("curve"))
+    assert {"#1 · W1", "R1 · W1", "R1 · L2 · random"} <= curves
+    fresh.run_chooser.value = [1]  # removing the reference in the chooser unticks the box
+    assert not fresh.reference_toggle.value
+
+
+def test_the_csv_export_names_units_and_settings(fresh):
+    table = pd.read_csv(fresh.curves_csv())
+    ref = reference_points(DEFAULT_REFERENCE)
+    assert len(table) == len(ref) and set(table["run_tag"]) == {"R1"} and table["reference"].all()
+    for column in ("mae (kcal/mol)", "rmse (kcal/mol)", "sigma", "lambda", "fit (s)", "representation", "n_test",
+                   "folds", "target", "search", "lambdas"):
+        assert column in table.columns, column
+    config = reference_runs().set_index("id").loc[DEFAULT_REFERENCE, "config"]
+    assert (table["n_test"] == config["n_test"]).all() and (table["folds"] == config["folds"]).all()
+    row = table[(table.series == "sorted:w1") & (table["size"] == 100)].iloc[0]
+    expected = ref[(ref.series == "sorted:w1") & (ref["size"] == 100)].iloc[0]
+    assert row["mae (kcal/mol)"] == pytest.approx(expected["mae"]) and row["sigma"] == pytest.approx(expected["sigma"])
+    doc = json.loads(fresh.curves_json().read())
+    assert doc["runs"][0]["tag"] == "R1" and doc["runs"][0]["provenance"]["wall_seconds"] > 0
+
+
+def test_a_parity_point_opens_its_molecule_in_the_explorer(fresh):
+    run_id, series, size, seed = fresh.point
+    view = fresh._point_view()
+    y_true, y_pred = reference_predictions(run_id, series, size, seed)
+    worst = int(np.argmax(np.abs(y_pred - y_true)))
+    assert fresh.open_molecule.disabled
+    fresh._parity_tap.event(index=[worst])  # what a click on the worst-predicted molecule sends
+    molecule = int(reference_test_set(run_id, seed)[1][worst])
+    assert fresh.parity_molecule == molecule and not fresh.open_molecule.disabled
+    assert f"#{molecule}" in fresh.open_molecule.label
+    asked = []
+    fresh.navigation.param.watch(lambda e: asked.append(e.new), "qm9_index")
+    fresh.open_molecule.clicks += 1
+    fresh.open_molecule.clicks += 1  # asking again for the same molecule asks again
+    assert asked == [molecule, molecule]
+    assert view is not None
+
+
+def test_a_launched_run_is_inspected_beside_the_reference(fresh):
+    assert fresh.point[0] == DEFAULT_REFERENCE
+    fresh.form.apply_values(dict(series=["sorted:w1"], sizes=[20, 40], n_test=50, folds=2))
+    fresh.form.launch.clicks += 1
+    assert fresh.shown_runs == [1, DEFAULT_REFERENCE] and fresh.point == (1, "sorted:w1", 40, 0)
+
+
+def test_the_figure_can_be_drawn_as_svg_for_the_save_tool(fresh):
+    assert hv.render(fresh.plot_pane.object).output_backend == "canvas"  # the save tool writes PNG
+    before = fresh.plot_pane.object
+    fresh.figure_format.value = "svg"
+    assert fresh.plot_pane.object is not before  # a new figure: Bokeh keeps the backend it was drawn with
+    assert hv.render(fresh.plot_pane.object).output_backend == "svg"  # ... and now SVG

@@ -41,11 +41,18 @@ def seed_list(text: str) -> list[int]:
 
 
 def run_id_type(text: str) -> int:
-    """A run id: a positive integer that fits the store's 64-bit integers."""
+    """A run id: a positive integer that fits the store's 64-bit integers, or ``R1``, ``R2``, ... for a
+    reference run shipped with wqml-dash (returned as -1, -2, ...)."""
+    text = str(text).strip()
+    if text[:1] in ("R", "r"):
+        if not text[1:].isdecimal() or int(text[1:]) < 1:
+            raise argparse.ArgumentTypeError(f"a reference run is R1, R2, ... (see `wqml runs list`), got {text!r}")
+        return -int(text[1:])
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a run id is a positive whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"a run id is a positive whole number (or R1, R2, ... for a reference "
+                                         f"run), got {text!r}") from None
     if not 1 <= value < 2 ** 63:
         raise argparse.ArgumentTypeError(f"a run id is a positive whole number below 2**63, got {text!r}")
     return value

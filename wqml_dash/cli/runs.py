@@ -1,7 +1,9 @@
 """``wqml runs``: list, show, export, resume and delete the runs of a run store.
 
 The store is the one the app uses (``--store PATH``, else ``$WQML_STORE``, else the user data
-directory), so runs started from a terminal, a cluster job or the app all show up here.
+directory), so runs started from a terminal, a cluster job or the app all show up here. The
+reference runs shipped with wqml-dash (R1, R2, ...; `wqml_dash.runs.reference`) are listed too,
+and can be shown and exported, but not resumed or deleted.
 """
 
 from __future__ import annotations
@@ -37,12 +39,12 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run_list)
 
     p = rsub.add_parser("show", help="a run's settings and points")
-    p.add_argument("id", type=run_id_type, help="run id (see `wqml runs list`)")
+    p.add_argument("id", type=run_id_type, help="run id, or R1, R2, ... for a reference run (see `wqml runs list`)")
     add_store_argument(p)
     p.set_defaults(func=run_show)
 
     p = rsub.add_parser("export", help="write a run's points as CSV and/or JSON")
-    p.add_argument("id", type=run_id_type, help="run id")
+    p.add_argument("id", type=run_id_type, help="run id, or R1, R2, ... for a reference run")
     p.add_argument("--csv", metavar="PATH", help="CSV of the points ('-' for standard output)")
     p.add_argument("--json", metavar="PATH", help="JSON of the run and its points ('-' for standard output)")
     add_store_argument(p)
@@ -78,11 +80,35 @@ def open_store(path: Path | None, must_exist: bool = True):
         raise UsageError(str(exc)) from None
 
 
+def _tag(run_id: int) -> str:
+    return f"R{-int(run_id)}" if run_id < 0 else str(int(run_id))
+
+
 def _get_run(store, run_id: int) -> dict:
+    """A stored run, or a reference run for a negative id; UsageError if there is none."""
+    from ..runs.reference import reference_run
+
+    if run_id < 0:
+        try:
+            return reference_run(run_id)
+        except KeyError as exc:
+            raise UsageError(str(exc).strip("'\"")) from None
     try:
         return store.get_run(run_id)
     except KeyError:
         raise UsageError(f"no run {run_id} in {store.path} (see `wqml runs list`)") from None
+
+
+def _points(store, run_id: int):
+    from ..runs.reference import reference_points
+
+    return reference_points(run_id) if run_id < 0 else store.points(run_id)
+
+
+def _read_only(run_id: int, action: str) -> None:
+    if run_id < 0:
+        raise UsageError(f"R{-run_id} is a reference run shipped with wqml-dash: it cannot be {action} "
+                         "(launch a run of your own with `wqml learning-curve --store ...`)")
 
 
 def make_executor(store, scheduler: str | None):
@@ -164,35 +190,52 @@ def _when(ts) -> str:
 
 
 def run_json(store, run_id: int) -> dict:
-    """A run and its points as JSON-able data (what `wqml runs export --json` writes)."""
+    """A run and its points as JSON-able data (what `wqml runs export --json` writes); a reference
+    run names the package data as its store and carries its provenance."""
     run = _get_run(store, run_id)
     info = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in run.items()}
-    points = store.points(run_id)
+    points = _points(store, run_id).copy()
     points["finished"] = points["finished"].map(lambda t: t.isoformat())
-    return {"run": info, "store": str(store.path), "points": points.to_dict(orient="records")}
+    where = "wqml_dash/runs/reference_data (shipped with wqml-dash, read-only)" if run_id < 0 else str(store.path)
+    if run_id < 0:
+        from ..runs.reference import reference_provenance
+
+        info["id"] = _tag(run_id)
+        info["provenance"] = {**reference_provenance(), **info["provenance"]}
+    return {"run": info, "store": where, "points": points.to_dict(orient="records")}
 
 
 # --- subcommands ---------------------------------------------------------------------------
 def run_list(args) -> int:
+    from ..runs.reference import reference_runs
+
     store = open_store(args.store)
     store.mark_interrupted()  # runs of processes that died (killed, crashed) are not running any more
     runs = store.list_runs()
+    references = reference_runs()
     if args.json:
         records = []
         for r in runs.to_dict(orient="records"):
             records.append({k: (v.isoformat() if hasattr(v, "isoformat") else (None if v != v else v))
-                            for k, v in r.items()})
+                            for k, v in r.items()} | {"reference": False})
+        for r in references.to_dict(orient="records"):
+            records.append({k: (v.isoformat() if hasattr(v, "isoformat") else (None if v != v else v))
+                            for k, v in r.items() if k != "provenance"} | {"id": _tag(r["id"]), "reference": True})
         print(json.dumps(records, indent=2))
         return 0
     if runs.empty:
         print(f"no runs in {store.path}")
-        return 0
-    print(f"{'id':>4}  {'status':<12}{'points':>11}  {'created':<24}name")
+    else:
+        print(f"{'id':>4}  {'status':<12}{'points':>11}  {'created':<24}name")
     for r in runs.itertuples(index=False):
         line = f"{r.id:>4}  {r.status:<12}{f'{r.n_done}/{r.n_total}':>11}  {_when(r.created):<24}{r.name}"
         if r.error:
             line += f"  [{r.error.splitlines()[0][:70]}]"
         print(line)
+    print("\nreference runs (shipped with wqml-dash, read-only; `wqml runs show R1`):")
+    print(f"{'id':>4}  {'status':<12}{'points':>11}  {'computed':<24}name")
+    for r in references.itertuples(index=False):
+        print(f"{_tag(r.id):>4}  {r.status:<12}{f'{r.n_done}/{r.n_total}':>11}  {_when(r.finished):<24}{r.name}")
     return 0
 
 
@@ -200,18 +243,29 @@ def run_show(args) -> int:
     store = open_store(args.store)
     store.mark_interrupted()
     run = _get_run(store, args.id)
-    print(f"run {run['id']}: {run['name']}")
+    print(f"run {_tag(args.id)}: {run['name']}" + (" (reference, shipped with wqml-dash, read-only)"
+                                                   if args.id < 0 else ""))
     print(f"  status    {run['status']} ({run['n_done']} of {run['n_total']} points)")
     for key in ("created", "started", "finished"):
         if run[key] is not None:
             print(f"  {key:<9} {_when(run[key])}")
     if run["error"]:
         print(f"  error     {run['error']}")
-    print(f"  store     {store.path}")
+    if args.id < 0:
+        from ..runs.reference import reference_provenance
+
+        shared = reference_provenance()
+        prov = run["provenance"]
+        print(f"  command   {prov['command']}")
+        print(f"  wall time {prov['wall_seconds']:.0f} s ({prov['started']} to {prov['ended']})")
+        print(f"  made by   wqml-dash {shared['wqml_dash_version']} (commit {shared['commit'][:10]}) on "
+              f"{shared['machine']['cpu']}, {shared['machine']['nproc']} cores")
+    else:
+        print(f"  store     {store.path}")
     print("settings")
     for key, value in run["config"].items():
         print(f"  {key:<15}{value}")
-    points = store.points(args.id)
+    points = _points(store, args.id)
     if points.empty:
         print("no points yet")
         return 0
@@ -241,7 +295,7 @@ def run_export(args) -> int:
     json_path = _writable(args.json) if args.json else None
     try:
         if args.csv:
-            text = store.points(args.id).to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S.%f%z")
+            text = _points(store, args.id).to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S.%f%z")
             sys.stdout.write(text) if csv_path is None else csv_path.write_text(text)
         if args.json:
             text = json.dumps(data, indent=2) + "\n"
@@ -250,11 +304,12 @@ def run_export(args) -> int:
         raise UsageError(f"cannot write: {exc.strerror}: {exc.filename}") from None
     written = [str(p) for p in (csv_path, json_path) if p is not None]
     if written:
-        print(f"run {args.id}: {len(data['points'])} points written to {', '.join(written)}", file=sys.stderr)
+        print(f"run {_tag(args.id)}: {len(data['points'])} points written to {', '.join(written)}", file=sys.stderr)
     return 0
 
 
 def run_resume(args) -> int:
+    _read_only(args.id, "resumed")
     store = open_store(args.store)
     run = _get_run(store, args.id)
     if run["status"] == "finished" and run["n_done"] == run["n_total"]:
@@ -285,6 +340,7 @@ def run_resume(args) -> int:
 def run_delete(args) -> int:
     from ..runs.store import ACTIVE_STATUSES, owner_alive
 
+    _read_only(args.id, "deleted")
     store = open_store(args.store)
     run = _get_run(store, args.id)
     if run["status"] in ACTIVE_STATUSES and owner_alive(run["owner"]) is not False and not args.force:

@@ -15,6 +15,7 @@ from .data_overview import DataOverview
 from .data_source import DataSource
 from .displacement_explorer import DisplacementExplorer
 from .learning_curves_tab import LearningCurvesTab
+from .navigation import Navigation, connect
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -71,9 +72,9 @@ class PageTabs(pn.Tabs):
                 log.exception("%s could not catch up on being shown", type(page).__name__)
 
 
-def _learning_curves():
+def _learning_curves(**params):
     try:
-        return LearningCurvesTab()
+        return LearningCurvesTab(**params)
     except Exception as exc:  # e.g. a store written by a newer wqml-dash: the other tabs keep working
         return pn.pane.Alert(f"The learning-curves tab could not open its run store: {exc}", alert_type="danger")
 
@@ -100,10 +101,12 @@ def create_app() -> pn.viewable.Viewable:
         return pn.Column(pn.pane.Markdown(refusal, css_classes=["wqml-refusal"]), margin=20)
     hv.extension("bokeh", logo=False)
     source = DataSource()
+    navigation = Navigation()  # "open in explorer" requests from the other tabs
     explorer = DisplacementExplorer(data_source=source)
-    tabs = PageTabs(("Displacement explorer", explorer), ("Learning curves", _learning_curves()),
-                    ("QM9 data", DataOverview(source=source)), active=0, sizing_mode="stretch_width",
-                    name="main-tabs")
+    tabs = PageTabs(("Displacement explorer", explorer), ("Learning curves", _learning_curves(navigation=navigation)),
+                    ("QM9 data", DataOverview(source=source, navigation=navigation)), active=0,
+                    sizing_mode="stretch_width", name="main-tabs")
+    connect(navigation, explorer.state, tabs, explorer_tab=0)
     template = pn.template.BootstrapTemplate(
         title="wqml-dash · Wasserstein metric for quantum machine learning",
         sidebar=[pn.pane.Markdown(ABOUT, css_classes=["wqml-help"])],

@@ -8,6 +8,7 @@ session ends), so runs started elsewhere (another tab, the CLI) show up too.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import threading
@@ -21,8 +22,11 @@ import param
 from ..core.data import PROPERTIES
 from ..core.data.qm9 import QM9_SIZE
 from ..runs.executor import RunExecutor
-from .curve_plots import (curves_table, learning_curve_layers, learning_curve_plot, overlay_options, series_color,
-                          series_label, summarize)
+from ..runs.reference import (DEFAULT_REFERENCE, is_reference, reference_points, reference_predictions,
+                              reference_run, reference_runs, reference_test_set)
+from .curve_plots import (curves_table, learning_curve_layers, learning_curve_plot, overlay_options, run_key,
+                          run_tag, series_color, series_label, summarize)
+from .navigation import Navigation
 from .parity_plots import error_histogram, error_stats, parity_plot
 from .run_form import RunForm
 from .runs_service import runs_executor
@@ -33,8 +37,10 @@ HELP = """
 Choose series (atom order x metric), sizes and seeds on the left and launch; the run is
 split into one task per series, size and seed on a Dask cluster, and each point appears
 as soon as it is done. Select a run in the table to add it to the plot; hover a point
-for sigma, lambda and timings; click it for its parity plot. Runs are stored, so they
-survive a reload or a restart (Resume finishes an interrupted run).
+for sigma, lambda and timings; click it for its parity plot, and a molecule there to open
+it in the explorer. Runs are stored, so they survive a reload or a restart (Resume finishes
+an interrupted run). The **reference curves** (R1, R2, ...) were computed once with this
+program and ship with it, so the paper's Fig. 3 is here before any run has finished.
 """
 
 
@@ -60,9 +66,15 @@ class LearningCurvesTab(pn.viewable.Viewer):
 
     points = param.DataFrame(default=None, allow_None=True, doc="Points of every run in the store")
     summary = param.DataFrame(default=None, allow_None=True, doc="The plotted curves (seeds averaged)")
+    plotted = param.DataFrame(default=None, allow_None=True, precedence=-1,
+                              doc="What the live plot shows: `summary`, updated in place or redrawn")
     shown_runs = param.List(default=[], item_type=int, doc="Run ids overlaid in the plot")
     shown_series = param.List(default=[], item_type=str, doc="Series shown in the plot")
     point = param.Tuple(default=None, allow_None=True, length=4, doc="(run_id, series, size, seed) inspected")
+    navigation = param.ClassSelector(class_=Navigation, doc="Where 'open in explorer' requests go")
+    show_reference = param.Boolean(default=True, doc="Whether a new session shows the default reference run")
+    parity_molecule = param.Integer(default=None, allow_None=True,
+                                    doc="QM9 index of the test molecule picked in the parity plot")
 
     def __init__(self, **params):
         store, executor = params.get("store"), params.get("executor")
@@ -72,20 +84,28 @@ class LearningCurvesTab(pn.viewable.Viewer):
             else:  # a store of one's own (a notebook, a test) gets an executor of its own
                 executor = RunExecutor(store)
         params.update(store=store or executor.store, executor=executor)
+        params.setdefault("navigation", Navigation())
         super().__init__(**params)
         self._signature = None
         self._starting: threading.Thread | None = None
         self._quick = None  # the store's fingerprint at the last full refresh (None: read it all)
         self._callback = None
-        self._follow_newest = True  # show the newest run (this session's own, once it has launched one)
+        self._first_look = True  # a new session shows the newest run and the default reference
+        self._follow_newest = True  # until the user picks runs: show the newest stored run if none is shown
+        self._own_added: set[int] = set()  # own runs already added to the plot (once: the user may remove them)
         self._own_runs: list[int] = []  # launched from this session: other users' runs don't take over its plot
         self._point_chosen = False  # the user picked the inspected point; until then it follows the largest size
         self._setting_point = False
         self.form = RunForm(submit=self._submit, n_molecules=QM9_SIZE)
         self.runs_table = RunsTable(store=self.store, executor=self.executor)
-        self.run_chooser = pn.widgets.MultiChoice(label="Runs to show", options={}, value=[],
-                                                  sizing_mode="stretch_width", min_width=260,
-                                                  placeholder="Pick runs to overlay")
+        self.run_chooser = pn.widgets.MultiChoice(label="Runs to show (they stay until you remove them)",
+                                                  options={}, value=[], sizing_mode="stretch_width",
+                                                  min_width=260, placeholder="Pick runs to overlay")
+        self.reference_toggle = pn.widgets.Checkbox(label="Reference curves (precomputed)", value=self.show_reference,
+                                                    margin=(28, 10, 0, 10), width=230)
+        self.run_key = pn.pane.Markdown("", margin=(0, 10), css_classes=["wqml-run-key"])
+        self.open_molecule = pn.widgets.Button(label="Open in explorer", disabled=True, width=150,
+                                               color="primary", css_classes=["wqml-open-parity-molecule"])
         self.series_chooser = pn.widgets.CheckButtonGroup(label="Series", options={}, value=[],
                                                           color="primary", variant="outline")
         self.point_run = pn.widgets.Select(label="Run", options={}, width=170)
@@ -94,21 +114,25 @@ class LearningCurvesTab(pn.viewable.Viewer):
         self.point_seed = pn.widgets.Select(label="Seed", options=[], width=80)
         self.csv_download = pn.widgets.FileDownload(callback=self.curves_csv, filename="learning_curves.csv",
                                                     label="Curves as CSV", color="light", width=150)
+        self.figure_format = pn.widgets.RadioButtonGroup(options={"PNG": "canvas", "SVG": "svg"}, value="canvas",
+                                                         color="light", width=110, margin=(10, 5),
+                                                         name="figure-format")
         self.json_download = pn.widgets.FileDownload(callback=self.curves_json, filename="learning_curves.json",
                                                      label="Curves as JSON", color="light", width=150)
         self.dashboard = pn.pane.Markdown("", margin=(0, 10), css_classes=["wqml-dask-link"])
 
         self.run_chooser.param.watch(self._on_run_choice, "value")
+        self.reference_toggle.param.watch(self._on_reference_toggle, "value")
+        self.open_molecule.on_click(lambda _event: self._open_parity_molecule())
+        self.figure_format.param.watch(self._on_figure_format, "value")
         self.series_chooser.param.watch(self._on_series_choice, "value")
         for w in (self.point_run, self.point_series, self.point_size, self.point_seed):
             w.param.watch(self._on_point_widgets, "value")
         self.runs_table.param.watch(self._on_table_selection, "selected_run")
 
-        # Lines and points are separate DynamicMaps so that the tap stream attaches to the points.
-        self._points = hv.DynamicMap(self._points_layer)
-        self._curves = (hv.DynamicMap(self._lines_layer) * self._points).opts(overlay_options())
-        self._tap = hv.streams.Selection1D(source=self._points)
-        self._tap.add_subscriber(self._on_tap)
+        self._make_curves()
+        self.plot_pane = pn.pane.HoloViews(self._curves, sizing_mode="stretch_width", min_height=340,
+                                           css_classes=["wqml-curve-plot"], name="curve-plot")
         self.refresh()
 
     # -- polling ------------------------------------------------------------------------
@@ -132,7 +156,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
             return
         self._signature = signature
         self._update_run_options(runs)
-        self.points = self.store.points(list(runs["id"]))
+        self.points = pd.concat([reference_points(), self.store.points(list(runs["id"]))], ignore_index=True)
         self._update_summary()
         self._update_point_options()
 
@@ -181,7 +205,6 @@ class LearningCurvesTab(pn.viewable.Viewer):
     def _submit(self, config) -> str:
         run_id = self.executor.submit(config)
         self._own_runs.append(int(run_id))
-        self._follow_newest = True
         self._point_chosen = False
         self.refresh()
         self.runs_table.select(run_id)
@@ -189,17 +212,31 @@ class LearningCurvesTab(pn.viewable.Viewer):
 
     # -- choosers -----------------------------------------------------------------------
     def _run_label(self, run) -> str:
+        if is_reference(run.id):
+            return f"{run_tag(int(run.id))} {run.name} (reference, precomputed)"
         return f"#{int(run.id)} {run.name}"
 
     def _update_run_options(self, runs: pd.DataFrame) -> None:
+        """Offer every stored run (newest first) and the reference runs.
+
+        Shown runs stay until the user removes them. A new session shows the default reference; a
+        run launched here is added once; until the user picks runs, a session that shows no stored
+        run picks up the newest one (a run launched elsewhere does not take over its plot).
+        """
         options = {self._run_label(r): int(r.id) for r in runs.sort_values("id", ascending=False).itertuples()}
+        options.update({self._run_label(r): int(r.id) for r in reference_runs().itertuples()})
         ids = set(options.values())
         shown = [r for r in self.shown_runs if r in ids]
-        if self._follow_newest and len(runs):
-            own = [r for r in self._own_runs if r in ids]
-            newest = max(own) if own else int(runs["id"].max())
-            if newest not in shown:
-                shown = [newest, *shown] if shown and len(self.shown_runs) > 1 else [newest]
+        if self._first_look:
+            self._first_look = False
+            shown = [DEFAULT_REFERENCE] if self.show_reference else []
+        for run_id in self._own_runs:
+            if run_id in ids and run_id not in self._own_added:
+                self._own_added.add(run_id)
+                if run_id not in shown:
+                    shown = [run_id, *shown]
+        if self._follow_newest and len(runs) and all(is_reference(r) for r in shown):
+            shown = [int(runs["id"].max()), *shown]
         self.shown_runs = shown  # first: the chooser's watcher ignores values equal to it
         self.run_chooser.options = options
         self.run_chooser.value = shown
@@ -210,6 +247,17 @@ class LearningCurvesTab(pn.viewable.Viewer):
             self.shown_runs = [int(r) for r in event.new]
             self._update_summary()
             self._update_point_options()
+        shows_reference = any(is_reference(r) for r in self.shown_runs)
+        if self.reference_toggle.value != shows_reference:
+            self.reference_toggle.value = shows_reference
+
+    def _on_reference_toggle(self, event):
+        shown = list(self.run_chooser.value)
+        has = [r for r in shown if is_reference(r)]
+        if event.new and not has:
+            self.run_chooser.value = [*shown, DEFAULT_REFERENCE]
+        elif not event.new and has:
+            self.run_chooser.value = [r for r in shown if not is_reference(r)]
 
     def _on_series_choice(self, event):
         self.shown_series = list(event.new)
@@ -226,9 +274,14 @@ class LearningCurvesTab(pn.viewable.Viewer):
 
     def _run_names(self) -> dict[int, str]:
         runs = self.runs_table.runs
-        if runs is None:
-            return {}
-        return {int(r.id): f"#{int(r.id)} {r.name}" for r in runs.itertuples()}
+        names = {int(r.id): self._run_label(r) for r in reference_runs().itertuples()}
+        if runs is not None:
+            names.update({int(r.id): f"#{int(r.id)} {r.name}" for r in runs.itertuples()})
+        return names
+
+    def _run(self, run_id: int) -> dict:
+        """A stored or reference run (`RunStore.get_run` fields). KeyError if there is none."""
+        return reference_run(run_id) if is_reference(run_id) else self.store.get_run(run_id)
 
     def _update_summary(self) -> None:
         pts = self.points
@@ -241,33 +294,74 @@ class LearningCurvesTab(pn.viewable.Viewer):
         if options != self.series_chooser.options:
             keep = [s for s in self.series_chooser.value if s in present]
             new_series = [s for s in present if s not in self.series_chooser.options.values()]
+            before = list(self.series_chooser.value)
             self.series_chooser.options = options
             self.series_chooser.value = keep + new_series
+            if list(self.series_chooser.value) != before:
+                return  # the chooser's watcher (_on_series_choice) has updated the summary
         chosen = self.series_chooser.value
         pts = pts[pts["series"].isin(chosen)]
-        self.summary = summarize(pts, self._run_names())
+        names = self._run_names()
+        self.run_key.object = run_key({r: names.get(r, run_tag(r)).removeprefix(f"{run_tag(r)} ")
+                                       for r in self.shown_runs if r in set(pts["run_id"])})
+        if all(is_reference(r) for r in self.shown_runs):  # every new session: summarised once per process
+            self.summary = _reference_summary(tuple(self.shown_runs), tuple(chosen))
+        else:
+            self.summary = summarize(pts, names)
 
     # -- the plot -----------------------------------------------------------------------
     def _unit(self) -> str:
         runs = self.runs_table.runs
-        if runs is None or not self.shown_runs:
+        every = pd.concat([reference_runs(), runs]) if runs is not None else reference_runs()
+        targets = {r.config.get("target", "atomization_energy") for r in every.itertuples() if r.id in self.shown_runs}
+        if not targets:
             return _unit("atomization_energy")
-        targets = {r.config.get("target") for r in runs.itertuples() if r.id in self.shown_runs}
         return _unit(targets.pop()) if len(targets) == 1 else "target units"
+
+    def _make_curves(self) -> None:
+        """The live plot: lines and points are separate DynamicMaps so that the tap stream attaches
+        to the points."""
+        self._points = hv.DynamicMap(self._points_layer)
+        self._curves = (hv.DynamicMap(self._lines_layer) * self._points).opts(
+            overlay_options(), hv.opts.Overlay(hooks=[self._figure_backend]))
+        self._tap = hv.streams.Selection1D(source=self._points)
+        self._tap.add_subscriber(self._on_tap)
+
+    def _figure_backend(self, plot, element) -> None:
+        """Draw on a canvas (the save tool writes PNG) or as SVG (it writes SVG), as chosen."""
+        plot.state.output_backend = self.figure_format.value
+
+    def _on_figure_format(self, _event) -> None:
+        # A Bokeh figure keeps the backend it was drawn with: draw a new one.
+        self._make_curves()
+        self.plot_pane.object = self._curves
 
     @param.depends("summary")
     def _plot(self):
         """The current curves as one static overlay."""
         return learning_curve_plot(self.summary, unit=self._unit())
 
-    @param.depends("summary")
+    @param.depends("summary", watch=True)
+    def _follow_summary(self) -> None:
+        """Update the live plot in place while its curves stay the same (points arriving); draw it anew
+        when curves come or go. Bokeh 3.9 fails to draw a field legend whose entries change in place
+        ('Offset is outside the bounds of the DataView' when a run was added to the plot)."""
+        if self.plotted is None or _curve_keys(self.summary) == _curve_keys(self.plotted):
+            self.plotted = self.summary
+            return
+        with param.parameterized.discard_events(self):
+            self.plotted = self.summary
+        self._make_curves()
+        self.plot_pane.object = self._curves
+
+    @param.depends("plotted")
     def _lines_layer(self):
-        lines, bars, _ = learning_curve_layers(self.summary, self._unit())
+        lines, bars, _ = learning_curve_layers(self.plotted, self._unit())
         return lines * bars
 
-    @param.depends("summary")
+    @param.depends("plotted")
     def _points_layer(self):
-        return learning_curve_layers(self.summary, self._unit())[2]
+        return learning_curve_layers(self.plotted, self._unit())[2]
 
     def _on_tap(self, index):
         if not index or self.summary is None or index[0] >= len(self.summary):
@@ -295,7 +389,12 @@ class LearningCurvesTab(pn.viewable.Viewer):
         current = self.point or (None, None, None, None)
         run_id = run_id if run_id is not None else current[0]
         with_points = set(pts["run_id"])
-        runs = [r for r in self.shown_runs if r in with_points] or sorted(with_points, reverse=True)
+        runs = [r for r in self.shown_runs if r in with_points]  # the inspected point follows the plot
+        if not runs:
+            self.point = None
+            return
+        if not self._point_chosen and self._own_runs and self._own_runs[-1] in runs:
+            run_id = self._own_runs[-1]  # a run launched here is inspected as its points arrive
         if run_id not in runs:  # the inspected point follows the runs shown in the plot
             run_id = runs[0]
         names = self._run_names()
@@ -342,26 +441,69 @@ class LearningCurvesTab(pn.viewable.Viewer):
                                     css_classes=["wqml-hint"])
         run_id, series, size, seed = self.point
         try:
-            y_true, y_pred = self.store.predictions(run_id, series, size, seed)
+            y_true, y_pred = (reference_predictions if is_reference(run_id) else self.store.predictions)(
+                run_id, series, size, seed)
         except KeyError:
-            return pn.pane.Alert(f"No test-set predictions stored for run {run_id}, {series}, n={size}, "
+            what = "shipped" if is_reference(run_id) else "stored"
+            return pn.pane.Alert(f"No test-set predictions {what} for run {run_tag(run_id)}, {series}, n={size}, "
                                  f"seed {seed}.", alert_type="warning")
-        run = self.store.get_run(run_id)
+        molecules = self._test_molecules(run_id, seed)
+        self._parity_molecules = molecules
+        self.parity_molecule = None
+        run = self._run(run_id)
         unit = _unit(run["config"].get("target", "atomization_energy"))
         stats = error_stats(y_true, y_pred)
         color = series_color(series)
-        title = f"#{run_id} {series_label(series)}, n = {size:,}, seed {seed}"
+        title = f"{run_tag(run_id)} {series_label(series)}, n = {size:,}, seed {seed}"
         text = (f"**{title}**: {y_true.size:,} test molecules · MAE **{stats['mae']:.3g}** · RMSE "
                 f"{stats['rmse']:.3g} · largest error {stats['max']:.3g} · mean error {stats['bias']:+.3g} "
                 f"({unit})")
+        parity = parity_plot(y_true, y_pred, unit, color=color, title="Predicted vs reference (test set)",
+                             molecules=molecules)
+        if molecules is not None:
+            scatter = next(el for el in parity if isinstance(el, hv.Scatter))
+            self._parity_tap = hv.streams.Selection1D(source=scatter)
+            self._parity_tap.add_subscriber(self._on_parity_tap)
         return pn.Column(
             pn.pane.Markdown(text, margin=(0, 10), css_classes=["wqml-point-stats"]),
-            pn.Row(pn.pane.HoloViews(parity_plot(y_true, y_pred, unit, color=color, title="Predicted vs "
-                                                 "reference (test set)"), sizing_mode="stretch_width"),
+            pn.Row(self._parity_choice, self.open_molecule, sizing_mode="stretch_width"),
+            pn.Row(pn.pane.HoloViews(parity, sizing_mode="stretch_width", css_classes=["wqml-parity-plot"]),
                    pn.pane.HoloViews(error_histogram(y_true, y_pred, unit, color=color),
                                      sizing_mode="stretch_width"),
                    sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
+
+    def _test_molecules(self, run_id: int, seed: int) -> np.ndarray | None:
+        """QM9 indices (n_test,) of a point's test set, None where they were not recorded."""
+        try:
+            rows = (reference_test_set(run_id, seed)[1] if is_reference(run_id)
+                    else self.store.test_set(run_id, seed)[1])
+        except KeyError:
+            return None
+        return rows  # runs learn QM9 only: the executor records the test set's QM9 indices
+
+    def _on_parity_tap(self, index):
+        molecules = getattr(self, "_parity_molecules", None)
+        if not index or molecules is None or index[0] >= len(molecules):
+            self.parity_molecule = None
+            return
+        self.parity_molecule = int(molecules[index[0]])
+
+    @param.depends("parity_molecule", watch=True)
+    def _on_parity_molecule(self):
+        self.open_molecule.disabled = self.parity_molecule is None
+        self.open_molecule.label = ("Open in explorer" if self.parity_molecule is None
+                                    else f"Open QM9 #{self.parity_molecule} in explorer")
+
+    @param.depends("parity_molecule")
+    def _parity_choice(self):
+        text = ("Click a test molecule in the parity plot to open it in the displacement explorer."
+                if self.parity_molecule is None else f"Selected: **QM9 #{self.parity_molecule}**")
+        return pn.pane.Markdown(text, margin=(8, 10), css_classes=["wqml-hint"])
+
+    def _open_parity_molecule(self) -> None:
+        if self.parity_molecule is not None:
+            self.navigation.open_qm9(self.parity_molecule)
 
     @param.depends("summary")
     def _plot_hint(self):
@@ -380,25 +522,45 @@ class LearningCurvesTab(pn.viewable.Viewer):
         names = self._run_names()
         return pts.assign(run=[names.get(int(r), "") for r in pts["run_id"]])
 
+    def _shown_runs_frame(self) -> pd.DataFrame:
+        runs = self.runs_table.runs
+        every = pd.concat([runs, reference_runs()], ignore_index=True) if runs is not None else reference_runs()
+        return every[every["id"].isin(self.shown_runs)]
+
     def curves_csv(self) -> io.StringIO:
-        """One row per shown point and seed (mean and spread are in the JSON export)."""
+        """One row per shown point and seed, with its run's settings and the units in the column names
+        (mean and spread are in the JSON export)."""
         pts = self._shown_points()
         buf = io.StringIO()
         if len(pts):
-            pts = pts.rename(columns={"lam": "lambda"})
-            pts = pts.assign(finished=pts["finished"].astype(str))
+            configs = {int(r.id): r.config for r in self._shown_runs_frame().itertuples()}
+            settings = {key: [_setting(configs.get(int(r), {}), key) for r in pts["run_id"]]
+                        for key in _CSV_SETTINGS}
+            units = [_unit(configs.get(int(r), {}).get("target", "atomization_energy")) for r in pts["run_id"]]
+            unit = units[0] if len(set(units)) == 1 else "target units"
+            pts = pts.assign(run_tag=[run_tag(int(r)) for r in pts["run_id"]],
+                             reference=[is_reference(int(r)) for r in pts["run_id"]], **settings,
+                             finished=pts["finished"].astype(str))
+            pts = pts.rename(columns={"lam": "lambda", "mae": f"mae ({unit})", "rmse": f"rmse ({unit})",
+                                      "cv_mae": f"cv_mae ({unit})", "fit_seconds": "fit (s)",
+                                      "predict_seconds": "predict (s)", "seconds": "total (s)"})
+            first = ["run_id", "run_tag", "run", "reference", *_CSV_SETTINGS, "series", "order", "metric", "size",
+                     "seed"]
+            pts = pts[first + [c for c in pts.columns if c not in first]]
         pts.to_csv(buf, index=False)
         buf.seek(0)
         return buf
 
     def curves_json(self) -> io.StringIO:
-        """The shown runs' settings, the plotted curves (seeds averaged) and every point."""
-        runs = self.runs_table.runs
-        shown = runs[runs["id"].isin(self.shown_runs)] if runs is not None else pd.DataFrame()
+        """The shown runs' settings (and a reference run's provenance), the plotted curves (seeds
+        averaged) and every point."""
+        shown = self._shown_runs_frame()
         pts = self._shown_points()
         doc = {
-            "runs": [{"id": int(r.id), "name": r.name, "status": r.status, "config": r.config,
-                      "created": str(r.created)} for r in shown.itertuples()],
+            "runs": [{"id": int(r.id), "tag": run_tag(int(r.id)), "name": r.name, "status": r.status,
+                      "config": r.config, "created": str(r.created),
+                      **({"reference": True, "provenance": r.provenance} if is_reference(r.id) else {})}
+                     for r in shown.itertuples()],
             "curves": json.loads(curves_table(self.summary).to_json(orient="records")) if self.summary is not None
             else [],
             "points": json.loads(pts.rename(columns={"lam": "lambda"}).assign(
@@ -409,17 +571,18 @@ class LearningCurvesTab(pn.viewable.Viewer):
     # -- layout -------------------------------------------------------------------------
     def __panel__(self):
         pn.state.onload(self.start_polling)
-        plot = pn.pane.HoloViews(self._curves, sizing_mode="stretch_width", min_height=340,
-                                 css_classes=["wqml-curve-plot"], name="curve-plot")
+        plot = self.plot_pane
         curves = pn.Column(
             pn.pane.Markdown("#### Learning curves", margin=(0, 10)),
-            pn.Row(self.run_chooser, sizing_mode="stretch_width"),
+            pn.Row(self.run_chooser, self.reference_toggle, sizing_mode="stretch_width"),
             pn.Row(pn.pane.Markdown("Series", margin=(8, 5, 0, 10), width=50), self.series_chooser),
             self._plot_hint,
             plot,
+            self.run_key,
             pn.Row(self.csv_download, self.json_download,
-                   pn.pane.Markdown("PNG: the save icon in the plot's toolbar.", css_classes=["wqml-hint"],
-                                    margin=(12, 10)), sizing_mode="stretch_width"),
+                   pn.pane.Markdown("Figure: the save icon in the plot's toolbar saves it as",
+                                    css_classes=["wqml-hint"],
+                                    margin=(12, 0, 0, 10)), self.figure_format, sizing_mode="stretch_width"),
             sizing_mode="stretch_width", min_width=520, css_classes=["wqml-card"])
         runs = pn.Column(pn.pane.Markdown("#### Runs", margin=(0, 10)), self.runs_table, self.dashboard,
                          sizing_mode="stretch_width", css_classes=["wqml-card"])
@@ -437,6 +600,32 @@ class LearningCurvesTab(pn.viewable.Viewer):
             pn.FlexBox(form, curves, flex_wrap="wrap", align_items="flex-start", sizing_mode="stretch_width"),
             detail,
             sizing_mode="stretch_width", name="learning-curves")
+
+
+@functools.lru_cache(maxsize=64)
+def _reference_summary(run_ids: tuple[int, ...], series: tuple[str, ...]) -> pd.DataFrame:
+    """`summarize` of reference runs only (what every new session shows first), computed once per
+    process; the frame is shared between sessions and must not be changed."""
+    runs = reference_runs()
+    names = {int(r.id): f"{run_tag(int(r.id))} {r.name} (reference, precomputed)" for r in runs.itertuples()}
+    pts = reference_points(list(run_ids))
+    return summarize(pts[pts["series"].isin(series)], names)
+
+
+def _curve_keys(summary: pd.DataFrame | None) -> set:
+    """The (run, series) curves of a `summarize` frame."""
+    if summary is None:
+        return set()
+    return set(zip(summary["run_id"], summary["series"], strict=True))
+
+
+#: Run settings repeated on every row of the CSV export.
+_CSV_SETTINGS = ("representation", "target", "n_test", "folds", "search", "sigma_factors", "lambdas")
+
+
+def _setting(config: dict, key: str):
+    value = config.get(key, "cm" if key == "representation" else None)
+    return " ".join(f"{v:g}" for v in value) if isinstance(value, list) else value
 
 
 def _jsonable(value):

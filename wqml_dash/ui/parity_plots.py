@@ -18,7 +18,8 @@ def error_stats(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
 
 
 def parity_plot(y_true: np.ndarray, y_pred: np.ndarray, unit: str = "kcal/mol", *, color: str = "#0072B2",
-                title: str = "Predicted vs reference", height: int = 360) -> hv.Overlay:
+                title: str = "Predicted vs reference", height: int = 360,
+                molecules: np.ndarray | None = None) -> hv.Overlay:
     """Predicted against reference values of the test set, with the diagonal.
 
     Parameters
@@ -26,6 +27,8 @@ def parity_plot(y_true: np.ndarray, y_pred: np.ndarray, unit: str = "kcal/mol", 
     y_true, y_pred : (n_test,) reference and predicted values, target units
     unit : for the axis labels
     color : marker colour (the series' colour)
+    molecules : (n_test,) QM9 indices of the test molecules, shown in the hover and tappable; None:
+        the hover numbers the molecules by their position in the test set
 
     Returns
     -------
@@ -33,8 +36,8 @@ def parity_plot(y_true: np.ndarray, y_pred: np.ndarray, unit: str = "kcal/mol", 
     """
     y_true = np.asarray(y_true, dtype=float)
     y_pred = np.asarray(y_pred, dtype=float)
-    frame = pd.DataFrame({"reference": y_true, "predicted": y_pred, "error": y_pred - y_true,
-                          "molecule": np.arange(y_true.size)})
+    ids = np.arange(y_true.size) if molecules is None else np.asarray(molecules, dtype=np.int64)
+    frame = pd.DataFrame({"reference": y_true, "predicted": y_pred, "error": y_pred - y_true, "molecule": ids})
     ref = hv.Dimension("reference", label=f"Reference ({unit})")
     pred = hv.Dimension("predicted", label=f"Predicted ({unit})")
     if y_true.size:
@@ -46,8 +49,10 @@ def parity_plot(y_true: np.ndarray, y_pred: np.ndarray, unit: str = "kcal/mol", 
     diagonal = hv.Curve([(lo - pad, lo - pad), (hi + pad, hi + pad)], ref, pred, label="y = x").opts(
         color="#555555", line_dash="dashed", line_width=1)
     points = hv.Scatter(frame, ref, [pred, "error", "molecule"]).opts(
-        color=color, alpha=0.55, size=5, line_color=None, tools=["hover"],
-        hover_tooltips=[("Test molecule", "@molecule"), ("Reference", "@reference{0.00}"),
+        color=color, alpha=0.55, size=5, line_color=None, tools=["hover"] if molecules is None else ["hover", "tap"],
+        nonselection_alpha=0.25, selection_color="black", selection_alpha=1.0,
+        hover_tooltips=[("QM9 index" if molecules is not None else "Test molecule", "@molecule"),
+                        ("Reference", "@reference{0.00}"),
                         ("Predicted", "@predicted{0.00}"), ("Error", "@error{+0.00}")])
     return (diagonal * points).opts(
         hv.opts.Overlay(title=title, responsive=True, height=height, min_height=280, aspect=None,

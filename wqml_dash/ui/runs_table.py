@@ -9,6 +9,7 @@ import html
 import pandas as pd
 import panel as pn
 import param
+from bokeh.models import Tooltip
 
 from ..runs.store import ACTIVE_STATUSES
 
@@ -96,6 +97,7 @@ class RunsTable(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self._pending_delete: int | None = None
+        self._message_run: int | None = None  # the run a "resumed: computing ..." message is about
         self.table = pn.widgets.Tabulator(
             pd.DataFrame({c: pd.Series(dtype="int64" if c == "id" else object) for c in COLUMNS}),
             titles=_TITLES, show_index=False, disabled=True, selectable=1,
@@ -105,8 +107,10 @@ class RunsTable(pn.viewable.Viewer):
             widths={"progress": 190, "name": 150}, header_align="left",
             hidden_columns=[c for c in COLUMNS if c not in VISIBLE],
             css_classes=["wqml-runs-table"])
+        # Tooltips open below their button: Panel's default (to the right) covered the next button.
         self.buttons = {
-            action: pn.widgets.Button(label=label, description=tip, disabled=True, width=90,
+            action: pn.widgets.Button(label=label, description=Tooltip(content=tip, position="bottom"),
+                                      disabled=True, width=90,
                                       color="danger" if action == "delete" else "default",
                                       variant="outline", css_classes=[f"wqml-run-{action}"])
             for action, (label, tip, _) in ACTIONS.items()}
@@ -164,9 +168,21 @@ class RunsTable(pn.viewable.Viewer):
             self.table.value = new
             self._select(self.selected_run)
         self.runs = runs
+        self._clear_stale_message(runs)
         self._update_details()
         self._update_buttons()
         return runs
+
+    def _clear_stale_message(self, runs: pd.DataFrame) -> None:
+        """Drop "Run N resumed: computing its missing points" once run N is no longer computing."""
+        run_id = self._message_run
+        if run_id is None:
+            return
+        status = runs.loc[runs["id"] == run_id, "status"]
+        computing = run_id in self.executor.active_runs() or (len(status) and status.iloc[0] in ACTIVE_STATUSES)
+        if not computing:
+            self._message_run = None
+            self._say("")
 
     # -- selection and buttons ----------------------------------------------------------
     def _select(self, run_id: int | None) -> None:
@@ -213,6 +229,7 @@ class RunsTable(pn.viewable.Viewer):
             text, kind = await asyncio.get_running_loop().run_in_executor(None, getattr(self, f"_{action}"), run_id)
         except KeyError:
             text, kind = f"Run {run_id} no longer exists.", "warning"
+        self._message_run = run_id if action == "resume" and kind == "success" else None
         self._say(text, kind)
         self.refresh()
         self._update_buttons()
