@@ -26,7 +26,9 @@ from bokeh.models import Div
 from ..core.molecule import MAX_FILE_BYTES, TEACHING_EXAMPLES, search_qm9
 from ..core.scan import AXES, DEFAULT_MODELS, MODEL_LABELS, REFERENCE_HELP, REFERENCES
 from .data_source import DataSource
-from .frame_player import FRAME_LIMIT_BYTES, SPEEDS, FramePlayer, PlayerLinks, frame_bytes, pack_frames
+from .frame_player import (
+    FRAME_LIMIT_BYTES, SPEEDS, FramePlayer, PlayerLinks, frame_bytes, pack_frames, shared_frames,
+)
 from .molecule_view import MoleculeView
 from .scan_plots import LABELS, MOVING, STYLE, CDFPlot, CMHeatmap, ScanPlot
 from .scan_state import URL_STATE, ExplorerState, atom_label, display_transform
@@ -517,7 +519,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
         st = self.state
         result, mol = st.result, st.molecule
         size = frame_bytes(len(mol), result.d.size, len(result.models) + 1)
-        frames = pack_frames(st, *self._transform[:2]) if size <= FRAME_LIMIT_BYTES else None
+        frames = (shared_frames(result, st.settings.normalize, lambda: pack_frames(st, *self._transform[:2]))
+                  if size <= FRAME_LIMIT_BYTES else None)
         note = "" if frames is not None else (
             f"This scan is too large to play in the browser ({size / 1e6:.1f} MB of frames, limit "
             f"{FRAME_LIMIT_BYTES / 1e6:.0f} MB): the slider and Play go through the server and answer more slowly.")

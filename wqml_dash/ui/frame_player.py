@@ -17,7 +17,9 @@ No science here: the numbers come from `ExplorerState.frame` and the engine (cor
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 
 import numpy as np
 from bokeh.models import ColumnDataSource
@@ -76,6 +78,24 @@ def pack_frames(state, to_x, to_e) -> dict[str, dict[str, np.ndarray]]:
     return {"grid": grid,
             "atoms": {"px": coords[:, 0], "py": coords[:, 1], "pz": coords[:, 2], "order": order.ravel()},
             "cm": {"value": cm.ravel()}}
+
+
+_PACKED: OrderedDict = OrderedDict()  # (id(result), normalize) -> (weakref to result, frames)
+
+
+def shared_frames(result, normalize: bool, pack: Callable[[], dict]) -> dict:
+    """``pack()``'s frames, packed once per result object: sessions that share a scan result (see
+    `SharedScans`) share its frames too (read-only arrays)."""
+    key = (id(result), bool(normalize))
+    hit = _PACKED.get(key)
+    if hit is not None and hit[0]() is result:
+        _PACKED.move_to_end(key)
+        return hit[1]
+    frames = pack()
+    _PACKED[key] = (weakref.ref(result), frames)
+    while len(_PACKED) > 16:
+        _PACKED.popitem(last=False)
+    return frames
 
 
 def packed_size(frames: Mapping[str, Mapping[str, np.ndarray]]) -> int:
