@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 from bokeh.models import ColumnDataSource
 
-#: Largest packed scan sent to the browser, bytes (the binary arrays; about 440 kB for a 29-atom QM9
+#: Largest packed scan sent to the browser, bytes (the binary arrays; about 460 kB for a 29-atom QM9
 #: molecule at 201 points, 4 MB for 95 atoms). Larger scans use the server path.
 FRAME_LIMIT_BYTES = 4_000_000
 #: Play's speeds, grid steps per second (the first is the default).
