@@ -66,7 +66,7 @@ def start_server(store: str, log_path: str, num_procs: int = 1) -> tuple[subproc
     log = open(log_path, "w")  # noqa: SIM115
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}/app"
-    deadline = time.time() + 180
+    deadline = time.time() + 400
     while time.time() < deadline:
         try:
             with urllib.request.urlopen(url, timeout=5) as r:
@@ -75,7 +75,7 @@ def start_server(store: str, log_path: str, num_procs: int = 1) -> tuple[subproc
         except OSError:
             time.sleep(0.5)
     proc.kill()
-    raise RuntimeError("the server did not answer within 180 s")
+    raise RuntimeError("the server did not answer within 400 s")
 
 
 def _server_usage(pid: int) -> tuple[float, int]:

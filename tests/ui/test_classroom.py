@@ -25,7 +25,7 @@ def test_a_small_class_opens_changes_scans_and_sees_only_its_own(tmp_path, launc
     proc, port = launch_server([sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), "--port", "{port}",
                                 "--address", "127.0.0.1", "--allow-websocket-origin", "127.0.0.1:{port}"],
                                "http://127.0.0.1:{port}/app", env, tmp_path / "serve.log", timeout=300)
-    out = _classroom().run_classroom(f"http://127.0.0.1:{port}/app", n=3, duration=12, every=3, runs=0, seed=0,
+    out = _classroom().run_classroom(f"http://127.0.0.1:{port}/app", n=3, duration=8, every=2, runs=0, seed=0,
                                      timeout=120, server_pid=proc.pid)
     assert out["errors"] == [] and out["crosstalk"] == []
     assert out["interactive_ms"]["n"] == 3 and out["scan_changes"] >= 3

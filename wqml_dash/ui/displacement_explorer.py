@@ -695,10 +695,13 @@ def _decode(parameter: param.Parameter, text: str):
     if isinstance(parameter, param.String):
         return text
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except ValueError:
-        pass
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return text
     try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return text
+        return parameter.deserialize(value)  # e.g. a JSON list for a tuple setting
+    except Exception:  # noqa: BLE001 (the setting itself then names what is wrong)
+        return value

@@ -86,9 +86,10 @@ _PACKED: OrderedDict = OrderedDict()  # (id(result), normalize) -> (weakref to r
 def shared_frames(result, normalize: bool, pack: Callable[[], dict]) -> dict:
     """``pack()``'s frames, packed once per result object: sessions that share a scan result (see
     `SharedScans`) share its frames too (read-only arrays)."""
-    key = (id(result), bool(normalize))
+    shared = getattr(result, "shared_key", None)
+    key = (shared if shared is not None else id(result), bool(normalize))
     hit = _PACKED.get(key)
-    if hit is not None and hit[0]() is result:
+    if hit is not None and (shared is not None or hit[0]() is result):
         _PACKED.move_to_end(key)
         return hit[1]
     frames = pack()

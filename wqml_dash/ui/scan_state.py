@@ -77,7 +77,7 @@ class SharedScans:
             private = ScanSettings(**{k: _copy_value(getattr(settings, k))
                                       for k in (*ENGINE_SETTINGS, *MODEL_SETTINGS, "normalize")})
             engine = ScanEngine(mol, private)
-            entry = {"engine": engine, "zero": engine.distances_to_zero(), "results": {}}
+            entry = {"engine": engine, "zero": engine.distances_to_zero(), "results": {}, "key": key}
             with self._lock:
                 self._entries[key] = entry
                 while len(self._entries) > self.size:
@@ -87,12 +87,16 @@ class SharedScans:
         return mine, entry
 
     def result(self, entry, train: tuple[int, ...], compute):
+        """The shared result for ``train`` (computed once): a shallow copy per call, its arrays shared
+        and never written; ``shared_key`` names it for the frames cache (`frame_player.shared_frames`)."""
         results = entry["results"]
         if train not in results:
             if len(results) >= 8:
                 results.pop(next(iter(results)))
             results[train] = compute()
-        return results[train]
+        out = copy.copy(results[train])
+        out.shared_key = (entry["key"], train)
+        return out
 
 
 def _hashable(value):
