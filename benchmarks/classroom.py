@@ -1,6 +1,7 @@
 """A class on one server: N sessions at once with Bokeh's own Python client, which renders nothing.
 
-    PYTHONPATH=$PWD python benchmarks/classroom.py --sessions 30 --duration 120 --json benchmarks/results/classroom_30.json
+    PYTHONPATH=$PWD python benchmarks/classroom.py --sessions 30 --duration 45 \
+        --json benchmarks/results/classroom_30.json
 
 Starts ``panel serve app.py`` on a free port (or uses ``--url``), then opens ``--sessions`` client
 sessions at once (``bokeh.client.pull_session``; importing ``wqml_dash.ui.app`` registers Panel's and our
@@ -166,7 +167,10 @@ class Session:
                     await asyncio.sleep(self.rng.uniform(0.5, 1.5) * self.every)
                     if time.perf_counter() >= stop_at:
                         break
-                    await self._change(doc, atom_select, example_select, new_set, timeout, ButtonClick)
+                    # Found again each time: a tab shown again is rendered with new models.
+                    await self._change(doc, self._find(doc, "Select", title="Moving atom"),
+                                       self._find(doc, "Select", title="Teaching example"),
+                                       self._find(doc, "Button", label="New training set"), timeout, ButtonClick)
             except Exception as exc:  # noqa: BLE001
                 self.errors.append(f"drive: {exc!r}")
             finally:
@@ -192,15 +196,13 @@ class Session:
                 m = self._meta()
                 return m.get("atom") == want if want is not None else m is not meta
         elif kind == "example":
-            titles = [o[1] if isinstance(o, (list, tuple)) else o for o in example_select.options]
-            choice = self.rng.choice([x for x in titles if x != example_select.value] or titles)
+            keys = [o[0] if isinstance(o, (list, tuple)) else o for o in example_select.options]
+            choice = self.rng.choice([x for x in keys if x != example_select.value] or keys)
             example_select.value = choice
-            before = meta.get("symbols")
+            before = self._meta_source.data["json"][0]
 
-            def done():
-                m = self._meta()
-                return m.get("symbols") != before or (m.get("g") and m is not meta and m.get("train_text")
-                                                     != meta.get("train_text"))
+            def done():  # a new scan: its facts (molecule, atom, link) arrive as a new meta text
+                return self._meta_source.data["json"][0] != before
             want = choice
         else:
             seed_before = meta.get("train_text", "")
@@ -243,7 +245,18 @@ class Session:
 
 def run_classroom(url: str, n: int, duration: float, every: float, runs: int, seed: int, timeout: float,
                   server_pid: int | None) -> dict:
-    import wqml_dash.ui.app  # noqa: F401 (registers Panel's and our Bokeh model types for the client)
+    import importlib
+    import pkgutil
+
+    import panel.models
+
+    import wqml_dash.ui.app  # noqa: F401 (registers our Bokeh model types for the client)
+
+    for info in pkgutil.iter_modules(panel.models.__path__):  # and all of Panel's (Tabulator's are lazy)
+        try:
+            importlib.import_module(f"panel.models.{info.name}")
+        except ImportError:
+            pass
 
     rng = random.Random(seed)
     sessions = [Session(i, url, random.Random(rng.random()), launch_run=i < runs) for i in range(n)]

@@ -171,7 +171,8 @@ function write_link() {
     const v = Math.round(slider.value * 1e9) / 1e9
     const parts = [...M.query[0], "d=" + encodeURIComponent(String(v)), ...M.query[1]]
     const search = "?" + parts.join("&")
-    if (window.location.search !== search) window.history.replaceState(window.history.state, "", search + window.location.hash)
+    if (window.location.search !== search)
+      window.history.replaceState(window.history.state, "", search + window.location.hash)
   }, 120)
 }
 function readout(M, i, G) {
