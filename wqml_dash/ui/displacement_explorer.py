@@ -217,8 +217,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self._on_reference()
         self._on_axis()
         self._layout = self._build_layout()
-        PlayerLinks(self.player, self.slider, self.play, self.speed, self._frames_version, self.plot, self.heatmap,
-                    self.cdf, self._readout_div, self.molecule_view)
+        self._player_links = PlayerLinks(self.player, self.slider, self.play, self.speed, self._frames_version,
+                                         self.plot, self.heatmap, self.cdf, self._readout_div, self.molecule_view)
 
     def _number_input(self, cls, name: str, label: str, **kwargs):
         """A number box for the setting ``name``, bounded as the parameter is.
@@ -251,6 +251,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         The page writes the address itself (`link`, in one encoding: JSON for everything that is not
         text), so a slider move or Play never waits for the server to update it.
         """
+        self._player_links.attach()  # the page is rendered now: the first frames will find the player there
         keys: set[str] = set()
         if location is not None:
             raw = dict(parse_qsl(str(location.search or "").lstrip("?")))
@@ -509,6 +510,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
             hyper = ", ".join(f"{MODEL_LABELS.get(k, k)}: σ = {s:.3g}, λ = {lam:.1e}"
                               for k, (s, lam) in result.hyperparameters.items())
             self.hyper_text.object = f"Used: {hyper}" if hyper else ""
+            self._player_links.attach()  # (a view rendered again, e.g. in a notebook, gets it too)
             self._send_frames()
             if not self.player.client:
                 self._show_frame()

@@ -301,17 +301,41 @@ if (cb_obj === toggle) {
 
 
 class PlayerLinks:
-    """Attach `PLAYER_JS` to a session's views (Panel's ``jscallback``: per-document models)."""
+    """Attach `PLAYER_JS` to a session's views once they are rendered (`attach`).
+
+    Plain Bokeh ``js_on_change`` callbacks on the rendered models: Panel's ``jscallback`` resolves its
+    arguments by walking the whole document for every link, which cost a new session more than the
+    rest of the explorer's page building.
+    """
 
     def __init__(self, player: FramePlayer, slider, toggle, speed, version, plot, heatmap, cdf, readouts,
                  view):
         fig = heatmap.figure
+        self.widgets = dict(slider=slider, toggle=toggle, speed=speed, view=view, version=version)
         self.args = dict(
-            meta=player.meta, grid=player.grid, atoms=player.atoms, cm=player.cm, slider=slider, toggle=toggle,
-            speed=speed, view=view, d_line=plot.d_line, marker=plot.marker, cells=heatmap.cells,
-            moving=heatmap.moving, axes=[*fig.xaxis, *fig.yaxis], ticker=heatmap._ticker,  # noqa: SLF001
-            heat_x=fig.x_range, heat_y=fig.y_range, heat_title=fig.title, now=cdf.now, zero=cdf.zero, area=cdf.area,
-            cdf_title=cdf.figure.title, readouts=readouts)
-        slider.jscallback(args=self.args, value=PLAYER_JS)
-        toggle.jscallback(args=self.args, value=PLAYER_JS)
-        version.jscallback(args=self.args, value=PLAYER_JS)
+            meta=player.meta, grid=player.grid, atoms=player.atoms, cm=player.cm, d_line=plot.d_line,
+            marker=plot.marker, cells=heatmap.cells, moving=heatmap.moving, axes=[*fig.xaxis, *fig.yaxis],
+            ticker=heatmap._ticker,  # noqa: SLF001
+            heat_x=fig.x_range, heat_y=fig.y_range, heat_title=fig.title, now=cdf.now, zero=cdf.zero,
+            area=cdf.area, cdf_title=cdf.figure.title, readouts=readouts)
+        self._attached: set[str] = set()
+
+    def attach(self) -> bool:
+        """Add the callbacks to the rendered models of each document the widgets are in (once each)."""
+        from bokeh.models import CustomJS
+
+        attached = False
+        for ref, (slider, _) in list(self.widgets["slider"]._models.items()):  # noqa: SLF001
+            if ref in self._attached:
+                continue
+            models = {name: w._models.get(ref, (None, None))[0] for name, w in self.widgets.items()}  # noqa: SLF001
+            if any(m is None for m in models.values()):
+                continue
+            callback = CustomJS(args={**self.args, **{k: m for k, m in models.items() if k != "version"}},
+                                code=PLAYER_JS)
+            models["slider"].js_on_change("value", callback)
+            models["toggle"].js_on_change("active", callback)
+            models["version"].js_on_change("value", callback)
+            self._attached.add(ref)
+            attached = True
+        return attached
