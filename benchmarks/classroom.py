@@ -118,6 +118,11 @@ class Session:
 
     def _meta(self) -> dict:
         src = self._meta_source
+        if src is None:  # the player's data join the document with the first scan (after document_ready)
+            src = self._meta_source = next((m for m in self._doc.models if type(m).__name__ == "ColumnDataSource"
+                                            and "json" in m.data), None)
+            if src is None:
+                return {}
         try:
             return json.loads(src.data["json"][0])
         except (KeyError, IndexError, ValueError, TypeError):
@@ -142,13 +147,12 @@ class Session:
         except Exception as exc:  # noqa: BLE001 (recorded, the benchmark goes on)
             self.errors.append(f"open: {exc!r}")
             return
-        doc = session.document
-        self._meta_source = next((m for m in doc.models if type(m).__name__ == "ColumnDataSource"
-                                  and "json" in m.data), None)
+        doc = self._doc = session.document
+        self._meta_source = None
         atom_select = self._find(doc, "Select", title="Moving atom")
         example_select = self._find(doc, "Select", title="Teaching example")
         new_set = self._find(doc, "Button", label="New training set")
-        if None in (self._meta_source, atom_select, example_select, new_set):
+        if None in (atom_select, example_select, new_set):
             self.errors.append("the explorer's controls are missing from the document")
             session.close()
             return
@@ -199,10 +203,10 @@ class Session:
             keys = [o[0] if isinstance(o, (list, tuple)) else o for o in example_select.options]
             choice = self.rng.choice([x for x in keys if x != example_select.value] or keys)
             example_select.value = choice
-            before = self._meta_source.data["json"][0]
+            before = json.dumps(meta)
 
             def done():  # a new scan: its facts (molecule, atom, link) arrive as a new meta text
-                return self._meta_source.data["json"][0] != before
+                return json.dumps(self._meta()) != before
             want = choice
         else:
             seed_before = meta.get("train_text", "")
