@@ -103,6 +103,20 @@ def test_wqml_serve_listens_on_loopback_only(tmp_path, launch_server):
             urllib.request.urlopen(f"http://{external}:{port}/app", timeout=5)
 
 
+@pytest.mark.slow
+def test_wqml_serve_num_procs_shares_one_dask_cluster(tmp_path, launch_server):
+    env = {**os.environ, "WQML_STORE": str(tmp_path / "runs.sqlite")}
+    env.pop("WQML_SCHEDULER", None)
+    proc, port = launch_server([sys.executable, "-m", "wqml_dash.cli", "serve", "--port", "{port}", "--num-procs", "2"],
+                               "http://127.0.0.1:{port}/app", env, tmp_path / "serve.log", timeout=300)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    servers = [p for p in children if _listening(p.pid, port)]
+    clusters = [p for p in children if "wqml_dash.runs.shared_cluster" in " ".join(p.cmdline())]
+    assert len(servers) == 2 and len(clusters) == 1  # two server processes, one cluster for both
+    proc.log.seek(0)
+    assert "runs go to the shared Dask cluster at tcp://127.0.0.1:" in proc.log.read()
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
@@ -125,6 +139,8 @@ def test_wqml_serve_with_a_login(tmp_path, launch_server):
     (["--port", "0"], "--port must be between 1 and 65535"),
     (["--port", "70000"], "--port must be between 1 and 65535"),
     (["--basic-auth", "/nonexistent/users.json"], "cannot read --basic-auth file"),
+    (["--num-procs", "0"], "--num-procs must be between 1 and"),
+    (["--num-procs", "2", "--show"], "--show cannot be combined with --num-procs"),
 ])
 def test_wqml_serve_bad_options_exit_2(argv, message):
     result = _wqml("serve", *argv)

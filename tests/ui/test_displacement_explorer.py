@@ -1,4 +1,8 @@
-"""The explorer tab as Bokeh models, without a browser: slider -> views in place, links, clicks, downloads."""
+"""The explorer tab as Bokeh models, without a browser: slider -> views in place, links, clicks, downloads.
+
+The page plays a scan from frames sent once (`frame_player`); the views at d are checked here on the
+server path (``server_explorer``: frames over the size limit), and the frames against the state.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,9 @@ import pytest
 from bokeh.document import Document
 from panel.io.location import Location
 
+from wqml_dash.ui import displacement_explorer as explorer_module
 from wqml_dash.ui.displacement_explorer import DisplacementExplorer
+from wqml_dash.ui.frame_player import frame_bytes
 
 
 def _explorer(search: str = ""):
@@ -28,7 +34,51 @@ def explorer():
     return _explorer()[0]
 
 
-def test_slider_moves_every_view_in_place(explorer):
+@pytest.fixture
+def server_explorer(monkeypatch):
+    """An explorer whose scans are too large for the page: the server updates the views at d."""
+    monkeypatch.setattr(explorer_module, "FRAME_LIMIT_BYTES", 0)
+    explorer = _explorer()[0]
+    assert not explorer.player.client and "too large to play in the browser" in explorer.notice.object
+    return explorer
+
+
+def _meta(explorer) -> dict:
+    return json.loads(explorer.player.meta.data["json"][0])
+
+
+def test_the_page_gets_every_frame_once_and_the_server_draws_none(explorer):
+    st, player = explorer.state, explorer.player
+    result, n = st.result, len(st.molecule)
+    g = result.d.size
+    assert player.client and not explorer.notice.visible
+    meta = _meta(explorer)
+    assert meta["g"] == g and meta["n"] == n and meta["client"] and meta["models"] == list(result.models)
+    grid, atoms, cm = player.grid.data, player.atoms.data, player.cm.data
+    assert len(grid["d"]) == g and len(atoms["px"]) == g * n and len(cm["value"]) == g * n * (n + 1) // 2
+    assert player.size <= frame_bytes(n, g, len(result.models) + 1)
+    iu = np.triu_indices(n)
+    i, j = result.swap_intervals[0]
+    for k in (0, i, j, g - 1):
+        frame = st.frame(float(result.d[k]))
+        assert np.allclose(np.c_[atoms["px"], atoms["py"], atoms["pz"]][k * n:(k + 1) * n], frame.coords, atol=1e-5)
+        assert list(atoms["order"][k * n:(k + 1) * n]) == list(frame.order)
+        m = iu[0].size
+        assert np.allclose(cm["value"][k * m:(k + 1) * m], frame.cm[iu], rtol=1e-6)
+        assert grid["e_w1"][k] == frame.predictions["w1"] and grid["w1"][k] == frame.w1
+    assert list(atoms["order"][i * n:(i + 1) * n]) != list(atoms["order"][j * n:(j + 1) * n])  # a swap
+    # A slider move is the page's business: the server keeps d, draws nothing, sends nothing back.
+    version, d_line, text = explorer._frames_version.value, explorer.plot.d_line.location, explorer._readout_div.text
+    explorer.slider.value = 0.42
+    assert st.d == 0.42 and explorer.plot.d_line.location == d_line and explorer._readout_div.text == text
+    assert explorer._frames_version.value == version
+    explorer.new_set.clicks += 1  # new models: new frames, drawn at the same d
+    assert explorer._frames_version.value == version + 1 and st.d == 0.42
+    assert _meta(explorer)["train_text"] == "10 training points, drawn with seed 1"
+
+
+def test_slider_moves_every_view_in_place(server_explorer):
+    explorer = server_explorer
     plot, heat, cdf = explorer.plot, explorer.heatmap, explorer.cdf
     sources = (plot.curves, plot.marker, heat.cells, cdf.now)
     coords0 = list(explorer.molecule_view.coords)
@@ -44,7 +94,8 @@ def test_slider_moves_every_view_in_place(explorer):
     assert (plot.curves, plot.marker, heat.cells, cdf.now) == sources
 
 
-def test_heatmap_labels_swap_at_a_swap_point(explorer):
+def test_heatmap_labels_swap_at_a_swap_point(server_explorer):
+    explorer = server_explorer
     result = explorer.state.result
     i, j = result.swap_intervals[0]
     explorer.slider.value = float(result.d[i])
@@ -59,7 +110,7 @@ def test_clicking_the_plot_adds_a_training_point(explorer):
     explorer._on_tap(0.555)
     assert len(explorer.state.result.train_index) == n + 1
     assert len(explorer.plot.train.data["x"]) == n + 1
-    assert f"{n + 1} training points, chosen by clicking" in explorer._readout_div.text
+    assert _meta(explorer)["train_text"] == f"{n + 1} training points, chosen by clicking"
 
 
 def test_normalised_display(explorer):
@@ -82,8 +133,44 @@ def test_a_link_restores_the_view_and_the_url_follows():
     assert set(st.result.models) == {"l1_sorted", "w1", "l2_sorted"}
     explorer.slider.value = -0.25
     st.settings.reference = "lj_uff"
-    query = location.query_params
+    query = Location(search=explorer.link()).query_params
     assert query["d"] == -0.25 and query["reference"] == "lj_uff" and query["mol"] == "formic_acid"
+    before, after = _meta(explorer)["query"]  # what the page writes around its d
+    assert explorer.link() == "?" + "&".join([*before, "d=-0.25", *after])
+
+
+def test_a_link_has_one_encoding_and_reads_back_the_same():
+    # Panel's Location rewrote the whole query after the first change: lists and booleans came back
+    # in Python's spelling (['l1_sorted'], False), which no longer parsed as JSON.
+    search = "?mol=formic_acid&models=%5B%22l1_sorted%22%2C%22w1%22%5D&normalize=false&d=0.1"
+    explorer, _ = _explorer(search)
+    first = explorer.link()
+    explorer.state.settings.normalize = True
+    explorer.state.settings.normalize = False
+    explorer.state.settings.seed = 2
+    link = explorer.link()
+    for text in (first, link):
+        assert "models=%5B%22l1_sorted%22%2C+%22w1%22%5D" in text and "normalize=false" in text
+        assert "%27" not in text and "False" not in text and "True" not in text
+    again, _ = _explorer(link)
+    assert again.link() == link and again.state.settings.seed == 2
+
+
+def test_an_old_python_style_link_still_opens():
+    explorer, _ = _explorer("?mol=formic_acid&models=%5B%27l1_sorted%27%2C+%27w1%27%2C+%27l2_sorted%27%5D"
+                            "&normalize=False")
+    assert list(explorer.state.settings.models) == ["l1_sorted", "w1", "l2_sorted"]
+    assert explorer.state.settings.normalize is False and not explorer.state.error
+
+
+def test_a_restored_link_fills_the_controls_it_restored():
+    explorer, _ = _explorer("?source=smiles&mol=CC(%3DO)C&n_train=6&models=%5B%22l1_sorted%22%2C%22w1%22%2C"
+                            "%22l2_sorted%22%5D&reference=lj_uff&normalize=true")
+    st = explorer.state
+    assert st.molecule.formula == "C3H6O" and not st.error
+    assert explorer.source_picker.value == "smiles" and explorer.smiles_input.value == "CC(=O)C"
+    assert explorer.n_train.value == 6 and explorer.reference_select.value == "lj_uff"
+    assert explorer.extra_models.value == ["l2_sorted"] and explorer.normalize.value is True
 
 
 def test_a_bad_link_value_is_named_and_the_rest_applies():
@@ -151,7 +238,8 @@ def test_qm9_search_and_load(qm9):
     assert "No QM9 molecule" in st.error
 
 
-def test_uploaded_xyz_file(explorer):
+def test_uploaded_xyz_file(server_explorer):
+    explorer = server_explorer
     xyz = b"3\nwater\nO 0.0 0.0 0.117\nH 0.0 0.757 -0.467\nH 0.0 -0.757 -0.467\n"
     explorer.source_picker.value = "file"
     explorer.file_input.send("water.xyz", xyz)
@@ -179,7 +267,8 @@ def test_play_stops_when_the_tab_is_hidden(explorer):
     assert explorer.play.value is False and explorer._play_callback is None
 
 
-def test_a_collision_shows_the_nearest_valid_geometry(explorer):
+def test_a_collision_shows_the_nearest_valid_geometry(server_explorer):
+    explorer = server_explorer
     st = explorer.state
     st.settings.axis = "bond"  # towards a bonded neighbour: beyond about 0.7 Å the two atoms collide
     bad = st.result.d[~st.result.valid]

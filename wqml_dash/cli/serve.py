@@ -39,6 +39,9 @@ def add_parser(sub) -> None:
     p.add_argument("--cookie-secret", metavar="SECRET",
                    help="secret that signs login cookies (default: $WQML_COOKIE_SECRET, else a new "
                         "random one, so logins end when the server restarts)")
+    p.add_argument("--num-procs", type=int, default=1, metavar="N",
+                   help="server processes sharing the port (Panel's --num-procs; default 1). They share "
+                        "one run store and one Dask cluster; see README, 'Serving to a class safely'")
     p.add_argument("--show", action="store_true", help="open the app in a browser")
     p.set_defaults(func=run)
 
@@ -62,6 +65,11 @@ def server_options(args) -> dict:
     """The keyword arguments for `panel.serve`, after checking the command line."""
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port must be between 1 and 65535, got {args.port}")
+    num_procs = getattr(args, "num_procs", 1)
+    if not 1 <= num_procs <= (os.cpu_count() or 1) * 4:
+        raise UsageError(f"--num-procs must be between 1 and {(os.cpu_count() or 1) * 4}, got {num_procs}")
+    if num_procs > 1 and args.show:
+        raise UsageError("--show cannot be combined with --num-procs above 1")
     from ..ui.access import is_local
 
     if not is_local(args.address) and not args.allow_origin:
@@ -70,6 +78,8 @@ def server_options(args) -> dict:
     origins = [f"localhost:{args.port}", f"127.0.0.1:{args.port}", *args.allow_origin]
     options = dict(port=args.port, address=args.address, websocket_origin=origins, show=args.show,
                    title="wqml-dash", websocket_max_message_size=MAX_MESSAGE_BYTES)
+    if num_procs > 1:
+        options["num_procs"] = num_procs
     if args.basic_auth:
         options["basic_auth"] = _users(args.basic_auth)
         options["cookie_secret"] = (args.cookie_secret or os.environ.get("WQML_COOKIE_SECRET")
@@ -92,6 +102,17 @@ def run(args) -> int:
 
     from ..ui.app import create_app
 
+    cluster = None
+    if options.get("num_procs", 1) > 1:
+        from ..runs.executor import SCHEDULER_ENV
+        from ..runs.shared_cluster import start_shared_cluster
+        from ..runs.store import RunStore
+
+        RunStore()  # the store's file and schema, made once before the processes share it
+        if not os.environ.get(SCHEDULER_ENV):  # one cluster for every process, not one each
+            cluster = start_shared_cluster()
+            print(f"wqml: {options['num_procs']} server processes; runs go to the shared Dask cluster at "
+                  f"{os.environ[SCHEDULER_ENV]}", file=sys.stderr)
     where = "localhost" if local else args.address
     print(f"wqml: serving http://{where}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
     try:
@@ -100,4 +121,11 @@ def run(args) -> int:
         raise UsageError(f"cannot listen on {args.address}:{args.port}: {exc.strerror or exc}") from None
     except KeyboardInterrupt:
         pass
+    finally:
+        if cluster is not None:
+            cluster.stdin.close()
+            try:
+                cluster.wait(30)
+            except Exception:  # noqa: BLE001 (it is going away anyway)
+                cluster.kill()
     return 0

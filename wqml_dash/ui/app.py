@@ -43,6 +43,18 @@ QM9: 130,831 small organic molecules (H, C, N, O, F; up to 29 atoms) with DFT
 """
 
 
+class LazyPage:
+    """A page built the first time its tab is shown: a new session pays only for the tab on screen.
+
+    Parameters
+    ----------
+    build : called without arguments, returns the page
+    """
+
+    def __init__(self, build):
+        self.build = build
+
+
 class PageTabs(pn.Tabs):
     """Dynamic tabs (only the tab on screen is rendered) that set ``shown`` on their pages.
 
@@ -54,16 +66,24 @@ class PageTabs(pn.Tabs):
     Parameters
     ----------
     *pages : (title, page) pairs
-        The pages in tab order (kept here: ``Tabs`` keeps only the panels they render to).
+        The pages in tab order (kept here: ``Tabs`` keeps only the panels they render to). A
+        `LazyPage` holds an empty place until its tab is first shown.
     """
 
     def __init__(self, *pages: tuple[str, object], **params):
         self._pages = [page for _title, page in pages]
-        super().__init__(*pages, dynamic=True, **params)
+        super().__init__(*((title, pn.Column(sizing_mode="stretch_width") if isinstance(page, LazyPage) else page)
+                           for title, page in pages), dynamic=True, **params)
 
     @param.depends("active", watch=True, on_init=True)
     def _mark_shown(self) -> None:
+        page = self._pages[self.active] if 0 <= self.active < len(self._pages) else None
+        if isinstance(page, LazyPage):
+            page = self._pages[self.active] = page.build()
+            self[self.active] = (self._names[self.active], page)
         for i, page in enumerate(self._pages):
+            if isinstance(page, LazyPage):
+                continue
             if "shown" not in page.param:
                 continue
             try:
@@ -103,8 +123,9 @@ def create_app() -> pn.viewable.Viewable:
     source = DataSource()
     navigation = Navigation()  # "open in explorer" requests from the other tabs
     explorer = DisplacementExplorer(data_source=source)
-    tabs = PageTabs(("Displacement explorer", explorer), ("Learning curves", _learning_curves(navigation=navigation)),
-                    ("QM9 data", DataOverview(source=source, navigation=navigation)), active=0,
+    tabs = PageTabs(("Displacement explorer", explorer),
+                    ("Learning curves", LazyPage(lambda: _learning_curves(navigation=navigation))),
+                    ("QM9 data", LazyPage(lambda: DataOverview(source=source, navigation=navigation))), active=0,
                     sizing_mode="stretch_width", name="main-tabs")
     connect(navigation, explorer.state, tabs, explorer_tab=0)
     template = pn.template.BootstrapTemplate(

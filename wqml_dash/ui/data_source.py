@@ -11,6 +11,7 @@ from ..core.data import MolecularDataset, load_qm9
 
 _LOCK = threading.Lock()
 _TABLES: dict = {}
+_LOADED: dict = {}  # loader -> (dataset, table) once this process has loaded QM9 with it
 
 
 class DataSource(param.Parameterized):
@@ -37,10 +38,15 @@ class DataSource(param.Parameterized):
             dataset = load_qm9(progress=self._on_progress)
             if id(dataset) not in _TABLES:  # formulas of 130,831 molecules: about a second
                 _TABLES[id(dataset)] = dataset.to_frame()
+            _LOADED[load_qm9] = (dataset, _TABLES[id(dataset)])
             return dataset, _TABLES[id(dataset)]
 
     async def load(self) -> None:
         """Load in a worker thread; mirror its progress into parameters on the event loop."""
+        if load_qm9 in _LOADED:  # loaded by an earlier session of this process: no thread, no wait
+            dataset, table = _LOADED[load_qm9]
+            self.param.update(progress=100, message="QM9 loaded", table=table, dataset=dataset)
+            return
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(None, self._load_blocking)
         while not future.done():

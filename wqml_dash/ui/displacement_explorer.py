@@ -11,11 +11,12 @@ CM and the CDFs on the right. State lives in `ExplorerState`; this module only a
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import re
 from functools import partial
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
 import panel as pn
@@ -25,6 +26,9 @@ from bokeh.models import Div
 from ..core.molecule import MAX_FILE_BYTES, TEACHING_EXAMPLES, search_qm9
 from ..core.scan import AXES, DEFAULT_MODELS, MODEL_LABELS, REFERENCE_HELP, REFERENCES, scan_csv
 from .data_source import DataSource
+from .frame_player import (
+    FRAME_LIMIT_BYTES, SPEEDS, FramePlayer, PlayerLinks, frame_bytes, pack_frames, shared_frames,
+)
 from .molecule_view import MoleculeView
 from .scan_plots import LABELS, MOVING, STYLE, CDFPlot, CMHeatmap, ScanPlot, present
 from .scan_state import URL_STATE, ExplorerState, atom_label, display_transform
@@ -202,8 +206,14 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.readouts = pn.pane.Bokeh(self._readout_div, sizing_mode="stretch_width")
         # Sweeps d back and forth over the grid: a classroom demo without touching the slider.
         self.play = pn.widgets.Toggle(label="▶ Play", width=90, align="end", margin=(5, 10))
+        self.speed = pn.widgets.Select(options=list(SPEEDS), value=next(iter(SPEEDS)), width=105, align="end",
+                                       margin=(5, 10, 5, 0), css_classes=["wqml-speed"])
         self._play_callback = None
         self._play_step = 1
+        # The slider, Play and the link run in the page from frames sent once per scan (frame_player).
+        self.player = FramePlayer()
+        self._frames_version = pn.widgets.IntInput(value=0, visible=False)
+        self._player_note = ""
         self.csv_download = pn.widgets.FileDownload(callback=self._csv, filename="scan.csv", label="Scan as CSV",
                                                     color="success", variant="outline")
         self.json_download = pn.widgets.FileDownload(callback=self._json, filename="scan.json",
@@ -232,7 +242,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.partner_select.param.watch(self._on_partner, "value")
         self.new_set.on_click(lambda e: st.new_training_set())
         self.extra_models.param.watch(self._on_extra_models, "value")
-        self.slider.param.watch(self._on_slider, "value")
+        self.slider.param.watch(self._on_slider, ["value", "value_throttled"])
         self.play.param.watch(self._on_play, "value")
         # A hidden tab's models are detached from the page: no animation there (see LearningCurvesTab.shown).
         self.param.watch(lambda e: e.new or self.play.param.update(value=False), "shown")
@@ -251,6 +261,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
             self._on_presentation()
         self._on_axis()
         self._layout = self._build_layout()
+        self._player_links = PlayerLinks(self.player, self.slider, self.play, self.speed, self._frames_version,
+                                         self.plot, self.heatmap, self.cdf, self._readout_div, self.molecule_view)
 
     def _number_input(self, cls, name: str, label: str, **kwargs):
         """A number box for the setting ``name``, bounded as the parameter is.
@@ -280,13 +292,17 @@ class DisplacementExplorer(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, location=None) -> None:
-        """Apply a shared link (``location``: ``pn.state.location``), keep the URL in sync, compute."""
+        """Apply a shared link (``location``: ``pn.state.location``), compute; the page keeps the link.
+
+        The page writes the address itself (`link`, in one encoding: JSON for everything that is not
+        text), so a slider move or Play never waits for the server to update it.
+        """
+        self._player_links.attach()  # the page is rendered now: the first frames will find the player there
         keys: set[str] = set()
         if location is not None:
-            keys = set(location.query_params) & set(URL_STATE)
-            raw = dict(parse_qsl(str(location.search or "").lstrip("?")))  # before sync rewrites the address
-            for target, mapping in self._url_mappings().items():
-                location.sync(target, mapping, on_error=self._on_url_error)
+            raw = dict(parse_qsl(str(location.search or "").lstrip("?")))
+            keys = set(raw) & set(URL_STATE)
+            self._apply_link(raw, keys - {URL_MOLECULE_KEY})
             self._apply_raw_molecule_key(raw, keys)
         try:
             self.state.start(url_keys=keys)
@@ -314,24 +330,39 @@ class DisplacementExplorer(pn.viewable.Viewer):
             self.state.source = "example"
             self._url_problems.append(URL_MOLECULE_KEY)
 
-    def _url_mappings(self) -> dict:
-        objs = {"state": self.state, "settings": self.state.settings}
-        mappings: dict = {}
-        for url_name, (obj, pname) in URL_STATE.items():
-            mappings.setdefault(objs[obj], {})[pname] = url_name
-        return mappings
+    def _targets(self) -> dict:
+        return {"state": self.state, "settings": self.state.settings}
 
-    def _on_url_error(self, values: dict) -> None:
-        # Panel applies a link's values all at once; apply the good ones one by one and name the rest.
-        for target, mapping in self._url_mappings().items():
-            for pname, value in values.items():
-                if pname in mapping:
-                    try:
-                        target.param.update({pname: value})
-                    except Exception:
-                        self._url_problems.append(mapping[pname])
-        if self.state._started and self._url_problems:  # the address was edited later
-            self.state.error = f"The link's value for {', '.join(self._url_problems)} is not valid."
+    def _apply_link(self, raw: dict[str, str], keys: set[str]) -> None:
+        """Apply the link's values one by one; a value a setting refuses is named (`_url_problems`)."""
+        targets = self._targets()
+        for url_name in URL_STATE:
+            if url_name not in keys:
+                continue
+            obj, pname = URL_STATE[url_name]
+            target = targets[obj]
+            try:
+                target.param.update({pname: _decode(target.param[pname], raw[url_name])})
+            except Exception:  # any refusal of a value a user typed: named, never a traceback
+                self._url_problems.append(url_name)
+
+    def link(self, d: float | None = None) -> str:
+        """The address bar's query for the current state (``d``: the state's), as the page writes it."""
+        before, after = self._link_parts()
+        value = round(float(self.state.d if d is None else d), 9)
+        return "?" + "&".join([*before, urlencode({"d": _encode(value)}), *after])
+
+    def _link_parts(self) -> tuple[list[str], list[str]]:
+        """The link's ``key=value`` parts before and after ``d`` (None values are left out)."""
+        targets, parts, before = self._targets(), ([], []), True
+        for url_name, (obj, pname) in URL_STATE.items():
+            if url_name == "d":
+                before = False
+                continue
+            value = getattr(targets[obj], pname)
+            if value is not None:
+                parts[0 if before else 1].append(urlencode({url_name: _encode(value)}))
+        return parts
 
     # ------------------------------------------------------------------ molecule source
     def _on_source(self, event) -> None:
@@ -447,11 +478,13 @@ class DisplacementExplorer(pn.viewable.Viewer):
     def _on_tap(self, x: float) -> None:
         self.state.toggle_training_point(float(self._transform[2](x)))
 
-    def _on_slider(self, event) -> None:
-        self.state.d = round(float(event.new), 9)  # the slider's steps carry float noise: 0.010000000000000897
+    def _on_slider(self, *events) -> None:
+        self.state.d = round(float(events[-1].new), 9)  # the slider's steps carry float noise: 0.010000000000000897
 
     def _on_play(self, event) -> None:
         self.play.label = "❚❚ Pause" if event.new else "▶ Play"
+        if self.player.client:  # the page plays (frame_player)
+            return
         if event.new and self._play_callback is None:
             self._play_callback = pn.state.add_periodic_callback(self.tick, period=60)
         elif not event.new and self._play_callback is not None:
@@ -473,7 +506,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
     def _on_messages(self, *events) -> None:
         st = self.state
         self.alert.param.update(object=st.error, visible=bool(st.error))
-        notice = f"⏳ {st.busy}" if st.busy else st.notice
+        notice = f"⏳ {st.busy}" if st.busy else " ".join(t for t in (st.notice, self._player_note) if t)
         self.notice.param.update(object=notice, visible=bool(notice))
         self._views_box.loading = bool(st.busy)  # a spinner over the plot and the 3D view while work runs
 
@@ -488,6 +521,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
             symbols = mol.symbols
             new_molecule = id(mol) != self._scene_key
             if new_molecule:
+                # the source shown is the molecule's: it may come from a link or from another tab
+                self.source_picker.value = st.source
                 # options and value together: a value missing from the options would be replaced
                 self.atom_select.param.update(
                     options={f"{atom_label(symbols, i)} ({_ELEMENT.get(s, s)})": i for i, s in enumerate(symbols)},
@@ -495,6 +530,10 @@ class DisplacementExplorer(pn.viewable.Viewer):
                 if st.source == "example":
                     self.example_select.value = st.key
                     self.example_text.object = TEACHING_EXAMPLES[st.key].description
+                elif st.source == "smiles":  # a restored link shows what it restored
+                    self.smiles_input.value = st.key
+                elif st.source == "qm9" and st.key.isdigit():
+                    self.qm9_index.value = int(st.key)
                 self.molecule_info.object = (f"**{mol.name}** · {mol.formula} · {len(mol)} atoms"
                                              + (f"  \n`{mol.smiles}`" if mol.smiles else ""))
             if new_molecule or result.atom != self._shown_atom:
@@ -521,6 +560,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
                 if st.zero_entries is not None:
                     diag = np.diag(st.engine.cm_at(0.0)[0])
                     self.heatmap.set_scale(low=0.1, high=max(float(diag.max()) * 1.3, 1.0))
+                self.heatmap.set_size(len(mol))  # ranges and thinned labels; the page changes the labels
             self._scene_key, self._shown_atom, self._shown_engine = id(mol), result.atom, st.engine
             step = float(result.d[1] - result.d[0]) if result.d.size > 1 else 0.01
             self.slider.param.update(start=float(result.d[0]), end=float(result.d[-1]), step=step,
@@ -528,7 +568,35 @@ class DisplacementExplorer(pn.viewable.Viewer):
             hyper = ", ".join(f"{MODEL_LABELS.get(k, k)}: σ = {s:.3g}, λ = {lam:.1e}"
                               for k, (s, lam) in result.hyperparameters.items())
             self.hyper_text.object = f"Used: {hyper}" if hyper else ""
-            self._show_frame()
+            self._player_links.attach()  # (a view rendered again, e.g. in a notebook, gets it too)
+            self._send_frames()
+            if not self.player.client:
+                self._show_frame()
+            self._frames_version.value += 1  # last: the page draws once everything above has arrived
+
+    def _send_frames(self) -> None:
+        """Pack every grid point's views for the page, or fall back to the server path (and say so)."""
+        st = self.state
+        result, mol = st.result, st.molecule
+        size = frame_bytes(len(mol), result.d.size, len(result.models) + 1)
+        frames = (shared_frames(result, st.settings.normalize, lambda: pack_frames(st, *self._transform[:2]))
+                  if size <= FRAME_LIMIT_BYTES else None)
+        note = "" if frames is not None else (
+            f"This scan is too large to play in the browser ({size / 1e6:.1f} MB of frames, limit "
+            f"{FRAME_LIMIT_BYTES / 1e6:.0f} MB): the slider and Play go through the server and answer more slowly.")
+        chosen = "chosen by clicking" if st.train else f"drawn with seed {st.settings.seed}"
+        zero = st.zero_entries
+        meta = {"g": int(result.d.size), "n": len(mol), "symbols": list(mol.symbols), "atom": int(result.atom),
+                "models": list(result.models), "color": {k: STYLE[k]["color"] for k in ("reference", *result.models)},
+                "label": {k: LABELS.get(k, k) for k in ("reference", *result.models)},
+                "jump": {k: (float(v) if v is not None and np.isfinite(v) else None)
+                         for k, v in result.jump_ratio.items()},
+                "train_text": f"{len(result.train_index)} training points, {chosen}",
+                "zero": None if zero is None else [float(v) for v in zero], "query": self._link_parts()}
+        self.player.set_frames(frames, meta)
+        if note != self._player_note:
+            self._player_note = note
+            self._on_messages()
 
     def _on_d(self, event) -> None:
         # Only a change of d made elsewhere (Play, a click, a link) moves the slider: echoing the
@@ -536,7 +604,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
         # press and pull the handle back a step.
         if not abs(self.slider.value - event.new) <= 1e-6:  # (a NaN from a link goes on to be refused)
             self.slider.value = event.new
-        self._show_frame()
+        if not self.player.client:  # else the page draws it (frame_player)
+            self._show_frame()
 
     def _show_frame(self) -> None:
         st = self.state
@@ -635,7 +704,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
         # (380 + 250 pixels and the gap) fit the 684 pixels beside the sidebar on a 1024-pixel projector,
         # so the curve and the moving atom are seen together there.
         plot_pane = pn.Column(pn.pane.Bokeh(self.plot.figure, sizing_mode="stretch_width"),
-                              pn.Row(self.slider, self.play, sizing_mode="stretch_width"),
+                              pn.Row(self.slider, self.play, self.speed, self._frames_version,
+                                     sizing_mode="stretch_width"),
                               sizing_mode="stretch_width", min_width=360, styles={"flex": "3 1 380px"})
         view_box = pn.Column(self.molecule_view, sizing_mode="stretch_width", styles={"flex": "2 1 250px"},
                              min_width=240)
@@ -675,3 +745,28 @@ def _runs(x: np.ndarray, mask: np.ndarray) -> list[tuple[float, float]]:
     for a, b in zip(np.r_[idx[0], idx[breaks + 1]], np.r_[idx[breaks], idx[-1]], strict=True):
         out.append((float(x[a]) - half, float(x[b]) + half))
     return out
+
+
+def _encode(value) -> str:
+    """A link value: text as it is, everything else as JSON (``["l1_sorted"]``, ``false``, ``0.3``)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(list(value) if isinstance(value, tuple) else value)
+
+
+def _decode(parameter: param.Parameter, text: str):
+    """A link value back: text for text settings, else JSON; links written before the JSON encoding
+    (``['l1_sorted']``, ``False``) are read as the Python literals they are (never evaluated)."""
+    if isinstance(parameter, param.String):
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return text
+    try:
+        return parameter.deserialize(value)  # e.g. a JSON list for a tuple setting
+    except Exception:  # noqa: BLE001 (the setting itself then names what is wrong)
+        return value

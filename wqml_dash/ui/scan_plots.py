@@ -268,17 +268,27 @@ class CMHeatmap:
         if labels != self._labels:  # only when the order changed: at a swap point or for a new molecule
             fig = self.figure
             if len(labels) != len(self._labels):
-                fig.x_range.update(start=-0.5, end=n - 0.5)
-                fig.y_range.update(start=n - 0.5, end=-0.5)
-                self._ticker.ticks = heatmap_ticks(n)
-                k = -(-n // MAX_HEATMAP_LABELS)
-                nth = {2: "2nd", 3: "3rd"}.get(k, f"{k}th")
-                fig.xaxis.axis_label = f"every {nth} row labelled" if k > 1 else None
+                self.set_size(n)
             overrides = {i: name for i, name in enumerate(labels)}
             fig.xaxis.major_label_overrides = overrides
             fig.yaxis.major_label_overrides = overrides
             self._labels = labels
         self.figure.title.text = title
+
+    def set_size(self, n: int) -> None:
+        """Axes for an n-atom molecule: the ranges, and the rows that get a label (`heatmap_ticks`).
+
+        Called per molecule; the page's frame player (`frame_player`) then changes only the labels.
+        """
+        fig = self.figure
+        fig.x_range.update(start=-0.5, end=n - 0.5)
+        fig.y_range.update(start=n - 0.5, end=-0.5)
+        ticks = heatmap_ticks(n)
+        if list(self._ticker.ticks) != ticks:
+            self._ticker.ticks = ticks
+        k = -(-n // MAX_HEATMAP_LABELS)
+        nth = {2: "2nd", 3: "3rd"}.get(k, f"{k}th")
+        fig.xaxis.axis_label = f"every {nth} row labelled" if k > 1 else None
 
 
 #: Most atom labels on a heatmap axis: a 9 pt label needs about 14 pixels of a 200-pixel axis.

@@ -10,6 +10,9 @@ errors into a message, and offers the values the views show at the current d (`F
 from __future__ import annotations
 
 import asyncio
+import copy
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +43,72 @@ URL_STATE = {"source": ("state", "source"), "mol": ("state", "key"), "atom": ("s
              "seed": ("settings", "seed"), "models": ("settings", "models"),
              "reference": ("settings", "reference"), "normalize": ("settings", "normalize"),
              "d": ("state", "d"), "train": ("state", "train"), "presentation": ("state", "presentation")}
+
+
+class SharedScans:
+    """Scans every session of this process computes identically, computed once (the default example's).
+
+    Keyed by the molecule (teaching examples and QM9 molecules only: their geometry is fixed) and
+    every scan setting; holds the engine, its distances to d = 0 and the results per training set.
+    A session gets a shallow copy of the engine bound to its own settings (the arrays are shared and
+    never written) and the shared, immutable results. The oldest entries are dropped past `size`.
+    """
+
+    def __init__(self, size: int = 16):
+        self.size = size
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.molecules: dict[str, Molecule] = {}
+
+    @staticmethod
+    def key(mol: Molecule, settings: ScanSettings):
+        if not mol.source.startswith(("example:", "qm9")):
+            return None
+        values = tuple(_hashable(getattr(settings, k)) for k in (*ENGINE_SETTINGS, *MODEL_SETTINGS))
+        return (mol.source, len(mol), values)
+
+    def engine(self, key, mol: Molecule, settings: ScanSettings):
+        """(engine, distances to zero, zero entries) for ``key``, built with a private copy of ``settings``."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+        if entry is None:
+            private = ScanSettings(**{k: _copy_value(getattr(settings, k))
+                                      for k in (*ENGINE_SETTINGS, *MODEL_SETTINGS, "normalize")})
+            engine = ScanEngine(mol, private)
+            entry = {"engine": engine, "zero": engine.distances_to_zero(), "results": {}, "key": key}
+            with self._lock:
+                self._entries[key] = entry
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+        mine = copy.copy(entry["engine"])
+        mine.settings = settings
+        return mine, entry
+
+    def result(self, entry, train: tuple[int, ...], compute):
+        """The shared result for ``train`` (computed once): a shallow copy per call, its arrays shared
+        and never written; ``shared_key`` names it for the frames cache (`frame_player.shared_frames`)."""
+        results = entry["results"]
+        if train not in results:
+            if len(results) >= 8:
+                results.pop(next(iter(results)))
+            results[train] = compute()
+        out = copy.copy(results[train])
+        out.shared_key = (entry["key"], train)
+        return out
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def _copy_value(value):
+    return list(value) if isinstance(value, list) else value
+
+
+#: One per process: see `SharedScans`.
+SHARED_SCANS = SharedScans()
 
 
 def atom_label(symbols: list[str], i: int) -> str:
@@ -141,6 +210,7 @@ class ExplorerState(param.Parameterized):
         self._upload: tuple[bytes, str] | None = None
         self._choice = 0  # counts molecule choices: a background build applies only if still the newest
         self._zero_entries: np.ndarray | None = None  # sorted CM entries of the undisplaced molecule
+        self._shared: dict | None = None  # this scan's entry in SHARED_SCANS, if it is shared
         self._to_zero: dict[str, np.ndarray] = {}  # "w1" / "l1": (g,) distance of each grid CM to d = 0
         self.settings.param.watch(self._on_engine_setting, list(ENGINE_SETTINGS))
         self.settings.param.watch(self._on_model_setting, list(MODEL_SETTINGS))
@@ -265,8 +335,11 @@ class ExplorerState(param.Parameterized):
 
     def _read_molecule(self, source: str, key: str, upload: tuple[bytes, str] | None = None) -> Molecule:
         key = key.strip()
-        if source == "example":
-            return molecule_from_example(key)
+        if source == "example":  # the same molecule for every session: embedded once per process
+            cache = SHARED_SCANS.molecules
+            if key not in cache:
+                cache[key] = molecule_from_example(key)
+            return cache[key]
         if source == "smiles":
             if not key:
                 raise MoleculeError("type a SMILES string, e.g. CCO for ethanol")
@@ -342,8 +415,13 @@ class ExplorerState(param.Parameterized):
             self._retrain()
 
     def _rebuild(self) -> None:
+        self._shared = None
         try:
-            engine = ScanEngine(self.molecule, self.settings)
+            key = SharedScans.key(self.molecule, self.settings)
+            if key is None:
+                engine = ScanEngine(self.molecule, self.settings)
+            else:
+                engine, self._shared = SHARED_SCANS.engine(key, self.molecule, self.settings)
         except ValueError as exc:  # ScanError, ReferenceError: settings that make no scan
             self.engine = None
             self.error = f"The scan could not be computed: {exc}"  # first: the views read it when result goes
@@ -351,7 +429,8 @@ class ExplorerState(param.Parameterized):
                 self.result = None
             return
         self.engine = engine
-        self._to_zero, self._zero_entries = engine.distances_to_zero()  # once per scan
+        self._to_zero, self._zero_entries = (self._shared["zero"] if self._shared is not None
+                                             else engine.distances_to_zero())  # once per scan
         dropped = bool(self.train) and not (0 <= min(self.train) and max(self.train) < engine.d.size
                                             and engine.valid[self.train].all())
         if dropped:
@@ -363,8 +442,17 @@ class ExplorerState(param.Parameterized):
 
     def _retrain(self) -> None:
         engine = self.engine
+
+        def compute():
+            return engine.result(np.asarray(self.train, dtype=np.int64) if len(self.train) >= 2 else None)
+
         try:
-            result = engine.result(np.asarray(self.train, dtype=np.int64) if len(self.train) >= 2 else None)
+            shared = self._shared
+            if shared is not None and SharedScans.key(self.molecule, self.settings) == SharedScans.key(
+                    self.molecule, shared["engine"].settings):
+                result = SHARED_SCANS.result(shared, tuple(self.train), compute)
+            else:
+                result = compute()
         except ValueError as exc:
             self.error = f"The models could not be trained: {exc}"
             return
