@@ -135,7 +135,8 @@ def test_slider_play_and_link_work_with_the_server_stopped(own_server, browser, 
     # The server catches up: it learnt where Play stopped, and a new training set keeps that d.
     page.get_by_role("button", name="New training set").click()
     page.get_by_text("10 training points, drawn with seed 1").wait_for(timeout=30_000)
-    assert _d(page) == stopped and _query(page)["seed"] == "1"
+    page.wait_for_function("() => location.search.includes('seed=1&')", timeout=10_000)  # written 120 ms later
+    assert _d(page) == stopped and _query(page)["d"] == f"{stopped:g}"
     assert errors == []
     context.close()
 
