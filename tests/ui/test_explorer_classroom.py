@@ -3,6 +3,8 @@ plot framing every new scan, out-of-bounds boxes answered, downloads with their 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import panel as pn
 import pytest
@@ -145,6 +147,10 @@ def test_presentation_mode_enlarges_fonts_and_lines_and_is_a_link_key(explorer):
     assert plot.lines["w1"].glyph.line_width == pytest.approx(1.8 * w1) and plot.figure.height == 430
     assert explorer.heatmap.figure.title.text_font_size == "16pt"
     assert "wqml-big" in explorer._readout_div.css_classes
+    assert "presentation=true" in explorer.link()
+    # the page writes the address bar from the player's scan facts: the toggle reaches them without a new scan
+    query = json.loads(explorer.player.meta.data["json"][0])["query"]
+    assert "presentation=true" in "&".join(query[0] + query[1])
     explorer.state.presentation = False
     assert plot.figure.title.text_font_size == "13pt" and plot.lines["w1"].glyph.line_width == w1
     assert not explorer.presentation.value and "wqml-big" not in explorer._readout_div.css_classes

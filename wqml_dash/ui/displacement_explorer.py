@@ -467,6 +467,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
             present(self.heatmap.figure, on)
             present(self.cdf.figure, on)
             self._readout_div.css_classes = ["wqml-readouts", "wqml-big"] if on else ["wqml-readouts"]
+            if self.player.meta.data.get("json"):  # the page writes the link: give it the new key
+                self.player.set_link({"query": self._link_parts()})
 
     def _on_normalize(self, event) -> None:
         self._on_result()
