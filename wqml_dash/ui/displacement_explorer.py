@@ -198,7 +198,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         # --- displacement, readouts, downloads, messages
         self.slider = pn.widgets.FloatSlider(label="Displacement d (Å)", start=-1, end=1, step=0.01, value=st.d,
                                              sizing_mode="stretch_width", format="0.00", bar_color=MOVING,
-                                             margin=(5, 20), tooltips=False)  # the title shows d; a tooltip
+                                             margin=(5, 20), tooltips=False, min_width=140)  # the title shows d; a tooltip
         # above the handle covered the plot's x-axis label
         # A Bokeh Div: a new text is one property change (an HTML pane rebuilds its stylesheets each time).
         self._readout_div = Div(text="", sizing_mode="stretch_width", stylesheets=[READOUT_CSS],
@@ -212,7 +212,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self._play_step = 1
         # The slider, Play and the link run in the page from frames sent once per scan (frame_player).
         self.player = FramePlayer()
-        self._frames_version = pn.widgets.IntInput(value=0, visible=False)
+        self._frames_version = pn.widgets.IntInput(value=0, visible=False, width=0, margin=0)  # (no room taken)
         self._player_note = ""
         self.csv_download = pn.widgets.FileDownload(callback=self._csv, filename="scan.csv", label="Scan as CSV",
                                                     color="success", variant="outline")
@@ -706,8 +706,9 @@ class DisplacementExplorer(pn.viewable.Viewer):
         # (380 + 250 pixels and the gap) fit the 684 pixels beside the sidebar on a 1024-pixel projector,
         # so the curve and the moving atom are seen together there.
         plot_pane = pn.Column(pn.pane.Bokeh(self.plot.figure, sizing_mode="stretch_width"),
-                              pn.Row(self.slider, self.play, self.speed, self._frames_version,
-                                     sizing_mode="stretch_width"),
+                              # the slider gets the plot's whole width (a projector leaves it ~400 px)
+                              self.slider,
+                              pn.Row(self.play, self.speed, self._frames_version),
                               sizing_mode="stretch_width", min_width=360, styles={"flex": "3 1 380px"})
         view_box = pn.Column(self.molecule_view, sizing_mode="stretch_width", styles={"flex": "2 1 250px"},
                              min_width=240)
