@@ -4,6 +4,7 @@ plot framing every new scan, out-of-bounds boxes answered, downloads with their 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import panel as pn
@@ -115,7 +116,9 @@ def test_a_slow_molecule_shows_what_is_under_way(explorer):
     st = explorer.state
     seen = []
     st.param.watch(lambda e: seen.append((e.new, explorer.notice.object, explorer._views_box.loading)), "busy")
-    assert asyncio.run(st.choose_in_background("smiles", "CCCCCCCCCC"))
+    # In a thread of its own: Playwright's sync API (session-scoped in the suite) keeps a loop running here.
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, st.choose_in_background("smiles", "CCCCCCCCCC")).result()
     building, computing, done = seen
     assert building[0].startswith("Building the molecule") and "⏳ Building" in building[1] and building[2]
     assert computing[0].startswith("Computing the scan of C10H22 (32 atoms)") and computing[2]

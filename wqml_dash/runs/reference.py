@@ -104,7 +104,7 @@ def reference_points(run_ids=None) -> pd.DataFrame:
 
 @functools.cache
 def _predictions() -> dict[str, np.ndarray]:
-    with _data_file("predictions.npz").open("rb") as fh, np.load(fh) as npz:
+    with _data_file("predictions.npz").open("rb") as fh, np.load(fh, allow_pickle=False) as npz:
         return {k: npz[k] for k in npz.files}
 
 

@@ -246,6 +246,9 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.play.param.watch(self._on_play, "value")
         # A hidden tab's models are detached from the page: no animation there (see LearningCurvesTab.shown).
         self.param.watch(lambda e: e.new or self.play.param.update(value=False), "shown")
+        # Shown again, the tab gets new models (after this watcher runs): give them the player next tick.
+        self.param.watch(lambda e: e.new and pn.state.curdoc is not None
+                         and pn.state.curdoc.add_next_tick_callback(self._player_links.attach), "shown")
         self.molecule_view.param.watch(self._on_pick, "highlight")
         st.param.watch(self._on_result, "result")
         st.param.watch(self._on_d, "d")
@@ -469,6 +472,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
             self._readout_div.css_classes = ["wqml-readouts", "wqml-big"] if on else ["wqml-readouts"]
             if self.player.meta.data.get("json"):  # the page writes the link: give it the new key
                 self.player.set_link({"query": self._link_parts()})
+                self._frames_version.value += 1  # the page's player reads its scan facts again
 
     def _on_normalize(self, event) -> None:
         self._on_result()

@@ -320,7 +320,7 @@ class PlayerLinks:
 
         attached = False
         for ref, (slider, _) in list(self.widgets["slider"]._models.items()):  # noqa: SLF001
-            if ref in self._attached:
+            if slider.id in self._attached:  # (a tab shown again renders new models under the same root)
                 continue
             models = {name: w._models.get(ref, (None, None))[0] for name, w in self.widgets.items()}  # noqa: SLF001
             if any(m is None for m in models.values()):
@@ -330,6 +330,6 @@ class PlayerLinks:
             models["slider"].js_on_change("value", callback)
             models["toggle"].js_on_change("active", callback)
             models["version"].js_on_change("value", callback)
-            self._attached.add(ref)
+            self._attached.add(slider.id)
             attached = True
         return attached
