@@ -160,3 +160,29 @@ def test_the_link_keeps_one_encoding_and_fills_the_controls(app_url, watched_pag
     assert json.loads(query["models"]) == ["l1_sorted", "w1"] and query["normalize"] == "false"
     assert query["d"] == "0.01" and query["mol"] == "CC(=O)C" and query["source"] == "smiles"
     assert watched_page.errors == [] and watched_page.outside == []
+
+
+def test_the_player_still_drives_the_page_after_another_tab_was_shown(own_server, browser):
+    """A tab shown again renders new slider and view models: the page's player must reach them too."""
+    url, proc = own_server
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.goto(url)
+    page.locator(READOUT).first.wait_for(timeout=90_000)
+    page.wait_for_function("() => /[?&]d=/.test(location.search)", timeout=15_000)
+    page.locator(".bk-tab", has_text="QM9 data").click()
+    page.wait_for_timeout(1500)
+    page.locator(".bk-tab", has_text="Displacement explorer").click()
+    page.locator(READOUT).first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)  # the server's next tick attaches the player to the new models
+    os.kill(proc.pid, signal.SIGSTOP)  # the page alone from here
+    try:
+        handle = page.locator(".noUi-handle").first
+        handle.focus()
+        for _ in range(10):
+            page.keyboard.press("ArrowRight")
+        assert _wait_d(page, lambda d: d == 0.10) == 0.10
+        page.wait_for_function("() => location.search.includes('d=0.1&')", timeout=5_000)
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+    context.close()
