@@ -60,15 +60,20 @@ def _action(page, action):
     button.click()
 
 
-#: Screen positions of the points of every Bokeh Scatter on the page (the learning curve comes first).
+#: Screen positions of the points of every Bokeh Scatter drawn inside a box ({x, y, width, height}, as
+#: Playwright's ``bounding_box`` gives), one list per Scatter; the hidden tabs' plots (kept in the page,
+#: not drawn) are skipped.
 _SCATTER_POINTS_JS = """
-() => {
+(b) => {
+  const inside = (r) => r.left >= b.x - 1 && r.top >= b.y - 1 && r.right <= b.x + b.width + 1
+                        && r.bottom <= b.y + b.height + 1;
   const found = [], seen = new Set();
   function walk(v) {
     if (!v || seen.has(v)) return;
     seen.add(v);
     if (v.model && v.model.type === "GlyphRenderer" && v.glyph && v.glyph.model.type === "Scatter") {
       const g = v.glyph, box = v.parent.canvas_view.el.getBoundingClientRect(), pts = [];
+      if (!g.sx || box.width === 0 || !inside(box)) return;
       for (let i = 0; i < g.sx.length; i++) pts.push([g.sx[i] + box.left, g.sy[i] + box.top]);
       found.push(pts);
     }
@@ -124,7 +129,7 @@ def test_launch_watch_and_reload(app_url, app_store, watched_page, shot_path):
     # Tapping the leftmost point of the curve (n = 20) shows that point instead.
     plot.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
-    curve_points = page.evaluate(_SCATTER_POINTS_JS)[0]
+    curve_points = [p for pts in page.evaluate(_SCATTER_POINTS_JS, page.locator(".wqml-curve-plot").first.bounding_box()) for p in pts]
     assert len(curve_points) >= 4  # this run's, and the reference curves' (from n = 100)
     x, y = min(curve_points)
     page.mouse.click(x, y)
@@ -327,11 +332,14 @@ def test_a_parity_point_opens_its_molecule_in_the_explorer(app_url, watched_page
         has=page.locator("option", has_text="(reference, precomputed)")).first
     run.wait_for(timeout=60_000)
     run.select_option(label=run.locator("option", has_text="(reference, precomputed)").first.inner_text())
+    # The reference point's parity plot has replaced the one shown before (the newest run's, if any).
+    page.locator(".wqml-point-stats").get_by_text("2,000 test molecules").wait_for(timeout=60_000)
     parity = page.locator(".wqml-parity-plot")
     parity.wait_for(timeout=60_000)
+    page.set_viewport_size({"width": 1400, "height": 1600})  # all of the parity plot on screen
     parity.scroll_into_view_if_needed()
     page.wait_for_timeout(1500)
-    scatters = page.evaluate(_SCATTER_POINTS_JS)
+    scatters = page.evaluate(_SCATTER_POINTS_JS, parity.bounding_box())
     points = max(scatters, key=len)  # the parity plot's 2,000 test molecules
     x, y = max(points, key=lambda p: p[1])  # the lowest point on screen: an extreme molecule, alone there
     page.mouse.click(x, y)

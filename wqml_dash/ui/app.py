@@ -56,24 +56,26 @@ class LazyPage:
 
 
 class PageTabs(pn.Tabs):
-    """Dynamic tabs (only the tab on screen is rendered) that set ``shown`` on their pages.
+    """Tabs that build a page when first shown and set ``shown`` on their pages.
 
     A page with a ``shown`` parameter pauses its updates while hidden and catches up when shown.
-    It is told before the tabs put it back on the page (a ``param.depends`` watcher runs before
-    the Tabs' own), so its fresh state goes out with it: an update arriving while the browser
-    builds a Tabulator is dropped (the runs table stayed at "running 0 / 4" after the run ended).
+    Once built, a page stays in the document (the tabs are not ``dynamic``): an update made while
+    it is hidden (a run finishing) goes to models the document knows, so their stylesheets keep
+    the server's address (a model outside a document gets Panel's CDN, which a classroom without
+    internet cannot reach), and showing a tab again rebuilds nothing, whatever order Panel's own
+    watchers run in.
 
     Parameters
     ----------
     *pages : (title, page) pairs
-        The pages in tab order (kept here: ``Tabs`` keeps only the panels they render to). A
-        `LazyPage` holds an empty place until its tab is first shown.
+        The pages in tab order. A `LazyPage` holds an empty place until its tab is first shown,
+        so a new session pays only for the tab on screen.
     """
 
     def __init__(self, *pages: tuple[str, object], **params):
         self._pages = [page for _title, page in pages]
         super().__init__(*((title, pn.Column(sizing_mode="stretch_width") if isinstance(page, LazyPage) else page)
-                           for title, page in pages), dynamic=True, **params)
+                           for title, page in pages), **params)
 
     @param.depends("active", watch=True, on_init=True)
     def _mark_shown(self) -> None:
