@@ -24,7 +24,7 @@ def test_app_shows_the_data_set(app_url, watched_page, shot_path):
     # The table's first page starts with methane, ammonia and water.
     for formula in ("CH4", "H3N", "H2O"):
         page.locator(".tabulator-cell", has_text=formula).first.wait_for(timeout=10_000)
-    assert page.locator("canvas").count() > 0  # the histogram is drawn (titles are on the canvas)
+    page.locator(".wqml-histogram canvas").first.wait_for(timeout=30_000)  # the histogram is drawn (titles on the canvas)
     page.wait_for_timeout(1000)
     page.screenshot(path=str(shot_path), full_page=True)
 
@@ -72,7 +72,7 @@ def test_histogram_follows_the_property_chooser(app_url, watched_page, shot_path
     page = watched_page.page
     page.goto(app_url)
     _wait_for_data(page)
-    plot = page.locator(".bk-Canvas, canvas").first
+    plot = page.locator(".wqml-histogram canvas").first
     plot.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
     before = plot.screenshot()
