@@ -91,7 +91,7 @@ def test_reference_runs_are_listed_shown_and_exported_read_only(tmp_path, capsys
     out = capsys.readouterr().out
     assert "no runs in" in out and "reference runs (shipped with wqml-dash, read-only" in out
     first = reference_runs().iloc[0]
-    assert f"  R1  finished" in out and first["name"] in out
+    assert "  R1  finished" in out and first["name"] in out
     assert main(["runs", "show", "r1", "--store", str(path)]) == 0
     out = capsys.readouterr().out
     assert "run R1: " in out and "(reference, shipped with wqml-dash, read-only)" in out

@@ -120,6 +120,7 @@ def test_fit_point_alone_equals_the_engine(qm9):
         fit_point(X_train, y[train], X_test, y[test], "sorted", "w1", 101, settings)
 
 
+@pytest.mark.slow  # about 25 s; test_reference recomputes a point of the shipped curves
 def test_paper_series_at_1000_reproduce_the_ranking(qm9):
     """Fig. 3 at 1,000 training molecules (full protocol, 2,000 test, 5-fold CV).
 

@@ -29,7 +29,7 @@ def scans():
 def moved(mol, engine, i, j):
     """Atoms ("C1") whose place in the sorted order differs between grid points i and j."""
     a, b = engine.permutations[i], engine.permutations[j]
-    return {f"{mol.symbols[x]}{x}" for x, y in zip(a, b) if x != y}
+    return {f"{mol.symbols[x]}{x}" for x, y in zip(a, b, strict=True) if x != y}
 
 
 def largest_step(values):
@@ -60,7 +60,8 @@ def test_formic_acid_one_clean_swap_of_the_oxygens(scans):
 def test_acrolein_hydrogens_near_0_3_and_carbons_at_0_94(scans):
     mol, engine, r = scans("acrolein")
     assert r.tie_points.size == 0
-    near = {round(float(p), 3): moved(mol, engine, i, j) for p, (i, j) in zip(r.swap_points, r.swap_intervals)}
+    near = {round(float(p), 3): moved(mol, engine, i, j)
+            for p, (i, j) in zip(r.swap_points, r.swap_intervals, strict=True)}
     assert near[-0.295] == near[0.295] == {"H6", "H7"}
     assert near[-0.935] == near[0.935] == {"C1", "C2"}
     i, j = largest_step(r.models["l1_sorted"])

@@ -29,6 +29,7 @@ SERIES = (("L1", "sorted"), ("W1", "sorted"))
 SIZES, N_TEST = "20, 40, 3000", 50
 
 
+@pytest.mark.slow  # about 2 min (a large point after the restart); the SIGTERM test runs by default
 def test_sigkill_of_the_server_mid_run(serve_app, page, tmp_path, qm9, shots):
     store_path = tmp_path / "runs.sqlite"
     app = serve_app(store_path)

@@ -24,7 +24,7 @@ def test_app_shows_the_data_set(app_url, watched_page, shot_path):
     # The table's first page starts with methane, ammonia and water.
     for formula in ("CH4", "H3N", "H2O"):
         page.locator(".tabulator-cell", has_text=formula).first.wait_for(timeout=10_000)
-    page.locator(".wqml-histogram canvas").first.wait_for(timeout=30_000)  # the histogram is drawn (titles on the canvas)
+    page.locator(".wqml-histogram canvas").first.wait_for(timeout=30_000)  # the histogram is drawn
     page.wait_for_timeout(1000)
     page.screenshot(path=str(shot_path), full_page=True)
 

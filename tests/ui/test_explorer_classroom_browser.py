@@ -33,6 +33,7 @@ def _y_range_within(page, lo: float, hi: float):
                            timeout=20_000)
 
 
+@pytest.mark.slow  # tabs keep their pages in the document now; the explicit ranges per scan are tested in-process
 def test_energy_plot_frames_each_scan_after_its_tab_was_hidden(app_url, watched_page):
     # Before the fix the y range was a DataRange1d: after the tab was hidden and shown (a new plot view),
     # acetone's bounds (-936 to -874 kcal/mol) stayed in the range and every later molecule was framed

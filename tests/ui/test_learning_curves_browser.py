@@ -129,7 +129,8 @@ def test_launch_watch_and_reload(app_url, app_store, watched_page, shot_path):
     # Tapping the leftmost point of the curve (n = 20) shows that point instead.
     plot.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
-    curve_points = [p for pts in page.evaluate(_SCATTER_POINTS_JS, page.locator(".wqml-curve-plot").first.bounding_box()) for p in pts]
+    box = page.locator(".wqml-curve-plot").first.bounding_box()
+    curve_points = [p for pts in page.evaluate(_SCATTER_POINTS_JS, box) for p in pts]
     assert len(curve_points) >= 4  # this run's, and the reference curves' (from n = 100)
     x, y = min(curve_points)
     page.mouse.click(x, y)
@@ -152,6 +153,7 @@ def test_launch_watch_and_reload(app_url, app_store, watched_page, shot_path):
     assert watched_page.outside == []
 
 
+@pytest.mark.slow  # about 70 s; cancel, resume, delete are tested in-process (test_learning_curves_tab.py)
 def test_cancel_resume_and_delete_a_run(app_url, app_store, watched_page, shot_path):
     page = watched_page.page
     _open_tab(page, app_url)
@@ -191,6 +193,7 @@ def test_cancel_resume_and_delete_a_run(app_url, app_store, watched_page, shot_p
     assert watched_page.outside == []
 
 
+@pytest.mark.slow  # the form's messages are tested in-process in test_learning_curves_tab.py
 def test_invalid_settings_are_explained_next_to_the_form(app_url, watched_page):
     page = watched_page.page
     _open_tab(page, app_url)
@@ -266,6 +269,7 @@ def test_the_reference_curves_show_on_first_open(app_url, watched_page, shot_pat
     assert watched_page.errors == [] and watched_page.outside == []
 
 
+@pytest.mark.slow  # the hover's formatters are tested in test_curve_plots.py
 def test_the_hover_shows_the_stored_sigma_and_lambda(app_url, watched_page):
     from wqml_dash.runs.reference import reference_points
 
@@ -287,6 +291,7 @@ def test_the_hover_shows_the_stored_sigma_and_lambda(app_url, watched_page):
     assert sigma == f"{ref['sigma']:.4g}" and float(lam) == pytest.approx(ref["lam"]), text  # %.4g and %.1e
 
 
+@pytest.mark.slow  # launches two runs; the styles per run and series are tested in test_curve_plots.py
 def test_two_overlaid_runs_stay_distinguishable(app_url, app_store, watched_page, shot_path):
     """Two stored runs with the same numbers overlaid with the reference: every run has its own
     marker and fill, and no point of one run hides a point of the other."""
@@ -324,6 +329,7 @@ def test_two_overlaid_runs_stay_distinguishable(app_url, app_store, watched_page
     assert watched_page.errors == [] and watched_page.outside == []
 
 
+@pytest.mark.slow  # opening a molecule from another tab stays in the default run through the QM9 search test
 def test_a_parity_point_opens_its_molecule_in_the_explorer(app_url, watched_page, shot_path):
     page = watched_page.page
     _open_tab(page, app_url)

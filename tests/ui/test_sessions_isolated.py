@@ -52,6 +52,7 @@ def _quiet(page, frames, seconds: float = 2.0, timeout: float = 60.0) -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.slow  # the classroom test (default run) checks cross-talk between sessions too
 def test_a_session_hears_nothing_from_another_sessions_work(app_url, browser):
     contexts = [browser.new_context(viewport={"width": 1300, "height": 850}) for _ in range(2)]
     try:

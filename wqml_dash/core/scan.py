@@ -333,7 +333,7 @@ def tie_points(cms, perms: np.ndarray, valid: np.ndarray, rtol: float = 1e-9, sc
         own = m[np.ix_(perms[i], perms[i])]
         tol = tie_rtol * norms.max()
 
-        def other_side(q):
+        def other_side(q, m=m, own=own, norms=norms, tol=tol):
             differs = np.abs(m[np.ix_(q, q)] - own).max() > rtol * scale
             also_sorts = bool((np.diff(norms[q]) <= tol).all())
             return differs and also_sorts
@@ -607,7 +607,8 @@ class ScanEngine:
             if len(self.swap_intervals) else np.zeros(0)
         if len(self.tie_index):
             i = int(self.tie_index[0])
-            tied = sorted({int(a) for side in (perms[i - 1], perms[i + 1]) for a, b in zip(perms[i], side) if a != b})
+            tied = sorted({int(a) for side in (perms[i - 1], perms[i + 1]) for a, b in zip(perms[i], side, strict=True)
+                           if a != b})
             atoms = ", ".join(f"{mol.symbols[a]}{a}" for a in tied if mol.charges[a] > 1) or \
                 ", ".join(f"{mol.symbols[a]}{a}" for a in tied)
             where = ", ".join(f"{v:+.2f}" for v in self.tie_points)

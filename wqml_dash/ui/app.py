@@ -113,6 +113,21 @@ def _serve_styles_locally(doc) -> None:
     doc._template_variables["dist_url"] = f"{pn.state.rel_path}/{LOCAL_DIST}" if pn.state.rel_path else LOCAL_DIST
 
 
+class _Template(pn.template.BootstrapTemplate):
+    """The page's template; it adds a session's models to its document in one step.
+
+    The template adds its parts (header, sidebar, main, modal, ...) one root at a time, and Bokeh
+    re-walks every model of the document after each: a third of a new session's server time.
+    """
+
+    def server_doc(self, doc=None, title=None, location=True):
+        doc = doc if doc is not None else pn.state.curdoc
+        if doc is None:
+            return super().server_doc(doc, title, location)
+        with doc.models.freeze():
+            return super().server_doc(doc, title, location)
+
+
 def create_app() -> pn.viewable.Viewable:
     """Build the page for one browser session (a short refusal for clients `access` turns away)."""
     # BootstrapTemplate fetches no web fonts: the page works offline (DESIGN.md).
@@ -130,7 +145,7 @@ def create_app() -> pn.viewable.Viewable:
                     ("QM9 data", LazyPage(lambda: DataOverview(source=source, navigation=navigation))), active=0,
                     sizing_mode="stretch_width", name="main-tabs")
     connect(navigation, explorer.state, tabs, explorer_tab=0)
-    template = pn.template.BootstrapTemplate(
+    template = _Template(
         title="wqml-dash · Wasserstein metric for quantum machine learning",
         sidebar=[pn.pane.Markdown(ABOUT, css_classes=["wqml-help"])],
         main=[tabs],

@@ -162,7 +162,8 @@ class DataOverview(pn.viewable.Viewer):
         return pn.Column(
             numbers,
             chooser,
-            pn.pane.HoloViews(hv.DynamicMap(self._histogram), sizing_mode="stretch_width", css_classes=["wqml-histogram"]),
+            pn.pane.HoloViews(hv.DynamicMap(self._histogram), sizing_mode="stretch_width",
+                              css_classes=["wqml-histogram"]),
             pn.pane.Markdown("### Molecules\nEvery molecule of the embedded QM9 (the 3,054 that failed QM9's own "
                              "consistency checks are left out). Search by common name (benzene, acetone, ...), "
                              "SMILES, formula or QM9 index, narrow by atom count and by the histogram's property, "

@@ -198,8 +198,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
         # --- displacement, readouts, downloads, messages
         self.slider = pn.widgets.FloatSlider(label="Displacement d (Å)", start=-1, end=1, step=0.01, value=st.d,
                                              sizing_mode="stretch_width", format="0.00", bar_color=MOVING,
-                                             margin=(5, 20), tooltips=False, min_width=140)  # the title shows d; a tooltip
-        # above the handle covered the plot's x-axis label
+                                             margin=(5, 20), tooltips=False, min_width=140)
+        # (no tooltip: the title shows d, and a tooltip above the handle covered the plot's x-axis label)
         # A Bokeh Div: a new text is one property change (an HTML pane rebuilds its stylesheets each time).
         self._readout_div = Div(text="", sizing_mode="stretch_width", stylesheets=[READOUT_CSS],
                                 css_classes=["wqml-readouts"])
@@ -691,8 +691,9 @@ class DisplacementExplorer(pn.viewable.Viewer):
         scan_card = pn.Card(self.atom_select, self.axis_select, self.partner_select, self.custom_axis,
                             pn.Row(self.d_min, self.d_max, self.step), self.reference_select,
                             title="Scan", sizing_mode="stretch_width", collapsible=False, css_classes=["wqml-card"])
-        advanced = pn.Card(pn.Row(self.sigma, self.lam), pn.Row(self.n_large, self.min_distance), self.hyper_text,
-                           title="Advanced", collapsed=True, sizing_mode="stretch_width", css_classes=["wqml-card"])
+        advanced = _lazy_card(lambda: [pn.Row(self.sigma, self.lam), pn.Row(self.n_large, self.min_distance),
+                                       self.hyper_text],
+                              title="Advanced", sizing_mode="stretch_width", css_classes=["wqml-card"])
         models_card = pn.Card(pn.Row(self.n_train, self.seed), self.new_set, self.extra_models, self.normalize,
                               advanced, title="Models", sizing_mode="stretch_width", collapsible=False,
                               css_classes=["wqml-card"])
@@ -739,6 +740,21 @@ class DisplacementExplorer(pn.viewable.Viewer):
 
 _ELEMENT = {"H": "hydrogen", "C": "carbon", "N": "nitrogen", "O": "oxygen", "F": "fluorine", "S": "sulfur",
             "P": "phosphorus", "Cl": "chlorine", "Br": "bromine", "I": "iodine", "B": "boron", "Si": "silicon"}
+
+
+def _lazy_card(build, **params) -> pn.Card:
+    """A collapsed card whose contents (``build()``: a list of objects) are made when it is first opened.
+
+    A new session then pays nothing for settings few people open (a tenth of the sidebar's models).
+    """
+    card = pn.Card(collapsed=True, **params)
+
+    def fill(event):
+        if not event.new and not card.objects:
+            card.objects = build()
+
+    card.param.watch(fill, "collapsed")
+    return card
 
 
 def _runs(x: np.ndarray, mask: np.ndarray) -> list[tuple[float, float]]:
