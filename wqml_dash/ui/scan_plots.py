@@ -17,7 +17,8 @@ import numpy as np
 from bokeh.core.properties import value
 from bokeh.events import Tap
 from bokeh.models import (
-    ColorBar, ColumnDataSource, FixedTicker, HoverTool, Legend, LegendItem, LogColorMapper, Range1d, Span,
+    ColorBar, ColumnDataSource, FixedTicker, GlyphRenderer, HoverTool, Legend, LegendItem, LogColorMapper, Range1d,
+    Span,
 )
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
@@ -56,6 +57,18 @@ def _style_axes(fig) -> None:
     fig.toolbar.logo = None
     fig.background_fill_color = "#fbfcfd"
     fig.grid.grid_line_color = "#e3e7ed"
+
+
+def _lean(fig) -> None:
+    """Let the browser derive each renderer's faded (non-selected) and muted look.
+
+    Bokeh's ``figure`` makes both as models of their own: two of every three glyph models on the
+    page, which every new session builds, walks and serialises. Nothing here is selected or muted
+    (legend clicks hide), and "auto" draws the same faded look in the browser.
+    """
+    for renderer in fig.renderers:
+        if isinstance(renderer, GlyphRenderer):
+            renderer.update(nonselection_glyph="auto", muted_glyph="auto")
 
 
 #: Font sizes (title, axis labels, tick labels, legend) in normal and in presentation mode.
@@ -142,6 +155,7 @@ class ScanPlot:
         self.train_large_renderer = large
         self._height = height
         self._train_renderer, self._dots, self._swap_renderer, self._tie_renderer = train, dots, swap, tie
+        _lean(fig)
         self.figure = fig
         self._on_tap = on_tap
         fig.on_event(Tap, self._tap)
@@ -248,6 +262,7 @@ class CMHeatmap:
         fig.xaxis.major_label_orientation = 1.2
         fig.add_layout(ColorBar(color_mapper=self.mapper, width=10, label_standoff=6,
                                 major_label_text_font_size="9pt"), "right")
+        _lean(fig)
         self.figure = fig
         self._labels: tuple[str, ...] = ()
 
@@ -323,6 +338,7 @@ class CDFPlot:
         fig.legend.label_text_font_size = "10pt"
         fig.legend.padding = 4
         fig.legend.spacing = 0
+        _lean(fig)
         self.figure = fig
 
     def set_entries(self, now: np.ndarray, zero: np.ndarray, title: str) -> None:
