@@ -7,14 +7,14 @@ import re
 
 import numpy as np
 import pytest
+from explorer_readout import READOUT, wait_d
+from explorer_readout import read_d as _d
 
 from wqml_dash.core.molecule import TEACHING_EXAMPLES, molecule_from_example
 
 DEFAULT, OTHER = list(TEACHING_EXAMPLES)[:2]  # the app opens on the first teaching example
 
 pytestmark = pytest.mark.browser
-
-READOUT = ".wqml-d"
 
 
 def _open(page, url):
@@ -24,18 +24,9 @@ def _open(page, url):
     page.wait_for_timeout(500)
 
 
-def _d(page) -> float:
-    return float(re.search(r"d = ([+-]\d+\.\d+) Å", page.locator(READOUT).first.inner_text()).group(1))
-
-
 def _wait_d(page, condition, timeout_ms: int = 15_000) -> float:
     """Poll the readout until ``condition(d)`` holds (the server answers each key press in turn)."""
-    for _ in range(timeout_ms // 100):
-        d = _d(page)
-        if condition(d):
-            return d
-        page.wait_for_timeout(100)
-    raise AssertionError(f"d is still {d}")
+    return wait_d(page, condition, timeout_ms, poll_ms=100)
 
 
 def _settled_d(page, timeout_ms: int = 15_000) -> float:

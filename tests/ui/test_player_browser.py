@@ -17,25 +17,17 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from explorer_readout import READOUT, wait_d
+from explorer_readout import read_d as _d
 
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.browser
 
-READOUT = ".wqml-d"
-
-
-def _d(page) -> float:
-    return float(re.search(r"d = ([+-]\d+\.\d+) Å", page.locator(READOUT).first.inner_text()).group(1))
 
 
 def _wait_d(page, condition, timeout_ms: int = 5_000) -> float:
-    for _ in range(timeout_ms // 50):
-        d = _d(page)
-        if condition(d):
-            return d
-        page.wait_for_timeout(50)
-    raise AssertionError(f"d is still {d}")
+    return wait_d(page, condition, timeout_ms, poll_ms=50)
 
 
 def _query(page) -> dict:

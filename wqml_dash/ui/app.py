@@ -117,7 +117,7 @@ class _Template(pn.template.BootstrapTemplate):
     """The page's template; it adds a session's models to its document in one step.
 
     The template adds its parts (header, sidebar, main, modal, ...) one root at a time, and Bokeh
-    re-walks every model of the document after each: a third of a new session's server time.
+    re-walks every model of the document after each: about a fifth of a new session's server time.
     """
 
     def server_doc(self, doc=None, title=None, location=True):

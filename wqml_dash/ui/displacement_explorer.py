@@ -244,11 +244,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.extra_models.param.watch(self._on_extra_models, "value")
         self.slider.param.watch(self._on_slider, ["value", "value_throttled"])
         self.play.param.watch(self._on_play, "value")
-        # A hidden tab's models are detached from the page: no animation there (see LearningCurvesTab.shown).
+        # Play stops when the tab is hidden: nobody watches an animation there.
         self.param.watch(lambda e: e.new or self.play.param.update(value=False), "shown")
-        # Shown again, the tab gets new models (after this watcher runs): give them the player next tick.
-        self.param.watch(lambda e: e.new and pn.state.curdoc is not None
-                         and pn.state.curdoc.add_next_tick_callback(self._player_links.attach), "shown")
         self.molecule_view.param.watch(self._on_pick, "highlight")
         st.param.watch(self._on_result, "result")
         st.param.watch(self._on_d, "d")

@@ -320,7 +320,7 @@ class PlayerLinks:
 
         attached = False
         for ref, (slider, _) in list(self.widgets["slider"]._models.items()):  # noqa: SLF001
-            if slider.id in self._attached:  # (a tab shown again renders new models under the same root)
+            if slider.id in self._attached:  # (called at start and for each scan: once per model)
                 continue
             models = {name: w._models.get(ref, (None, None))[0] for name, w in self.widgets.items()}  # noqa: SLF001
             if any(m is None for m in models.values()):
