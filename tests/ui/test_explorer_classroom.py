@@ -127,16 +127,16 @@ def test_a_slow_molecule_shows_what_is_under_way(explorer):
 
 
 def test_large_molecules_get_a_readable_subset_of_heatmap_labels(explorer):
-    from wqml_dash.ui.scan_plots import MAX_HEATMAP_LABELS, heatmap_ticks
+    from wqml_dash.ui.cm_views import MAX_HEATMAP_LABELS, heatmap_ticks
 
     assert heatmap_ticks(12) == list(range(12)) and heatmap_ticks(15) == list(range(15))
     assert heatmap_ticks(122) == list(range(0, 122, 9)) and len(heatmap_ticks(182)) <= MAX_HEATMAP_LABELS
     explorer.smiles_input.value = "CCCCCCCCCCCCCCCCCCCC"  # 62 atoms
-    fig = explorer.heatmap.figure
-    assert explorer.heatmap._ticker.ticks == list(range(0, 62, 5))
-    assert fig.xaxis[0].axis_label == "every 5th row labelled"
+    heat = explorer.heatmap
+    assert heat.ticks == list(range(0, 62, 5))
+    assert heat.axis_label == "every 5th row labelled"
     explorer.state.choose("example", "formic_acid")
-    assert explorer.heatmap._ticker.ticks == list(range(5)) and fig.xaxis[0].axis_label is None
+    assert heat.ticks == list(range(5)) and heat.axis_label == ""
 
 
 def test_presentation_mode_enlarges_fonts_and_lines_and_is_a_link_key(explorer):
@@ -149,7 +149,7 @@ def test_presentation_mode_enlarges_fonts_and_lines_and_is_a_link_key(explorer):
     assert explorer.state.presentation
     assert plot.figure.title.text_font_size == "16pt" and plot.figure.xaxis[0].axis_label_text_font_size == "17pt"
     assert plot.lines["w1"].glyph.line_width == pytest.approx(1.8 * w1) and plot.figure.height == 430
-    assert explorer.heatmap.figure.title.text_font_size == "16pt"
+    assert explorer.heatmap.presentation and explorer.cdf.presentation
     assert "wqml-big" in explorer._readout_div.css_classes
     assert "presentation=true" in explorer.link()
     # the page writes the address bar from the player's scan facts: the toggle reaches them without a new scan
@@ -158,3 +158,4 @@ def test_presentation_mode_enlarges_fonts_and_lines_and_is_a_link_key(explorer):
     explorer.state.presentation = False
     assert plot.figure.title.text_font_size == "13pt" and plot.lines["w1"].glyph.line_width == w1
     assert not explorer.presentation.value and "wqml-big" not in explorer._readout_div.css_classes
+    assert not explorer.heatmap.presentation and not explorer.cdf.presentation

@@ -30,7 +30,8 @@ from .frame_player import (
     FRAME_LIMIT_BYTES, SPEEDS, FramePlayer, PlayerLinks, frame_bytes, pack_frames, shared_frames,
 )
 from .molecule_view import MoleculeView
-from .scan_plots import LABELS, MOVING, STYLE, CDFPlot, CMHeatmap, ScanPlot, present
+from .cm_views import CDFPlot, CMHeatmap
+from .scan_plots import LABELS, MOVING, STYLE, ScanPlot
 from .scan_state import URL_STATE, ExplorerState, atom_label, display_transform
 from .upload_box import UploadBox
 
@@ -464,8 +465,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         on = self.state.presentation
         with pn.io.hold():
             self.plot.set_presentation(on)
-            present(self.heatmap.figure, on)
-            present(self.cdf.figure, on)
+            self.heatmap.presentation = self.cdf.presentation = on
             self._readout_div.css_classes = ["wqml-readouts", "wqml-big"] if on else ["wqml-readouts"]
             if self.player.meta.data.get("json"):  # the page writes the link: give it the new key
                 self.player.set_link({"query": self._link_parts()})
@@ -718,10 +718,8 @@ class DisplacementExplorer(pn.viewable.Viewer):
                                            gap="10px")
         explain = pn.FlexBox(
             pn.Column(self.readouts, sizing_mode="stretch_width", styles={"flex": "1 1 360px"}),
-            pn.Column(pn.pane.Bokeh(self.heatmap.figure, sizing_mode="stretch_width"), sizing_mode="stretch_width",
-                      min_width=280, styles={"flex": "1 1 300px"}),
-            pn.Column(pn.pane.Bokeh(self.cdf.figure, sizing_mode="stretch_width"), sizing_mode="stretch_width",
-                      min_width=280, styles={"flex": "1 1 300px"}),
+            pn.Column(self.heatmap, sizing_mode="stretch_width", min_width=280, styles={"flex": "1 1 300px"}),
+            pn.Column(self.cdf, sizing_mode="stretch_width", min_width=280, styles={"flex": "1 1 300px"}),
             flex_wrap="wrap", sizing_mode="stretch_width", gap="10px")
         help_card = pn.Card(pn.pane.Markdown(HELP, css_classes=["wqml-help"]), self.reference_help,
                             title="What am I looking at?", collapsed=False, sizing_mode="stretch_width",

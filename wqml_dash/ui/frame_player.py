@@ -207,38 +207,19 @@ function draw() {
   const A = atoms.data, pts = []
   for (let a = 0; a < n; a++) { const r = i * n + a; pts.push([A.px[r], A.py[r], A.pz[r]]) }
   view.data.setv({coords: pts, invalid: !valid}, quiet)
-  // the sorted CM (the nearest valid geometry's where atoms collide)
-  const s = G.shown[i], V = cm.data.value, order = Array.from(A.order.slice(s * n, s * n + n))
-  const labels = order.map(j => M.symbols[j] + j)
-  const x = [], y = [], value = [], row = [], col = [], entries = new Float64Array(m)
-  const C = new Float64Array(n * n)
-  let t = 0
-  for (let r = 0; r < n; r++) for (let c = r; c < n; c++) {
-    const v = V[s * m + t]; entries[t++] = v; C[r * n + c] = v; C[c * n + r] = v
-  }
-  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) {
-    x.push(c); y.push(r); value.push(C[r * n + c]); row.push(labels[r]); col.push(labels[c])
-  }
-  cells.setv({data: {x, y, value, row, col}}, quiet)
-  const mv = order.indexOf(M.atom)
-  moving.setv({data: {x: [mv, (n - 1) / 2], y: [(n - 1) / 2, mv], w: [1, n], h: [n, 1]}}, quiet)
-  if (P.labels !== labels.join(" ")) {
-    P.labels = labels.join(" ")
-    const overrides = new Map(labels.map((l, k) => [k, l]))
-    for (const axis of axes) axis.setv({major_label_overrides: overrides}, quiet)
-  }
-  heat_title.setv({text: valid ? `Sorted CM at d = ${fixed(G.d[i], 2)} \u00c5`
+  // the sorted CM (the nearest valid geometry's where atoms collide), drawn by cm_views.js
+  const s = G.shown[i], order = Array.from(A.order.slice(s * n, s * n + n))
+  const V = cm.data.value, entries = new Float64Array(m)  // (a Bokeh ndarray's subarray is not a view)
+  for (let t = 0; t < m; t++) entries[t] = V[s * m + t]
+  heat.data.setv({values: Array.from(entries), labels: order.map(j => M.symbols[j] + j),
+                  moving: order.indexOf(M.atom),
+                  title: valid ? `Sorted CM at d = ${fixed(G.d[i], 2)} \u00c5`
                                : `Sorted CM at ${fixed(G.d[s], 2)} \u00c5 (nearest valid)`}, quiet)
   // the CDFs of the CM entries at d and at 0; the area between them is W1
   if (M.zero) {
     entries.sort()
-    const Z = M.zero, levels = [...Array(m + 1).keys()].map(k => k / m)
-    if (P.zero !== Z) { P.zero = Z; zero.setv({data: {x: [Z[0], ...Z], y: levels}}, quiet) }
-    now.setv({data: {x: [entries[0], ...entries], y: levels}}, quiet)
-    const left = [], right = []
-    for (let k = 0; k < m; k++) { left.push(Math.min(entries[k], Z[k])); right.push(Math.max(entries[k], Z[k])) }
-    area.setv({data: {left, right, bottom: levels.slice(0, m), top: levels.slice(1)}}, quiet)
-    cdf_title.setv({text: valid ? `W1 = ${G.w1[s].toFixed(4)} (shaded area)`
+    cdf.data.setv({now: Array.from(entries), zero: M.zero,
+                   title: valid ? `W1 = ${G.w1[s].toFixed(4)} (shaded area)`
                                 : `W1 = ${G.w1[s].toFixed(4)} (d = ${fixed(G.d[s], 2)} \u00c5)`}, quiet)
   }
   set_html(readouts, readout(M, i, G))
@@ -305,13 +286,10 @@ class PlayerLinks:
 
     def __init__(self, player: FramePlayer, slider, toggle, speed, version, plot, heatmap, cdf, readouts,
                  view):
-        fig = heatmap.figure
-        self.widgets = dict(slider=slider, toggle=toggle, speed=speed, view=view, version=version)
-        self.args = dict(
-            meta=player.meta, grid=player.grid, atoms=player.atoms, cm=player.cm, d_line=plot.d_line,
-            marker=plot.marker, cells=heatmap.cells, moving=heatmap.moving, axes=[*fig.xaxis, *fig.yaxis],
-            heat_title=fig.title, now=cdf.now, zero=cdf.zero,
-            area=cdf.area, cdf_title=cdf.figure.title, readouts=readouts)
+        self.widgets = dict(slider=slider, toggle=toggle, speed=speed, view=view, heat=heatmap, cdf=cdf,
+                            version=version)
+        self.args = dict(meta=player.meta, grid=player.grid, atoms=player.atoms, cm=player.cm, d_line=plot.d_line,
+                         marker=plot.marker, readouts=readouts)
         self._attached: set[str] = set()
 
     def attach(self) -> bool:

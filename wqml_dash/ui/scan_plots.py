@@ -1,12 +1,12 @@
-"""The displacement explorer's plots, as Bokeh figures updated in place.
+"""The displacement explorer's energy plot, a Bokeh figure updated in place.
 
-Every view keeps its ``ColumnDataSource`` objects for its whole life: a new scan result replaces
-their columns, a slider move changes only the few values that follow ``d`` (a span, a handful of
-markers, the heatmap's values and the two CDFs). Nothing is rebuilt, so the browser keeps zoom,
-legends and toolbars, and a slider move sends a few kilobytes at most.
+The plot keeps its ``ColumnDataSource`` objects for its whole life: a new scan result replaces
+their columns, a move of d changes only the span and a handful of markers. Nothing is rebuilt, so
+the browser keeps zoom, legends and toolbar. The sorted CM and its CDFs are drawn by the browser
+(`cm_views`).
 
-The views take plain arrays: the numbers come from ``wqml_dash.core`` (see
-``displacement_explorer.py``), these classes only draw them.
+The plot takes plain arrays: the numbers come from ``wqml_dash.core`` (see
+``displacement_explorer.py``); this module only draws them.
 """
 
 from __future__ import annotations
@@ -16,11 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 from bokeh.core.properties import value
 from bokeh.events import Tap
-from bokeh.models import (
-    ColorBar, ColumnDataSource, FixedTicker, GlyphRenderer, HoverTool, Legend, LegendItem, LogColorMapper, Range1d,
-    Span,
-)
-from bokeh.palettes import Viridis256
+from bokeh.models import ColumnDataSource, GlyphRenderer, HoverTool, Legend, LegendItem, Range1d, Span
 from bokeh.plotting import figure
 
 #: One colour and dash per series, shared by every view (Okabe-Ito, colour-blind safe).
@@ -235,121 +231,3 @@ class ScanPlot:
         keys = [k for k, v in values.items() if v is not None and np.isfinite(v)]
         self.marker.data = {"x": [float(x)] * len(keys), "y": [float(values[k]) for k in keys],
                             "color": [STYLE[k]["color"] for k in keys], "series": [LABELS[k] for k in keys]}
-
-
-class CMHeatmap:
-    """The sorted Coulomb matrix at d, rows and columns labelled by atom (they swap at a swap point)."""
-
-    def __init__(self, height: int = 300):
-        self.cells = ColumnDataSource({"x": [], "y": [], "value": [], "row": [], "col": []})
-        self.moving = ColumnDataSource({"x": [], "y": [], "w": [], "h": []})
-        self.mapper = LogColorMapper(palette=Viridis256, low=0.1, high=100)
-        fig = figure(height=height, sizing_mode="stretch_width", tools="save,hover", toolbar_location=None,
-                     x_range=Range1d(-0.5, 0.5), y_range=Range1d(0.5, -0.5), title="Sorted Coulomb matrix",
-                     css_classes=["wqml-cm-heatmap"], match_aspect=True)
-        _style_axes(fig)
-        fig.grid.visible = False
-        fig.rect("x", "y", 1, 1, source=self.cells, fill_color={"field": "value", "transform": self.mapper},
-                 line_color=None)
-        fig.rect("x", "y", "w", "h", source=self.moving, fill_color=None, line_color=MOVING, line_width=3)
-        fig.hover.tooltips = [("row", "@row"), ("column", "@col"), ("C", "@value{0.000}")]
-        # One ticker for both axes, its ticks updated in place: assigning a new model to a served
-        # document makes Bokeh walk every model of the session (40 ms on a quiet machine, far more loaded).
-        self._ticker = FixedTicker(ticks=[])
-        for axis in (fig.xaxis, fig.yaxis):
-            axis.major_label_text_font_size = "9pt"
-            axis.ticker = self._ticker
-        fig.xaxis.major_label_orientation = 1.2
-        fig.add_layout(ColorBar(color_mapper=self.mapper, width=10, label_standoff=6,
-                                major_label_text_font_size="9pt"), "right")
-        _lean(fig)
-        self.figure = fig
-        self._labels: tuple[str, ...] = ()
-
-    def set_scale(self, low: float, high: float) -> None:
-        """Colour range for a molecule (kept for the whole scan so colours compare across d)."""
-        self.mapper.update(low=float(low), high=float(high))
-
-    def set_matrix(self, matrix: np.ndarray, labels: Sequence[str], moving_row: int, title: str) -> None:
-        """matrix (n, n), sorted; labels (n,) atom names in the sorted order; moving_row its row index."""
-        n = matrix.shape[0]
-        ii, jj = np.indices((n, n))
-        names = np.asarray(labels, dtype=object)
-        self.cells.data = {"x": jj.ravel(), "y": ii.ravel(), "value": matrix.ravel(),
-                           "row": names[ii.ravel()], "col": names[jj.ravel()]}
-        self.moving.data = {"x": [moving_row, (n - 1) / 2], "y": [(n - 1) / 2, moving_row], "w": [1, n],
-                            "h": [n, 1]}
-        labels = tuple(labels)
-        if labels != self._labels:  # only when the order changed: at a swap point or for a new molecule
-            fig = self.figure
-            if len(labels) != len(self._labels):
-                self.set_size(n)
-            overrides = {i: name for i, name in enumerate(labels)}
-            fig.xaxis.major_label_overrides = overrides
-            fig.yaxis.major_label_overrides = overrides
-            self._labels = labels
-        self.figure.title.text = title
-
-    def set_size(self, n: int) -> None:
-        """Axes for an n-atom molecule: the ranges, and the rows that get a label (`heatmap_ticks`).
-
-        Called per molecule; the page's frame player (`frame_player`) then changes only the labels.
-        """
-        fig = self.figure
-        fig.x_range.update(start=-0.5, end=n - 0.5)
-        fig.y_range.update(start=n - 0.5, end=-0.5)
-        ticks = heatmap_ticks(n)
-        if list(self._ticker.ticks) != ticks:
-            self._ticker.ticks = ticks
-        k = -(-n // MAX_HEATMAP_LABELS)
-        nth = {2: "2nd", 3: "3rd"}.get(k, f"{k}th")
-        fig.xaxis.axis_label = f"every {nth} row labelled" if k > 1 else None
-
-
-#: Most atom labels on a heatmap axis: a 9 pt label needs about 14 pixels of a 200-pixel axis.
-#: Larger molecules get every k-th row labelled (the hover tool names every cell).
-MAX_HEATMAP_LABELS = 15
-
-
-def heatmap_ticks(n: int) -> list[int]:
-    """Sorted-row positions that get a label: all of them up to `MAX_HEATMAP_LABELS`, else every k-th."""
-    k = -(-n // MAX_HEATMAP_LABELS)
-    return list(range(0, n, k))
-
-
-class CDFPlot:
-    """Empirical CDFs of the CM entries at d and at d = 0; the shaded area between them is W1."""
-
-    def __init__(self, height: int = 300):
-        self.now = ColumnDataSource({"x": [], "y": []})
-        self.zero = ColumnDataSource({"x": [], "y": []})
-        self.area = ColumnDataSource({"left": [], "right": [], "bottom": [], "top": []})
-        fig = figure(height=height, sizing_mode="stretch_width", tools="pan,wheel_zoom,reset,save",
-                     toolbar_location=None, x_axis_label="Coulomb matrix entry", y_axis_label="Fraction of entries ≤",
-                     title="Distribution of the CM entries", css_classes=["wqml-cdf-plot"], y_range=Range1d(0, 1.02))
-        _style_axes(fig)
-        fig.quad(left="left", right="right", bottom="bottom", top="top", source=self.area,
-                 fill_color=STYLE["w1"]["color"], fill_alpha=0.45, line_color=None, legend_label="area = W1")
-        fig.step("x", "y", source=self.zero, mode="after", color="#7a8391", line_width=2, line_dash="dashed",
-                 legend_label="at d = 0")
-        fig.step("x", "y", source=self.now, mode="after", color=STYLE["w1"]["color"], line_width=2.5,
-                 legend_label="at d")
-        fig.legend.location = "bottom_right"
-        fig.legend.label_text_font_size = "10pt"
-        fig.legend.padding = 4
-        fig.legend.spacing = 0
-        _lean(fig)
-        self.figure = fig
-
-    def set_entries(self, now: np.ndarray, zero: np.ndarray, title: str) -> None:
-        """now, zero : (m,) entries sorted ascending (equal m, so the CDFs step at the same heights)."""
-        m = len(now)
-        levels = np.arange(m + 1) / m
-        # Drawn "after" each point: 0 up to the smallest entry, then (k + 1) / m from the k-th entry on.
-        self.now.data = {"x": np.concatenate([now[:1], now]), "y": levels}
-        self.zero.data = {"x": np.concatenate([zero[:1], zero]), "y": levels}
-        # With equal counts both CDFs rise by 1/m at each sorted entry: the region between them is
-        # m horizontal strips from zero[k] to now[k], whose total area is mean |now - zero| = W1.
-        self.area.data = {"left": np.minimum(now, zero), "right": np.maximum(now, zero),
-                          "bottom": levels[:-1], "top": levels[1:]}
-        self.figure.title.text = title
