@@ -139,6 +139,27 @@ def test_large_molecules_get_a_readable_subset_of_heatmap_labels(explorer):
     assert heat.ticks == list(range(5)) and heat.axis_label == ""
 
 
+def test_an_optional_series_is_drawn_when_first_shown_below_the_points_with_its_legend_entry(explorer):
+    from wqml_dash.ui.scan_plots import ALWAYS_DRAWN, PRESENTATION_SCALE, STYLE
+
+    plot = explorer.plot
+    assert set(plot.lines) == set(ALWAYS_DRAWN) and plot.train_large_renderer is None  # a new session: 3 lines
+    explorer.presentation.value = True
+    explorer.extra_models.value = ["l1_sorted_large", "l2_sorted"]
+    assert {"l1_sorted_large", "l2_sorted"} <= set(plot.lines) and plot.lines["l2_sorted"].visible
+    assert plot.lines["l2_sorted"].glyph.line_width == pytest.approx(PRESENTATION_SCALE * STYLE["l2_sorted"]["width"])
+    assert plot.train_large_renderer.visible and len(plot.train_large.data["x"]) == 80
+    renderers = plot.figure.renderers
+    assert renderers.index(plot.lines["l2_sorted"]) < renderers.index(plot._train_renderer)  # under the points
+    labels = [item.label.value for item in plot.legend.items]
+    assert labels.index("L2 · sorted CM") < labels.index("L1 · sorted CM, large training set") < next(
+        i for i, label in enumerate(labels) if label.startswith("training points"))
+    assert plot.legend_items["train_large"].visible
+    explorer.extra_models.value = []  # hidden again, kept for the next time
+    assert not plot.lines["l2_sorted"].visible and not plot.legend_items["l2_sorted"].visible
+    assert not plot.train_large_renderer.visible and not plot.legend_items["train_large"].visible
+
+
 def test_presentation_mode_enlarges_fonts_and_lines_and_is_a_link_key(explorer):
     from wqml_dash.ui.scan_state import URL_STATE
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -128,6 +129,12 @@ class _Template(pn.template.BootstrapTemplate):
             return super().server_doc(doc, title, location)
 
 
+@functools.cache
+def _holoviews() -> None:
+    """HoloViews' Bokeh backend, loaded once per process (about 60 ms that every session paid)."""
+    hv.extension("bokeh", logo=False)
+
+
 def create_app() -> pn.viewable.Viewable:
     """Build the page for one browser session (a short refusal for clients `access` turns away)."""
     # BootstrapTemplate fetches no web fonts: the page works offline (DESIGN.md).
@@ -136,7 +143,7 @@ def create_app() -> pn.viewable.Viewable:
     refusal = refusal_message()
     if refusal is not None:
         return pn.Column(pn.pane.Markdown(refusal, css_classes=["wqml-refusal"]), margin=20)
-    hv.extension("bokeh", logo=False)
+    _holoviews()
     source = DataSource()
     navigation = Navigation()  # "open in explorer" requests from the other tabs
     explorer = DisplacementExplorer(data_source=source)

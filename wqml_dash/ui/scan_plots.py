@@ -41,6 +41,8 @@ LABELS: dict[str, str] = {
 }
 MOVING = "#f28e00"   # the moving atom and its axis, in the 3D view and the heatmap
 SERIES = tuple(STYLE)
+#: Series the energy plot draws from the start; the others when first shown (`ScanPlot._add_series`).
+ALWAYS_DRAWN = ("reference", "l1_sorted", "w1")
 _FONT = "13pt"
 
 
@@ -117,47 +119,69 @@ class ScanPlot:
                    line_color=None)
         swap = fig.vspan(x="x", source=self.swaps, line_color="#6b7685", line_dash="dashed", line_width=1.5)
         tie = fig.vspan(x="x", source=self.ties, line_color="#7b3294", line_dash="dotted", line_width=2.5)
-        self.lines = {}
-        for key in SERIES:
-            s = STYLE[key]
-            self.lines[key] = fig.line("x", key, source=self.curves, color=s["color"], line_width=s["width"],
-                                       line_dash=s["dash"], visible=key == "reference")
+        self.figure = fig
+        self._presentation = False
+        self.lines: dict[str, GlyphRenderer] = {}
+        for key in ALWAYS_DRAWN:
+            self.lines[key] = self._line(key, visible=key == "reference")
         train = fig.scatter("x", "y", source=self.train, size=11, fill_color="white", line_color="#222222",
                             line_width=2)
-        large = fig.scatter("x", "y", source=self.train_large, size=5, marker="circle", fill_color=None,
-                            line_color=STYLE["l1_sorted_large"]["color"], line_width=1, line_alpha=0.6,
-                            visible=False)
+        self.train_large_renderer: GlyphRenderer | None = None  # with the large training set's series
         self.d_line = Span(location=0, dimension="height", line_color=MOVING, line_width=2.5, line_alpha=0.9)
         fig.add_layout(self.d_line)
         dots = fig.scatter("x", "y", source=self.marker, size=12, color="color", line_color="white",
                            line_width=1.5)
         fig.add_tools(HoverTool(renderers=[dots], tooltips=[("", "@series"), ("E", "@y{0.00}")]))
-        self.renderers_legend = {
-            **{k: [r] for k, r in self.lines.items()},
-            "train": [train], "train_large": [large], "swap": [swap], "tie": [tie],
-        }
-        # Every legend entry exists from the start and is only shown or relabelled later: assigning
-        # new LegendItem models would make Bokeh re-walk the whole document (~0.2 s).
-        self.legend_items = {k: LegendItem(label=value(LABELS[k]), renderers=r, visible=k == "reference")
-                             for k, r in self.renderers_legend.items() if k in SERIES}
+        # The legend entries of the series drawn from the start exist from the start and are only shown
+        # or relabelled later; an optional series adds its own the first time it is shown (one more
+        # walk of the session's models, about 0.2 s, when a user first asks for it).
+        self.legend_items = {k: LegendItem(label=value(LABELS[k]), renderers=[r], visible=k == "reference")
+                             for k, r in self.lines.items()}
         self.legend_items["train"] = LegendItem(label=value("training points"), renderers=[train])
-        self.legend_items["train_large"] = LegendItem(label=value("large training set"), renderers=[large],
-                                                      visible=False)
         self.legend_items["swap"] = LegendItem(label=value("swap points"), renderers=[swap], visible=False)
         self.legend_items["tie"] = LegendItem(label=value("tie: one-point spike"), renderers=[tie], visible=False)
         self.legend = Legend(items=list(self.legend_items.values()), location="top_center", click_policy="hide",
                              label_text_font_size="11pt", background_fill_alpha=0.85, spacing=0, padding=6)
         fig.add_layout(self.legend)
-        self.train_large_renderer = large
         self._height = height
         self._train_renderer, self._dots, self._swap_renderer, self._tie_renderer = train, dots, swap, tie
         _lean(fig)
-        self.figure = fig
         self._on_tap = on_tap
         fig.on_event(Tap, self._tap)
 
+    def _line(self, key: str, visible: bool) -> GlyphRenderer:
+        s = STYLE[key]
+        f = PRESENTATION_SCALE if self._presentation else 1.0
+        line = self.figure.line("x", key, source=self.curves, color=s["color"], line_width=s["width"] * f,
+                                line_dash=s["dash"], visible=visible)
+        line.update(nonselection_glyph="auto", muted_glyph="auto")
+        return line
+
+    def _add_series(self, key: str) -> None:
+        """Draw an optional series (and the large training set's points with its model) the first time
+        it is shown; its legend entry goes after the other series'."""
+        fig, renderers = self.figure, [self._line(key, visible=True)]
+        self.lines[key] = renderers[0]
+        if key == "l1_sorted_large":
+            self.train_large_renderer = fig.scatter(
+                "x", "y", source=self.train_large, size=5, marker="circle", fill_color=None,
+                line_color=STYLE[key]["color"], line_width=1, line_alpha=0.6)
+            self.train_large_renderer.update(nonselection_glyph="auto", muted_glyph="auto")
+        # below the training points and the markers, as the series drawn from the start
+        new = renderers + ([self.train_large_renderer] if key == "l1_sorted_large" else [])
+        rest = [r for r in fig.renderers if r not in new]
+        at = rest.index(self._train_renderer)
+        fig.renderers = [*rest[:at], *new, *rest[at:]]
+        self.legend_items[key] = LegendItem(label=value(LABELS[key]), renderers=renderers)
+        if key == "l1_sorted_large":
+            self.legend_items["train_large"] = LegendItem(label=value("large training set"),
+                                                          renderers=[self.train_large_renderer])
+        order = [*SERIES, "train", "train_large", "swap", "tie"]
+        self.legend.items = [self.legend_items[k] for k in order if k in self.legend_items]
+
     def set_presentation(self, on: bool) -> None:
         """Larger fonts and thicker lines (the back of a room), or back to normal."""
+        self._presentation = bool(on)
         present(self.figure, on)
         self.figure.height = self._height + (70 if on else 0)  # the larger legend covers less of the curves
         f = PRESENTATION_SCALE if on else 1.0
@@ -191,21 +215,28 @@ class ScanPlot:
         data = {"x": x}
         for key in SERIES:
             data[key] = np.asarray(series[key], dtype=float) if key in series else np.full_like(x, np.nan)
-            self.lines[key].visible = key in series
         self.curves.data = data
+        for key in SERIES:
+            if key in series and key not in self.lines:
+                self._add_series(key)
+            if key in self.lines:
+                self.lines[key].visible = key in series
         ref = data["reference"]
         self.train.data = {"x": x[train], "y": ref[train]}
         has_large = "l1_sorted_large" in series and len(train_large) > 0
         self.train_large.data = {"x": x[train_large], "y": ref[train_large]} if has_large else {"x": [], "y": []}
-        self.train_large_renderer.visible = has_large
+        if self.train_large_renderer is not None:
+            self.train_large_renderer.visible = has_large
         self.swaps.data = {"x": np.asarray(swaps, dtype=float)}
         self.ties.data = {"x": np.asarray(ties, dtype=float)}
         self.invalid.data = {"x0": [a for a, _ in invalid], "x1": [b for _, b in invalid]}
         items = self.legend_items
         for key in SERIES:
-            items[key].visible = key in series
+            if key in items:
+                items[key].visible = key in series
         items["train"].label = value(f"training points ({n_train})")
-        items["train_large"].update(visible=has_large, label=value(f"large training set ({n_train_large})"))
+        if "train_large" in items:
+            items["train_large"].update(visible=has_large, label=value(f"large training set ({n_train_large})"))
         items["swap"].update(visible=len(swaps) > 0, label=value(f"swap points ({len(swaps)}): order changes"))
         items["tie"].update(visible=len(ties) > 0,
                             label=value(f"tie{'s' if len(ties) > 1 else ''} ({len(ties)}): one-point spike"))
