@@ -118,7 +118,7 @@ class Session:
 
     def _meta(self) -> dict:
         src = self._meta_source
-        if src is None:  # the player's data join the document with the first scan (after document_ready)
+        if src is None:  # the player's data: in the page (a teaching example) or after document_ready
             src = self._meta_source = next((m for m in self._doc.models if type(m).__name__ == "ColumnDataSource"
                                             and "json" in m.data), None)
             if src is None:

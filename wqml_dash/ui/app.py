@@ -121,12 +121,17 @@ class _Template(pn.template.BootstrapTemplate):
     re-walks every model of the document after each: about a fifth of a new session's server time.
     """
 
+    after_doc = param.Callable(default=None, doc="Called once the session's models are in its document")
+
     def server_doc(self, doc=None, title=None, location=True):
         doc = doc if doc is not None else pn.state.curdoc
         if doc is None:
             return super().server_doc(doc, title, location)
         with doc.models.freeze():
-            return super().server_doc(doc, title, location)
+            doc = super().server_doc(doc, title, location)
+        if self.after_doc is not None:
+            self.after_doc()
+        return doc
 
 
 @functools.cache
@@ -166,5 +171,12 @@ def create_app() -> pn.viewable.Viewable:
         busy_indicator=None,
     )
     pn.state.onload(source.load)
-    pn.state.onload(lambda: explorer.start(pn.state.location))
+    location = pn.state.location
+    if explorer.starts_with_page(location):
+        # A teaching example's scan is shared by every session: it travels with the page, which is
+        # interactive as soon as it is drawn (no wait for the page's "ready" and the server's answer).
+        explorer.start_in_page(location)
+        template.after_doc = explorer.attach_player
+    else:  # a QM9 molecule waits for QM9; a SMILES or a file is the session's own
+        pn.state.onload(lambda: explorer.start(pn.state.location))
     return template

@@ -316,6 +316,28 @@ class DisplacementExplorer(pn.viewable.Viewer):
             first = self.state.error.rstrip(".")
             self.state.error = f"{first}. {message}" if first else message  # keep both
 
+    @staticmethod
+    def starts_with_page(location=None) -> bool:
+        """Whether `start_in_page` suits a link (``location``: ``pn.state.location``): a teaching example
+        (the default, or ``source=example``), whose scans every session shares (`SharedScans`), so the
+        first scan can be drawn into the page the server sends instead of after the page reports ready."""
+        raw = dict(parse_qsl(str(getattr(location, "search", "") or "").lstrip("?")))
+        return raw.get("source", "example") == "example"
+
+    def start_in_page(self, location=None) -> None:
+        """`start`, while the page is being built: its first scan, frames and views travel with the page.
+
+        Call `attach_player` once the page's models exist (the page then plays and writes the link
+        from its first frame, with no round trip to the server).
+        """
+        self.start(location)
+        if self.player.client:  # the views at the first d, drawn here once (the page draws the rest)
+            self._show_frame()
+
+    def attach_player(self) -> None:
+        """Give the page's rendered widgets the player (see `PlayerLinks.attach`); idempotent."""
+        self._player_links.attach()
+
     def _apply_raw_molecule_key(self, raw: dict[str, str], keys: set[str]) -> None:
         """The link's molecule key as the text it is, not as Panel's parser reads it.
 

@@ -308,6 +308,8 @@ class PlayerLinks:
             models["slider"].js_on_change("value", callback)
             models["toggle"].js_on_change("active", callback)
             models["version"].js_on_change("value", callback)
+            if models["slider"].document is not None:  # frames already in the page: draw them when it is ready
+                models["slider"].document.js_on_event("document_ready", callback)
             self._attached.add(slider.id)
             attached = True
         return attached
