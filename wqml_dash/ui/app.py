@@ -121,7 +121,8 @@ class _Template(pn.template.BootstrapTemplate):
     re-walks every model of the document after each: about a fifth of a new session's server time.
     """
 
-    after_doc = param.Callable(default=None, doc="Called once the session's models are in its document")
+    after_doc = param.Callable(default=None, doc="Called with the document once the session's models are "
+                                                  "built, in the same step (the player's callbacks)")
 
     def server_doc(self, doc=None, title=None, location=True):
         doc = doc if doc is not None else pn.state.curdoc
@@ -129,8 +130,8 @@ class _Template(pn.template.BootstrapTemplate):
             return super().server_doc(doc, title, location)
         with doc.models.freeze():
             doc = super().server_doc(doc, title, location)
-        if self.after_doc is not None:
-            self.after_doc()
+            if self.after_doc is not None:
+                self.after_doc(doc)
         return doc
 
 

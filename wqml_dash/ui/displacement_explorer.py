@@ -334,9 +334,9 @@ class DisplacementExplorer(pn.viewable.Viewer):
         if self.player.client:  # the views at the first d, drawn here once (the page draws the rest)
             self._show_frame()
 
-    def attach_player(self) -> None:
+    def attach_player(self, doc=None) -> None:
         """Give the page's rendered widgets the player (see `PlayerLinks.attach`); idempotent."""
-        self._player_links.attach()
+        self._player_links.attach(doc)
 
     def _apply_raw_molecule_key(self, raw: dict[str, str], keys: set[str]) -> None:
         """The link's molecule key as the text it is, not as Panel's parser reads it.

@@ -292,8 +292,12 @@ class PlayerLinks:
                          marker=plot.marker, readouts=readouts)
         self._attached: set[str] = set()
 
-    def attach(self) -> bool:
-        """Add the callbacks to the rendered models of each document the widgets are in (once each)."""
+    def attach(self, doc=None) -> bool:
+        """Add the callbacks to the rendered models of each document the widgets are in (once each).
+
+        ``doc``: the document being built, whose models may not know it yet (the page's template adds
+        them in one step); the player then also draws when that page reports it is ready.
+        """
         from bokeh.models import CustomJS
 
         attached = False
@@ -308,8 +312,9 @@ class PlayerLinks:
             models["slider"].js_on_change("value", callback)
             models["toggle"].js_on_change("active", callback)
             models["version"].js_on_change("value", callback)
-            if models["slider"].document is not None:  # frames already in the page: draw them when it is ready
-                models["slider"].document.js_on_event("document_ready", callback)
+            page = doc if doc is not None else models["slider"].document
+            if page is not None:  # frames already in the page: draw them when it is ready
+                page.js_on_event("document_ready", callback)
             self._attached.add(slider.id)
             attached = True
         return attached
