@@ -280,3 +280,34 @@ def test_a_collision_shows_the_nearest_valid_geometry(server_explorer):
     n = len(st.molecule)
     assert len(explorer.heatmap.values) == n * (n + 1) // 2
     assert explorer.plot.invalid.data["x0"]  # the left-out interval is shaded
+
+
+@pytest.mark.parametrize(("search", "with_page"), [
+    ("", True), ("?mol=butadiene&d=0.3", True), ("?source=example&mol=butadiene", True),
+    ("?source=qm9&mol=17", False), ("?source=smiles&mol=C%3DCC%3DO", False), ("?source=file&mol=x.xyz", False)])
+def test_only_a_teaching_example_starts_with_the_page(search, with_page):
+    assert DisplacementExplorer.starts_with_page(Location(search=search) if search else None) is with_page
+
+
+def test_a_teaching_examples_first_scan_travels_with_the_page(tmp_path, monkeypatch):
+    # The session's document holds the frames, the views at d and the player's callbacks before the
+    # page has reported "ready": nothing waits for a round trip to the server.
+    from bokeh.models import CustomJS
+
+    from wqml_dash.ui.app import create_app
+
+    monkeypatch.setenv("WQML_STORE", str(tmp_path / "runs.sqlite"))
+    doc = Document()
+    with pn.io.server.set_curdoc(doc):
+        template = create_app()
+        template.server_doc(doc)
+    explorer = template.main[0]._pages[0]
+    assert explorer.state.result is not None and explorer.player.client
+    grid = explorer.player.grid
+    assert doc.get_model_by_id(grid.id) is grid and len(grid.data["d"]) == explorer.state.result.d.size == 201
+    n = len(explorer.state.molecule)
+    assert len(explorer.heatmap.values) == n * (n + 1) // 2 and explorer.cdf.now and explorer.heatmap.title
+    assert "CM distance to d = 0" in explorer._readout_div.text and not explorer._layout.loading
+    sliders = [m for m, _ in explorer.slider._models.values() if doc.get_model_by_id(m.id) is m]
+    assert sliders and all(isinstance(s.js_property_callbacks["change:value"][0], CustomJS) for s in sliders)
+    assert [type(c).__name__ for c in doc.callbacks._js_event_callbacks["document_ready"]] == ["CustomJS"]
