@@ -198,3 +198,42 @@ def test_a_qm9_link_waits_for_qm9(qm9):
     assert s.result is None and "Waiting for QM9" in s.notice
     source.dataset = qm9  # what DataSource.load does when done
     assert s.molecule.source == "qm9:52" and s.result is not None and "Waiting" not in s.notice and s.error == ""
+
+
+def test_shared_scans_answer_threads_at_once_with_one_result_per_training_set():
+    # A link that waited for QM9 starts its scan in the loading thread while the server's loop serves
+    # other sessions: both may ask the shared scans at once.
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from wqml_dash.ui.scan_state import SharedScans
+
+    def ask_all(shared, entry, trains):
+        got, errors = [], []
+
+        def ask(train):
+            def compute():
+                time.sleep(0.01)  # long enough for the other threads to arrive meanwhile
+                return SimpleNamespace(train=train, arrays=object())
+            try:
+                got.append(shared.result(entry, train, compute))
+            except Exception as exc:  # noqa: BLE001 (recorded: the assertion names it)
+                errors.append(exc)
+
+        threads = [threading.Thread(target=ask, args=(train,)) for train in trains]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        return got
+
+    entry = {"key": ("example:formic_acid",), "results": {}}
+    got = ask_all(SharedScans(), entry, [(k % 4,) for k in range(32)])
+    for train in {out.train for out in got}:  # one shared result per training set, whoever computed it
+        mine = [out for out in got if out.train == train]
+        assert len({id(out.arrays) for out in mine}) == 1 and mine[0].shared_key == (entry["key"], train)
+    entry = {"key": ("example:formic_acid",), "results": {}}
+    ask_all(SharedScans(results_per_scan=3), entry, [(k % 7,) for k in range(42)])
+    assert len(entry["results"]) <= 3

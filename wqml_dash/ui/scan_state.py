@@ -51,11 +51,13 @@ class SharedScans:
     Keyed by the molecule (teaching examples and QM9 molecules only: their geometry is fixed) and
     every scan setting; holds the engine, its distances to d = 0 and the results per training set.
     A session gets a shallow copy of the engine bound to its own settings (the arrays are shared and
-    never written) and the shared, immutable results. The oldest entries are dropped past `size`.
+    never written) and the shared, immutable results. The oldest entries are dropped past `size`, an
+    entry's oldest training sets past `results_per_scan`. Safe to call from several threads.
     """
 
-    def __init__(self, size: int = 16):
+    def __init__(self, size: int = 16, results_per_scan: int = 8):
         self.size = size
+        self.results_per_scan = results_per_scan
         self._entries: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
         self.molecules: dict[str, Molecule] = {}
@@ -78,8 +80,8 @@ class SharedScans:
                                       for k in (*ENGINE_SETTINGS, *MODEL_SETTINGS, "normalize")})
             engine = ScanEngine(mol, private)
             entry = {"engine": engine, "zero": engine.distances_to_zero(), "results": {}, "key": key}
-            with self._lock:
-                self._entries[key] = entry
+            with self._lock:  # (another thread may have built it meanwhile: every session keeps one entry)
+                entry = self._entries.setdefault(key, entry)
                 while len(self._entries) > self.size:
                     self._entries.popitem(last=False)
         mine = copy.copy(entry["engine"])
@@ -89,12 +91,18 @@ class SharedScans:
     def result(self, entry, train: tuple[int, ...], compute):
         """The shared result for ``train`` (computed once): a shallow copy per call, its arrays shared
         and never written; ``shared_key`` names it for the frames cache (`frame_player.shared_frames`)."""
-        results = entry["results"]
-        if train not in results:
-            if len(results) >= 8:
-                results.pop(next(iter(results)))
-            results[train] = compute()
-        out = copy.copy(results[train])
+        with self._lock:
+            shared = entry["results"].get(train)
+        if shared is None:
+            # Computed outside the lock (other sessions go on); a scan started from a link that waited
+            # for QM9 runs in the loading thread, so two threads can get here at once.
+            computed = compute()
+            with self._lock:
+                results = entry["results"]
+                shared = results.setdefault(train, computed)
+                while len(results) > self.results_per_scan:
+                    results.pop(next(iter(results)))
+        out = copy.copy(shared)
         out.shared_key = (entry["key"], train)
         return out
 
