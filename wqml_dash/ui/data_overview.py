@@ -25,7 +25,7 @@ PAGE_SIZE = 50
 
 
 def _number(name: str, value, fmt: str = "{value:,}") -> pn.indicators.Number:
-    return pn.indicators.Number(name=name, value=value, format=fmt, font_size="26pt",
+    return pn.indicators.Number(label=name, value=value, format=fmt, font_size="26pt",
                                 title_size="11pt", margin=(5, 20, 5, 5))
 
 
@@ -81,7 +81,7 @@ class DataOverview(pn.viewable.Viewer):
             return pn.Column(
                 pn.pane.Markdown(f"**{src.message}**  \nThe first start parses QM9 once "
                                  "(a few seconds); later starts read a cache."),
-                pn.indicators.Progress(value=src.progress, max=100, width=400, name="qm9-progress"),
+                pn.indicators.Progress(value=src.progress, max=100, width=400, css_classes=["wqml-qm9-progress"]),
             )
         return self._overview(src.dataset)
 
@@ -110,7 +110,7 @@ class DataOverview(pn.viewable.Viewer):
         values = self.source.dataset.target(self.prop)
         lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
         unit, desc = PROPERTIES[self.prop]
-        slider = pn.widgets.EditableRangeSlider(name=f"{desc[:1].upper()}{desc[1:]} ({unit})", start=lo, end=hi,
+        slider = pn.widgets.EditableRangeSlider(label=f"{desc[:1].upper()}{desc[1:]} ({unit})", start=lo, end=hi,
                                                 value=(lo, hi), step=(hi - lo) / 200 or 1.0, width=400,
                                                 format="0,0.[000]")
 
@@ -123,10 +123,10 @@ class DataOverview(pn.viewable.Viewer):
 
     def _controls(self, dataset):
         search = pn.widgets.TextInput.from_param(
-            self.param.query, name="Search", placeholder="benzene, c1ccccc1, C6H6 or 214", width=300,
+            self.param.query, label="Search", placeholder="benzene, c1ccccc1, C6H6 or 214", width=300,
             css_classes=["wqml-qm9-search"])
         biggest = int(dataset.max_atoms)
-        atoms = pn.widgets.IntRangeSlider(name="Atoms", start=1, end=biggest, value=(1, biggest), width=220)
+        atoms = pn.widgets.IntRangeSlider(label="Atoms", start=1, end=biggest, value=(1, biggest), width=220)
         atoms.param.watch(lambda e: setattr(self, "atoms", None if tuple(e.new) == (1, biggest)
                                             else tuple(e.new)), "value_throttled")
         return pn.FlexBox(search, atoms, pn.panel(pn.bind(lambda _prop: self._range_slider(), self.param.prop)),
@@ -156,7 +156,7 @@ class DataOverview(pn.viewable.Viewer):
             _number(f"Std E_at ({unit})", round(info["std"], 1), "{value:,.1f}"),
             css_classes=["wqml-summary"],
         )
-        chooser = pn.widgets.Select.from_param(self.param.prop, width=360, name="Histogram of")
+        chooser = pn.widgets.Select.from_param(self.param.prop, width=360, label="Histogram of")
         if self.matches is None:
             self._filter()
         return pn.Column(

@@ -116,7 +116,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
                                                     label="Curves as CSV", color="light", width=150)
         self.figure_format = pn.widgets.RadioButtonGroup(options={"PNG": "canvas", "SVG": "svg"}, value="canvas",
                                                          color="light", width=110, margin=(10, 5),
-                                                         name="figure-format")
+                                                         css_classes=["wqml-figure-format"])
         self.json_download = pn.widgets.FileDownload(callback=self.curves_json, filename="learning_curves.json",
                                                      label="Curves as JSON", color="light", width=150)
         self.dashboard = pn.pane.Markdown("", margin=(0, 10), css_classes=["wqml-dask-link"])
