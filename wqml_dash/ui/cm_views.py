@@ -45,7 +45,25 @@ def upper_triangle(matrix: np.ndarray) -> list[float]:
     return [float(v) for v in np.round(values, 4)]
 
 
-class CMHeatmap(JSComponent):
+class _CanvasView(JSComponent):
+    """What both views share: the drawing (`cm_views.js`, which draws by ``kind``), the size and a CSS class."""
+
+    kind = param.String(default="", constant=True, doc="Which drawing (cm_views.js)")
+    title = param.String(default="")
+    presentation = param.Boolean(default=False, doc="Larger fonts and lines (a projector)")
+
+    _esm = Path(__file__).with_name("cm_views.js")
+    _stylesheets = _STYLES
+    _css_class = ""
+
+    def __init__(self, **params):
+        params.setdefault("height", 300)
+        params.setdefault("sizing_mode", "stretch_width")
+        params.setdefault("css_classes", [self._css_class])
+        super().__init__(**params)
+
+
+class CMHeatmap(_CanvasView):
     """The sorted Coulomb matrix at d, rows and columns labelled by atom (they swap at a swap point).
 
     Colours follow log10 of the entry between `low` and `high`, kept for a whole scan so that
@@ -53,25 +71,17 @@ class CMHeatmap(JSComponent):
     """
 
     kind = param.String(default="heatmap", constant=True, doc="Which drawing (cm_views.js)")
+    title = param.String(default="Sorted Coulomb matrix")
     values = param.List(default=[], doc="Upper triangle of the sorted CM, row-major with the diagonal, "
                                         "(n (n + 1) / 2,): e^2 per Angstrom off the diagonal, 0.5 Z^2.4 on it")
     labels = param.List(default=[], item_type=str, doc="Atom label of each sorted row, (n,)")
     moving = param.Integer(default=-1, doc="Sorted row of the moving atom (-1: none)")
-    title = param.String(default="Sorted Coulomb matrix")
     low = param.Number(default=0.1, doc="Entry at the bottom of the colour scale")
     high = param.Number(default=100.0, doc="Entry at the top of the colour scale")
     ticks = param.List(default=[], item_type=int, doc="Sorted rows that get a label (`heatmap_ticks`)")
     axis_label = param.String(default="", doc="Says so when only every k-th row is labelled")
-    presentation = param.Boolean(default=False, doc="Larger fonts and lines (a projector)")
 
-    _esm = Path(__file__).with_name("cm_views.js")
-    _stylesheets = _STYLES
-
-    def __init__(self, **params):
-        params.setdefault("height", 300)
-        params.setdefault("sizing_mode", "stretch_width")
-        params.setdefault("css_classes", ["wqml-cm-heatmap"])
-        super().__init__(**params)
+    _css_class = "wqml-cm-heatmap"
 
     def set_scale(self, low: float, high: float) -> None:
         """Colour range for a molecule (kept for the whole scan so colours compare across d)."""
@@ -88,23 +98,15 @@ class CMHeatmap(JSComponent):
         self.param.update(values=upper_triangle(matrix), labels=list(labels), moving=int(moving_row), title=title)
 
 
-class CDFPlot(JSComponent):
+class CDFPlot(_CanvasView):
     """Empirical CDFs of the CM entries at d and at d = 0; the shaded area between them is W1."""
 
     kind = param.String(default="cdf", constant=True, doc="Which drawing (cm_views.js)")
     now = param.List(default=[], doc="CM entries at d, sorted ascending, (m,)")
     zero = param.List(default=[], doc="CM entries at d = 0, sorted ascending, (m,)")
     title = param.String(default="Distribution of the CM entries")
-    presentation = param.Boolean(default=False, doc="Larger fonts and lines (a projector)")
 
-    _esm = Path(__file__).with_name("cm_views.js")
-    _stylesheets = _STYLES
-
-    def __init__(self, **params):
-        params.setdefault("height", 300)
-        params.setdefault("sizing_mode", "stretch_width")
-        params.setdefault("css_classes", ["wqml-cdf-plot"])
-        super().__init__(**params)
+    _css_class = "wqml-cdf-plot"
 
     def set_entries(self, now: np.ndarray, zero: np.ndarray, title: str) -> None:
         """now, zero : (m,) entries sorted ascending (equal m, so the CDFs step at the same heights)."""
