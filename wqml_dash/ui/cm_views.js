@@ -162,8 +162,10 @@ function draw_cdf(model, ctx, w, h) {
   for (const v of yt) ctx.fillText(v.toFixed(1), left - 5, Y(v))
   font(ctx, lpt); ctx.textAlign = "center"; ctx.textBaseline = "bottom"
   ctx.fillText("Coulomb matrix entry", left + pw / 2, h - 2)
+  const ylabel = "Fraction of entries \u2264", room = ph / Math.max(1, ctx.measureText(ylabel).width)
+  if (room < 1) font(ctx, Math.max(7, Math.floor(lpt * room * 10) / 10))  // the plot's height, not more
   ctx.save(); ctx.translate(4, top + ph / 2); ctx.rotate(-Math.PI / 2); ctx.textBaseline = "top"
-  ctx.fillText("Fraction of entries \u2264", 0, 0); ctx.restore()
+  ctx.fillText(ylabel, 0, 0); ctx.restore()
   // The legend, bottom right inside the plot.
   const items = [["area = W1", "area"], ["at d = 0", "zero"], ["at d", "now"]]
   font(ctx, gpt)
