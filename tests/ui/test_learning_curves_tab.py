@@ -563,6 +563,25 @@ def test_a_launched_run_is_inspected_beside_the_reference(fresh):
     assert fresh.shown_runs == [1, DEFAULT_REFERENCE] and fresh.point == (1, "sorted:w1", 40, 0)
 
 
+def test_a_plot_drawn_anew_lets_go_of_the_old_ones_streams(fresh, monkeypatch):
+    # Every redraw (a run added, the figure format) made DynamicMaps that watch `plotted`; the old ones
+    # stayed subscribed, so each later update recomputed every plot the session had ever drawn.
+    def watching_plotted():
+        return sum(len(w) for w in fresh.param.watchers.get("plotted", {}).values())
+
+    before = watching_plotted()
+    for fmt in ("svg", "canvas", "svg", "canvas"):
+        fresh.figure_format.value = fmt
+    assert watching_plotted() == before
+    hv.render(fresh.plot_pane.object)  # drawn, as on a page
+    from wqml_dash.ui import learning_curves_tab as module
+
+    calls, layers = [], module.learning_curve_layers
+    monkeypatch.setattr(module, "learning_curve_layers", lambda *a, **k: calls.append(1) or layers(*a, **k))
+    fresh.plotted = fresh.summary.iloc[:-1]
+    assert 0 < len(calls) <= 2  # the lines and the points of the plot on screen, nothing else
+
+
 def test_the_figure_can_be_drawn_as_svg_for_the_save_tool(fresh):
     assert hv.render(fresh.plot_pane.object).output_backend == "canvas"  # the save tool writes PNG
     before = fresh.plot_pane.object

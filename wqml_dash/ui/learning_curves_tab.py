@@ -320,9 +320,18 @@ class LearningCurvesTab(pn.viewable.Viewer):
 
     def _make_curves(self) -> None:
         """The live plot: lines and points are separate DynamicMaps so that the tap stream attaches
-        to the points."""
+        to the points. A plot drawn anew first lets go of the old one's streams: each DynamicMap of
+        a method watches ``plotted``, and old ones would otherwise be recomputed at every update."""
+        for dmap in getattr(self, "_dmaps", ()):
+            for stream in dmap.streams:
+                if hasattr(stream, "unwatch"):
+                    stream.unwatch()
+        if getattr(self, "_tap", None) is not None:
+            self._tap.clear()
         self._points = hv.DynamicMap(self._points_layer)
-        self._curves = (hv.DynamicMap(self._lines_layer) * self._points).opts(
+        lines = hv.DynamicMap(self._lines_layer)
+        self._dmaps = (lines, self._points)
+        self._curves = (lines * self._points).opts(
             overlay_options(), hv.opts.Overlay(hooks=[self._figure_backend]))
         self._tap = hv.streams.Selection1D(source=self._points)
         self._tap.add_subscriber(self._on_tap)
