@@ -17,6 +17,7 @@ No science here: the numbers come from `ExplorerState.frame` and the engine (cor
 from __future__ import annotations
 
 import json
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -81,6 +82,7 @@ def pack_frames(state, to_x, to_e) -> dict[str, dict[str, np.ndarray]]:
 
 
 _PACKED: OrderedDict = OrderedDict()  # (id(result), normalize) -> (weakref to result, frames)
+_PACKED_LOCK = threading.Lock()  # (a link that waited for QM9 draws its first scan from the loading thread)
 
 
 def shared_frames(result, normalize: bool, pack: Callable[[], dict]) -> dict:
@@ -88,14 +90,16 @@ def shared_frames(result, normalize: bool, pack: Callable[[], dict]) -> dict:
     `SharedScans`) share its frames too (read-only arrays)."""
     shared = getattr(result, "shared_key", None)
     key = (shared if shared is not None else id(result), bool(normalize))
-    hit = _PACKED.get(key)
-    if hit is not None and (shared is not None or hit[0]() is result):
-        _PACKED.move_to_end(key)
-        return hit[1]
+    with _PACKED_LOCK:
+        hit = _PACKED.get(key)
+        if hit is not None and (shared is not None or hit[0]() is result):
+            _PACKED.move_to_end(key)
+            return hit[1]
     frames = pack()
-    _PACKED[key] = (weakref.ref(result), frames)
-    while len(_PACKED) > 16:
-        _PACKED.popitem(last=False)
+    with _PACKED_LOCK:
+        _PACKED[key] = (weakref.ref(result), frames)
+        while len(_PACKED) > 16:
+            _PACKED.popitem(last=False)
     return frames
 
 
