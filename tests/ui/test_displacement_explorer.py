@@ -311,3 +311,19 @@ def test_a_teaching_examples_first_scan_travels_with_the_page(tmp_path, monkeypa
     sliders = [m for m, _ in explorer.slider._models.values() if doc.get_model_by_id(m.id) is m]
     assert sliders and all(isinstance(s.js_property_callbacks["change:value"][0], CustomJS) for s in sliders)
     assert [type(c).__name__ for c in doc.callbacks._js_event_callbacks["document_ready"]] == ["CustomJS"]
+
+
+def test_a_burst_of_slider_presses_never_pulls_the_handle_back(explorer):
+    # A busy server handles a burst of presses as one batch whose "value_throttled" may lag a press
+    # behind "value": d follows the newest position, and nothing is echoed back to the page's slider.
+    import param
+
+    slider = explorer.slider
+    with param.edit_constant(slider):
+        slider.param.update(value=0.21, value_throttled=0.20)
+    assert explorer.state.d == 0.21 and slider.value == 0.21
+    with param.edit_constant(slider):  # Play paused in the page: only value_throttled is sent
+        slider.param.update(value_throttled=-0.4)
+    assert explorer.state.d == -0.4
+    explorer.state.d = 0.5  # a change made elsewhere (a click on the plot, a link) moves the handle
+    assert slider.value == 0.5
