@@ -297,10 +297,13 @@ def test_sessions_at_once_keep_their_own_state(classroom_server, chromium_option
     store = RunStore(store_path)
     names = dict(zip(store.list_runs()["id"], store.list_runs()["name"], strict=True))
     assert {names[r] for r in run_ids} == {f"class-{i}" for i in launched}
-    for i in launched:  # each launching session's plot shows its own run (beside the shipped reference),
-        shown = [re.sub(r"\s*Remove item$", "", t).strip() for t in results[i]["shown"]]  # not the others'
-        assert [t for t in shown if not t.endswith("(reference, precomputed)")] == [
-            f"#{run_id} class-{i}" for run_id, name in names.items() if name == f"class-{i}"], results[i]["shown"]
+    for i in launched:  # each launching session's plot shows its own run, not the others' newer ones
+        shown = [re.sub(r"\s*Remove item$", "", t).strip() for t in results[i]["shown"]]
+        own = next(run_id for run_id, name in names.items() if name == f"class-{i}")
+        ids = {int(t.split()[0][1:]) for t in shown if t.startswith("#")}
+        # (the shipped reference curve is shown beside it, and a run that was already the newest when
+        # the tab first opened may be too: the tab opens on the newest run)
+        assert own in ids and all(run_id <= own for run_id in ids), results[i]["shown"]
     assert probes, "the server was not probed"
 
     latencies = np.array([x for r in results.values() for x in r["latencies"]]) * 1000
