@@ -505,13 +505,14 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.state.toggle_training_point(float(self._transform[2](x)))
 
     def _on_slider(self, *events) -> None:
-        # A busy server gets a burst of presses as one batch: its "value" is the newest position, its
-        # "value_throttled" may still be a press behind. Play's pause sends only "value_throttled" (the
-        # page plays without telling the server each step).
-        new = next((e.new for e in events if e.name == "value"), events[-1].new)
+        # A busy server gets a burst of presses as one batch in which "value_throttled" may still be a
+        # press behind "value" (the next message brings it); after Play, "value" is the stale one (the
+        # page plays without telling the server each step, then sends where it paused as
+        # "value_throttled"). The batch's last change is the one to follow; the page's handle is never
+        # moved from here (`_on_d`).
         self._from_slider = True
         try:
-            self.state.d = round(float(new), 9)  # the slider's steps carry float noise: 0.010000000000000897
+            self.state.d = round(float(events[-1].new), 9)  # the steps carry float noise: 0.010000000000000897
         finally:
             self._from_slider = False
 
