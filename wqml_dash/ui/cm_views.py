@@ -32,10 +32,14 @@ _STYLES = ["""
 """]
 
 
+def _label_every(n: int) -> int:
+    """k: every k-th of n sorted rows gets a label (1 up to `MAX_HEATMAP_LABELS` rows)."""
+    return -(-n // MAX_HEATMAP_LABELS)
+
+
 def heatmap_ticks(n: int) -> list[int]:
     """Sorted-row positions that get a label: all of them up to `MAX_HEATMAP_LABELS`, else every k-th."""
-    k = -(-n // MAX_HEATMAP_LABELS)
-    return list(range(0, n, k))
+    return list(range(0, n, _label_every(n)))
 
 
 def upper_triangle(matrix: np.ndarray) -> list[float]:
@@ -89,7 +93,7 @@ class CMHeatmap(_CanvasView):
 
     def set_size(self, n: int) -> None:
         """The rows that get a label for an n-atom molecule (`heatmap_ticks`); called per molecule."""
-        k = -(-n // MAX_HEATMAP_LABELS)
+        k = _label_every(n)
         nth = {2: "2nd", 3: "3rd"}.get(k, f"{k}th")
         self.param.update(ticks=heatmap_ticks(n), axis_label=f"every {nth} row labelled" if k > 1 else "")
 

@@ -66,7 +66,12 @@ def _lean(fig) -> None:
     """
     for renderer in fig.renderers:
         if isinstance(renderer, GlyphRenderer):
-            renderer.update(nonselection_glyph="auto", muted_glyph="auto")
+            _auto_look(renderer)
+
+
+def _auto_look(renderer: GlyphRenderer) -> None:
+    """One renderer's faded and muted look left to the browser (see `_lean`)."""
+    renderer.update(nonselection_glyph="auto", muted_glyph="auto")
 
 
 #: Font sizes (title, axis labels, tick labels, legend) in normal and in presentation mode.
@@ -154,7 +159,7 @@ class ScanPlot:
         f = PRESENTATION_SCALE if self._presentation else 1.0
         line = self.figure.line("x", key, source=self.curves, color=s["color"], line_width=s["width"] * f,
                                 line_dash=s["dash"], visible=visible)
-        line.update(nonselection_glyph="auto", muted_glyph="auto")
+        _auto_look(line)
         return line
 
     def _add_series(self, key: str) -> None:
@@ -166,7 +171,7 @@ class ScanPlot:
             self.train_large_renderer = fig.scatter(
                 "x", "y", source=self.train_large, size=5, marker="circle", fill_color=None,
                 line_color=STYLE[key]["color"], line_width=1, line_alpha=0.6)
-            self.train_large_renderer.update(nonselection_glyph="auto", muted_glyph="auto")
+            _auto_look(self.train_large_renderer)
         # below the training points and the markers, as the series drawn from the start
         new = renderers + ([self.train_large_renderer] if key == "l1_sorted_large" else [])
         rest = [r for r in fig.renderers if r not in new]
