@@ -19,8 +19,8 @@ import time
 import numpy as np
 
 from wqml_dash.bench import machine, qm9_sorted_cms
-from wqml_dash.core.krr import KernelRidge
-from wqml_dash.core.metrics import distances, sorted_entries
+from wqml_dash.core.learn.krr import KernelRidge
+from wqml_dash.core.learn.metrics import distances, sorted_entries
 
 
 def main() -> None:

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from wqml_dash.bench import machine, qm9_sorted_cms
-from wqml_dash.core.krr import KernelRidge
-from wqml_dash.core.metrics import distances
+from wqml_dash.core.learn.krr import KernelRidge
+from wqml_dash.core.learn.metrics import distances
 
 
 def _median(fn, repeats):

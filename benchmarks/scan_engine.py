@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
-from wqml_dash.core.molecule import molecule_from_example
-from wqml_dash.core.scan import DEFAULT_MODELS, MODELS, ScanEngine, settings_for_example
+from wqml_dash.core.scan.molecule import molecule_from_example
+from wqml_dash.core.scan.engine import DEFAULT_MODELS, MODELS, ScanEngine, settings_for_example
 
 CASES = [
     ("formic_acid", "default models, 201 points", dict(models=list(DEFAULT_MODELS))),

@@ -24,7 +24,7 @@ from bokeh.document import Document
 from bokeh.protocol import Protocol
 from panel.io.location import Location
 
-from wqml_dash.ui.displacement_explorer import DisplacementExplorer
+from wqml_dash.ui.explorer.displacement_explorer import DisplacementExplorer
 
 
 class _Recorder:

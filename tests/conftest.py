@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from wqml_dash.core.data import load_qm9
-from wqml_dash.core.representations import dataset_coulomb_vectors
+from wqml_dash.core.features.coulomb_matrix import dataset_coulomb_vectors
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from wqml_dash.cli import main
-from wqml_dash.core.molecule import molecule_from_smiles
+from wqml_dash.core.scan.molecule import molecule_from_smiles
 
 
 def test_scan_json_schema(tmp_path, capsys):

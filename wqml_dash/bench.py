@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .core.kernels import kernel_from_distances, kernel_matrix
-from .core.krr import KernelRidge
-from .core.metrics import distances, l1_distances, sorted_entries
-from .core.torch_backend import cuda_available, distances_torch
+from .core.learn.kernels import kernel_from_distances, kernel_matrix
+from .core.learn.krr import KernelRidge
+from .core.learn.metrics import distances, l1_distances, sorted_entries
+from .core.learn.torch_backend import cuda_available, distances_torch
 
 
 @dataclass
@@ -91,7 +91,7 @@ def machine() -> dict:
 def qm9_sorted_cms(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(n, 435) sorted CMs of n seeded random QM9 molecules and their energies (kcal/mol)."""
     from .core.data import load_qm9
-    from .core.representations import dataset_coulomb_vectors
+    from .core.features.coulomb_matrix import dataset_coulomb_vectors
 
     qm9 = load_qm9()
     rows = np.random.default_rng(seed).choice(len(qm9), n, replace=False)

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-import wqml_dash.core.krr as krr
-from wqml_dash.core.kernels import kernel_from_distances, kernel_matrix
-from wqml_dash.core.krr import (KernelRidge, SolveError, cross_validate, fold_indices,
+import wqml_dash.core.learn.krr as krr
+from wqml_dash.core.learn.kernels import kernel_from_distances, kernel_matrix
+from wqml_dash.core.learn.krr import (KernelRidge, SolveError, cross_validate, fold_indices,
                                 median_distance, solve_krr)
-from wqml_dash.core.metrics import distances
+from wqml_dash.core.learn.metrics import distances
 
 sklearn_kr = pytest.importorskip("sklearn.kernel_ridge")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wqml_dash.core.learning_curve import (PAPER_SERIES, LearningCurveSettings, fit_point, parse_series,
+from wqml_dash.core.learn.learning_curve import (PAPER_SERIES, LearningCurveSettings, fit_point, parse_series,
                                            run_learning_curve, series_features, series_product, split_rows)
 from wqml_dash.core.progress import CancelToken, Cancelled
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from rdkit import Chem
 
-from wqml_dash.core.molecule import (TEACHING_EXAMPLES, Molecule, MoleculeError, molecule_from_example,
+from wqml_dash.core.scan.molecule import (TEACHING_EXAMPLES, Molecule, MoleculeError, molecule_from_example,
                                      molecule_from_file, molecule_from_qm9, molecule_from_smiles, search_qm9)
 
 

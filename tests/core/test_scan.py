@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wqml_dash.core.kernels import kernel_from_distances
-from wqml_dash.core.krr import solve_krr
-from wqml_dash.core.molecule import TEACHING_EXAMPLES, Molecule, MoleculeError, molecule_from_example
-from wqml_dash.core.scan import (MODELS, ScanEngine, ScanError, ScanSettings, displaced_coords, draw_training_sets,
-                                 jump_ratio, run_scan, scan_axis, scan_grid, settings_for_example, sorted_cm,
-                                 swap_intervals)
-from wqml_dash.core.scan_models import loo_residuals, select_hyperparameters
+from wqml_dash.core.learn.kernels import kernel_from_distances
+from wqml_dash.core.learn.krr import solve_krr
+from wqml_dash.core.scan.molecule import TEACHING_EXAMPLES, Molecule, MoleculeError, molecule_from_example
+from wqml_dash.core.scan.engine import (MODELS, ScanEngine, ScanError, ScanSettings, displaced_coords,
+                                        draw_training_sets, jump_ratio, run_scan, scan_axis, scan_grid,
+                                        settings_for_example, sorted_cm, swap_intervals)
+from wqml_dash.core.scan.models import loo_residuals, select_hyperparameters
 
 
 def hand_molecule():
@@ -274,8 +274,8 @@ def test_coarse_grid_large_set_takes_every_point(formic_acid):
 
 
 def test_lazy_coulomb_matrices_equal_the_direct_ones(formic_acid):
-    from wqml_dash.core.representations import coulomb_matrix
-    from wqml_dash.core.scan import ScanCoulombMatrices, min_pair_distances, sorted_permutations
+    from wqml_dash.core.features.coulomb_matrix import coulomb_matrix
+    from wqml_dash.core.scan.engine import ScanCoulombMatrices, min_pair_distances, sorted_permutations
 
     engine = ScanEngine(formic_acid, ScanSettings(atom=0))
     cms = ScanCoulombMatrices(formic_acid.charges, formic_acid.coords, 0, engine.geometries)
@@ -296,10 +296,10 @@ def test_too_large_scans_are_refused():
 
 def test_distances_to_zero_match_the_metrics():
     """The explorer's readout: each grid CM's W1 / sorted-L1 distance to the undisplaced CM."""
-    from wqml_dash.core.metrics import distances, prepare
-    from wqml_dash.core.molecule import molecule_from_example
-    from wqml_dash.core.representations import vectorize
-    from wqml_dash.core.scan import ScanEngine, settings_for_example
+    from wqml_dash.core.learn.metrics import distances, prepare
+    from wqml_dash.core.scan.molecule import molecule_from_example
+    from wqml_dash.core.features.coulomb_matrix import vectorize
+    from wqml_dash.core.scan.engine import ScanEngine, settings_for_example
 
     engine = ScanEngine(molecule_from_example("formic_acid"), settings_for_example("formic_acid"))
     to_zero, zero_entries = engine.distances_to_zero()

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wqml_dash.core import torch_backend
-from wqml_dash.core.krr import _Folds, cross_validate, fold_indices
-from wqml_dash.core.learning_curve import (LearningCurveSettings, _fit_point_torch, fit_point, series_features,
+from wqml_dash.core.learn import torch_backend
+from wqml_dash.core.learn.krr import _Folds, cross_validate, fold_indices
+from wqml_dash.core.learn.learning_curve import (LearningCurveSettings, _fit_point_torch, fit_point, series_features,
                                            split_rows)
-from wqml_dash.core.metrics import distances, prepare
+from wqml_dash.core.learn.metrics import distances, prepare
 
 torch = pytest.importorskip("torch")
 

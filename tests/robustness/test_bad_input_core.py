@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wqml_dash.core.molecule import (
+from wqml_dash.core.scan.molecule import (
     MAX_ATOMS, MAX_FILE_BYTES, Molecule, MoleculeError, molecule_from_file, molecule_from_smiles,
 )
-from wqml_dash.core.reference_energies import ReferenceError, reference_energies
-from wqml_dash.core.scan import ScanEngine, ScanError, ScanSettings, is_linear, run_scan, scan_axis
+from wqml_dash.core.scan.reference_energies import ReferenceError, reference_energies
+from wqml_dash.core.scan.engine import ScanEngine, ScanError, ScanSettings, is_linear, run_scan, scan_axis
 
 WATER_XYZ = b"3\nwater\nO 0.0 0.0 0.117\nH 0.0 0.757 -0.467\nH 0.0 -0.757 -0.467\n"
 WATER_SDF = b"""water
@@ -249,7 +249,7 @@ $$$$"""
 
 
 def test_search_qm9_with_unicode_digits(qm9):
-    from wqml_dash.core.molecule import search_qm9
+    from wqml_dash.core.scan.molecule import search_qm9
 
     # found by fuzzing: '²'.isdigit() is True, and int('²') raised ValueError
     for query in ("²", "١٢", "12²"):

@@ -14,8 +14,8 @@ import pytest
 from bokeh.document import Document
 from panel.io.location import Location
 
-from wqml_dash.core.molecule import MAX_FILE_BYTES
-from wqml_dash.ui.displacement_explorer import DisplacementExplorer
+from wqml_dash.core.scan.molecule import MAX_FILE_BYTES
+from wqml_dash.ui.explorer.displacement_explorer import DisplacementExplorer
 
 WATER = b"3\nwater\nO 0.0 0.0 0.117\nH 0.0 0.757 -0.467\nH 0.0 -0.757 -0.467\n"
 INTERNALS = ("Traceback", "Pre-condition Violation", "boost::", "File \"")
@@ -234,7 +234,7 @@ def test_a_link_keeps_smiles_that_look_like_json(smiles, formula):
 
 
 def test_qm9_bad_queries_and_indices(qm9):
-    from wqml_dash.ui.data_source import DataSource
+    from wqml_dash.ui.data.data_source import DataSource
 
     explorer = make_explorer(data_source=DataSource(dataset=qm9))
     st = explorer.state

@@ -28,11 +28,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wqml_dash.core.molecule import (
+from wqml_dash.core.scan.molecule import (
     MAX_ATOMS, Molecule, MoleculeError, molecule_from_example, molecule_from_file, molecule_from_smiles,
     search_qm9,
 )
-from wqml_dash.core.scan import AXES, MODELS, REFERENCES, ScanEngine, ScanSettings
+from wqml_dash.core.scan.engine import AXES, MODELS, REFERENCES, ScanEngine, ScanSettings
 
 #: Examples per target: (default, thorough). Targets that build a whole explorer or run a
 #: full scan per example get fewer, so that the default file stays well under a minute.
@@ -455,8 +455,8 @@ def test_fuzz_run_config(depth, fuzz_record):
 def test_fuzz_explorer_url(depth, fuzz_record):
     from panel.io.location import Location
 
-    from wqml_dash.ui.displacement_explorer import DisplacementExplorer
-    from wqml_dash.ui.scan_state import URL_STATE
+    from wqml_dash.ui.explorer.displacement_explorer import DisplacementExplorer
+    from wqml_dash.ui.explorer.scan_state import URL_STATE
 
     values = st.one_of(st.text(max_size=12), NUMBER_TEXT, st.sampled_from(
         ["example", "smiles", "qm9", "file", "formic_acid", "C#C", "[H][H]", "[Xe]", "true", "x",

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from wqml_dash.core.learning_curve import CurvePoint, parse_series
+from wqml_dash.core.learn.learning_curve import CurvePoint, parse_series
 from wqml_dash.runs.store import RunStore
 
 

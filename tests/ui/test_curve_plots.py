@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wqml_dash.ui.curve_plots import (SERIES_COLORS, curves_table, learning_curve_plot, run_key, run_style,
+from wqml_dash.ui.curves.curve_plots import (SERIES_COLORS, curves_table, learning_curve_plot, run_key, run_style,
                                       series_choices, series_label, summarize)
-from wqml_dash.ui.parity_plots import error_histogram, error_stats, parity_plot
+from wqml_dash.ui.curves.parity_plots import error_histogram, error_stats, parity_plot
 
 hv.extension("bokeh", logo=False)
 

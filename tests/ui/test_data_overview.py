@@ -8,8 +8,8 @@ import panel as pn
 import param
 import pytest
 
-from wqml_dash.ui.data_overview import PAGE_SIZE, DataOverview
-from wqml_dash.ui.data_source import DataSource
+from wqml_dash.ui.data.data_overview import PAGE_SIZE, DataOverview
+from wqml_dash.ui.data.data_source import DataSource
 from wqml_dash.ui.navigation import Navigation, connect
 
 

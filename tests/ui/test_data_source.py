@@ -6,8 +6,8 @@ import asyncio
 
 import panel as pn
 
-from wqml_dash.ui import data_source
-from wqml_dash.ui.data_overview import DataOverview
+from wqml_dash.ui.data import data_source
+from wqml_dash.ui.data.data_overview import DataOverview
 
 
 def _run(coro_fn):

@@ -16,9 +16,9 @@ import pytest
 from bokeh.document import Document
 from panel.io.location import Location
 
-from wqml_dash.ui import displacement_explorer as explorer_module
-from wqml_dash.ui.displacement_explorer import DisplacementExplorer
-from wqml_dash.ui.frame_player import frame_bytes
+from wqml_dash.ui.explorer import displacement_explorer as explorer_module
+from wqml_dash.ui.explorer.displacement_explorer import DisplacementExplorer
+from wqml_dash.ui.explorer.frame_player import frame_bytes
 
 
 def _explorer(search: str = ""):
@@ -223,7 +223,7 @@ def test_two_sessions_share_no_bokeh_model():
 
 
 def test_qm9_search_and_load(qm9):
-    from wqml_dash.ui.data_source import DataSource
+    from wqml_dash.ui.data.data_source import DataSource
 
     explorer = DisplacementExplorer(data_source=DataSource(dataset=qm9))
     pn.panel(explorer).get_root(Document())

@@ -11,7 +11,7 @@ import panel as pn
 import pytest
 from bokeh.document import Document
 
-from wqml_dash.ui.displacement_explorer import DisplacementExplorer
+from wqml_dash.ui.explorer.displacement_explorer import DisplacementExplorer
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_a_slow_molecule_shows_what_is_under_way(explorer):
 
 
 def test_large_molecules_get_a_readable_subset_of_heatmap_labels(explorer):
-    from wqml_dash.ui.cm_views import MAX_HEATMAP_LABELS, heatmap_ticks
+    from wqml_dash.ui.explorer.cm_views import MAX_HEATMAP_LABELS, heatmap_ticks
 
     assert heatmap_ticks(12) == list(range(12)) and heatmap_ticks(15) == list(range(15))
     assert heatmap_ticks(122) == list(range(0, 122, 9)) and len(heatmap_ticks(182)) <= MAX_HEATMAP_LABELS
@@ -140,7 +140,7 @@ def test_large_molecules_get_a_readable_subset_of_heatmap_labels(explorer):
 
 
 def test_an_optional_series_is_drawn_when_first_shown_below_the_points_with_its_legend_entry(explorer):
-    from wqml_dash.ui.scan_plots import ALWAYS_DRAWN, PRESENTATION_SCALE, STYLE
+    from wqml_dash.ui.explorer.scan_plots import ALWAYS_DRAWN, PRESENTATION_SCALE, STYLE
 
     plot = explorer.plot
     assert set(plot.lines) == set(ALWAYS_DRAWN) and plot.train_large_renderer is None  # a new session: 3 lines
@@ -161,7 +161,7 @@ def test_an_optional_series_is_drawn_when_first_shown_below_the_points_with_its_
 
 
 def test_presentation_mode_enlarges_fonts_and_lines_and_is_a_link_key(explorer):
-    from wqml_dash.ui.scan_state import URL_STATE
+    from wqml_dash.ui.explorer.scan_state import URL_STATE
 
     assert URL_STATE["presentation"] == ("state", "presentation")
     plot = explorer.plot

@@ -297,7 +297,7 @@ def test_two_overlaid_runs_stay_distinguishable(app_url, app_store, watched_page
     marker and fill, and no point of one run hides a point of the other."""
     import numpy as np
 
-    from wqml_dash.core.learning_curve import CurvePoint, parse_series
+    from wqml_dash.core.learn.learning_curve import CurvePoint, parse_series
     from wqml_dash.runs.config import RunConfig
 
     store = RunStore(app_store)

@@ -17,15 +17,15 @@ import panel as pn
 import param
 import pytest
 
-from wqml_dash.core.learning_curve import CurvePoint, parse_series
+from wqml_dash.core.learn.learning_curve import CurvePoint, parse_series
 from wqml_dash.runs.config import RunConfig
 from wqml_dash.runs.executor import RunProgress
 from wqml_dash.runs.reference import (DEFAULT_REFERENCE, reference_points, reference_predictions, reference_runs,
                                       reference_test_set)
 from wqml_dash.runs.store import RunStore
-from wqml_dash.ui.learning_curves_tab import LearningCurvesTab
-from wqml_dash.ui.run_form import RunForm, log_sizes, parse_numbers
-from wqml_dash.ui.runs_table import format_eta, progress_bar, settings_summary
+from wqml_dash.ui.curves.learning_curves_tab import LearningCurvesTab
+from wqml_dash.ui.curves.run_form import RunForm, log_sizes, parse_numbers
+from wqml_dash.ui.curves.runs_table import format_eta, progress_bar, settings_summary
 
 hv.extension("bokeh", logo=False)
 
@@ -372,7 +372,7 @@ def test_a_failed_launch_is_reported_in_the_form(tab):
 
 
 def test_one_store_and_executor_per_process(tmp_path, monkeypatch):
-    from wqml_dash.ui import runs_service
+    from wqml_dash.ui.curves import runs_service
 
     monkeypatch.setenv("WQML_STORE", str(tmp_path / "shared.sqlite"))
     monkeypatch.setattr(runs_service, "_STORE", None)
@@ -574,7 +574,7 @@ def test_a_plot_drawn_anew_lets_go_of_the_old_ones_streams(fresh, monkeypatch):
         fresh.figure_format.value = fmt
     assert watching_plotted() == before
     hv.render(fresh.plot_pane.object)  # drawn, as on a page
-    from wqml_dash.ui import learning_curves_tab as module
+    from wqml_dash.ui.curves import learning_curves_tab as module
 
     calls, layers = [], module.learning_curve_layers
     monkeypatch.setattr(module, "learning_curve_layers", lambda *a, **k: calls.append(1) or layers(*a, **k))

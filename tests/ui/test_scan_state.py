@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from wqml_dash.core.molecule import TEACHING_EXAMPLES
-from wqml_dash.ui.scan_state import DEFAULT_EXAMPLE, ExplorerState, display_transform, toggle_training_point
+from wqml_dash.core.scan.molecule import TEACHING_EXAMPLES
+from wqml_dash.ui.explorer.scan_state import DEFAULT_EXAMPLE, ExplorerState, display_transform, toggle_training_point
 
 GRID = np.round(np.arange(-1, 1.0001, 0.01), 9)
 
@@ -190,7 +190,7 @@ def test_models_toggle_refits_only(state):
 
 
 def test_a_qm9_link_waits_for_qm9(qm9):
-    from wqml_dash.ui.data_source import DataSource
+    from wqml_dash.ui.data.data_source import DataSource
 
     source = DataSource()
     s = ExplorerState(source="qm9", key="52", data_source=source)
@@ -207,7 +207,7 @@ def test_shared_scans_answer_threads_at_once_with_one_result_per_training_set():
     import time
     from types import SimpleNamespace
 
-    from wqml_dash.ui.scan_state import SharedScans
+    from wqml_dash.ui.explorer.scan_state import SharedScans
 
     def ask_all(shared, entry, trains):
         got, errors = [], []

@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 from ..core.data import PROPERTIES
-from ..core.learning_curve import (PAPER_SERIES, REPRESENTATIONS, LearningCurveSettings, parse_series,
+from ..core.learn.learning_curve import (PAPER_SERIES, REPRESENTATIONS, LearningCurveSettings, parse_series,
                                    run_learning_curve, series_product)
-from ..core.metrics import METRICS
-from ..core.representations import ORDERS
-from ..core.torch_backend import resolve_device
+from ..core.learn.metrics import METRICS
+from ..core.features.coulomb_matrix import ORDERS
+from ..core.learn.torch_backend import resolve_device
 from .common import EXIT_INTERRUPTED, UsageError, float_list, int_list, seed_list
 from .runs import add_scheduler_argument, add_store_argument
 

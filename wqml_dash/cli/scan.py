@@ -1,6 +1,6 @@
 """``wqml scan``: a displacement scan (the paper's Fig. 2) from the command line.
 
-Every option maps onto a parameter of `wqml_dash.core.scan.ScanSettings`, whose defaults and
+Every option maps onto a parameter of `wqml_dash.core.scan.engine.ScanSettings`, whose defaults and
 bounds are the ones used here.
 """
 
@@ -14,14 +14,14 @@ from .common import UsageError, float_list
 
 
 def _defaults():
-    from ..core.scan import ScanSettings
+    from ..core.scan.engine import ScanSettings
 
     return ScanSettings.param
 
 
 def add_parser(sub) -> None:
-    from ..core.molecule import TEACHING_EXAMPLES
-    from ..core.scan import AXES, MODELS, REFERENCES
+    from ..core.scan.molecule import TEACHING_EXAMPLES
+    from ..core.scan.engine import AXES, MODELS, REFERENCES
 
     p = _defaults()
     scan = sub.add_parser(
@@ -66,14 +66,14 @@ def add_parser(sub) -> None:
 
 
 def _molecule(args):
-    from ..core.molecule import molecule_from_example, molecule_from_file, molecule_from_qm9, molecule_from_smiles
+    from ..core.scan.molecule import molecule_from_example, molecule_from_file, molecule_from_qm9, molecule_from_smiles
 
     if args.smiles is not None:
         return molecule_from_smiles(args.smiles)
     if args.example is not None:
         return molecule_from_example(args.example)
     if args.file is not None:
-        from ..core.molecule import MAX_FILE_BYTES
+        from ..core.scan.molecule import MAX_FILE_BYTES
 
         path = Path(args.file)
         try:
@@ -95,8 +95,8 @@ def _molecule(args):
 
 
 def _settings(args):
-    from ..core.molecule import TEACHING_EXAMPLES
-    from ..core.scan import MODELS, ScanSettings
+    from ..core.scan.molecule import TEACHING_EXAMPLES
+    from ..core.scan.engine import MODELS, ScanSettings
 
     example = TEACHING_EXAMPLES.get(args.example) if args.example else None
     atom = args.atom if args.atom is not None else (example.atom if example else None)
@@ -135,8 +135,8 @@ def _param_message(exc: ValueError) -> str:
 
 
 def run(args) -> int:
-    from ..core.molecule import MoleculeError
-    from ..core.scan import MODEL_LABELS, ScanEngine
+    from ..core.scan.molecule import MoleculeError
+    from ..core.scan.engine import MODEL_LABELS, ScanEngine
 
     try:
         mol = _molecule(args)
@@ -147,7 +147,7 @@ def run(args) -> int:
     out = sys.stderr if args.json == "-" else sys.stdout
     _summary(mol, settings, result, MODEL_LABELS, out)
     if args.csv:
-        from ..core.scan import scan_csv
+        from ..core.scan.engine import scan_csv
 
         try:
             Path(args.csv).write_text(scan_csv(result, mol, settings))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.learning_curve import CurvePoint, fit_point, parse_series, series_features, split_rows
+from ..core.learn.learning_curve import CurvePoint, fit_point, parse_series, series_features, split_rows
 from ..core.progress import Cancelled
 from .config import RunConfig
 

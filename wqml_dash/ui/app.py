@@ -12,10 +12,10 @@ import param
 from panel.io.resources import LOCAL_DIST
 
 from .access import refusal_message
-from .data_overview import DataOverview
-from .data_source import DataSource
-from .displacement_explorer import DisplacementExplorer
-from .learning_curves_tab import LearningCurvesTab
+from .data.data_overview import DataOverview
+from .data.data_source import DataSource
+from .explorer.displacement_explorer import DisplacementExplorer
+from .curves.learning_curves_tab import LearningCurvesTab
 from .navigation import Navigation, connect
 
 log = logging.getLogger(__name__)

@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import param
 
-from .bag_of_bonds import dataset_bob_vectors
-from .data.dataset import DEFAULT_TARGET, PROPERTIES, MolecularDataset
+from ..features.bag_of_bonds import dataset_bob_vectors
+from ..data.dataset import DEFAULT_TARGET, PROPERTIES, MolecularDataset
 from .krr import DEFAULT_LAMBDAS, DEFAULT_SIGMA_FACTORS, KernelRidge, cross_validate
 from .metrics import METRICS, distances, prepare
-from .progress import CancelToken, ProgressCallback, report
-from .representations import ORDERS, dataset_coulomb_vectors
+from ..progress import CancelToken, ProgressCallback, report
+from ..features.coulomb_matrix import ORDERS, dataset_coulomb_vectors
 from .torch_backend import resolve_device
 
 #: Representations a learning curve can use: the Coulomb matrix and Bag of Bonds.

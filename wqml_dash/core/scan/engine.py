@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import param
 
-from .metrics import distances, prepare
+from ..learn.metrics import distances, prepare
 from .molecule import Molecule, MoleculeError
 from .reference_energies import (REFERENCE_HELP, REFERENCES, ReferenceError, reference_energies,
                                 steep_reference_notice)
-from .representations import coulomb_matrix, coulomb_vectors, order_permutation, vector_length, vectorize
-from .scan_models import MODEL_LABELS, MODEL_SPECS, fit_predict, select_hyperparameters, single_threaded
+from ..features.coulomb_matrix import coulomb_matrix, coulomb_vectors, order_permutation, vector_length, vectorize
+from .models import MODEL_LABELS, MODEL_SPECS, fit_predict, select_hyperparameters, single_threaded
 
 __all__ = ["AXES", "REFERENCES", "REFERENCE_HELP", "MODELS", "MODEL_LABELS", "DEFAULT_MODELS", "ScanError",
            "ScanSettings", "ScanResult", "ScanEngine", "run_scan", "scan_axis", "is_linear", "displaced_coords",

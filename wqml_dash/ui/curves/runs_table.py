@@ -11,7 +11,7 @@ import panel as pn
 import param
 from bokeh.models import Tooltip
 
-from ..runs.store import ACTIVE_STATUSES
+from ...runs.store import ACTIVE_STATUSES
 
 STATUS_COLORS = {"queued": "#6c757d", "running": "#0b5ed7", "finished": "#198754", "failed": "#dc3545",
                  "cancelled": "#b35900", "interrupted": "#6f42c1"}

@@ -13,11 +13,11 @@ import re
 import panel as pn
 import param
 
-from ..core.data import PROPERTIES
-from ..core.learning_curve import REPRESENTATIONS
-from ..core.metrics import METRICS
-from ..core.representations import ORDERS
-from ..runs.config import PRESETS, RunConfig
+from ...core.data import PROPERTIES
+from ...core.learn.learning_curve import REPRESENTATIONS
+from ...core.learn.metrics import METRICS
+from ...core.features.coulomb_matrix import ORDERS
+from ...runs.config import PRESETS, RunConfig
 
 #: Shown in the preset chooser when the fields no longer match a preset.
 CUSTOM = "Custom"

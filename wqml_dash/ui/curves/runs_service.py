@@ -10,8 +10,8 @@ from __future__ import annotations
 import atexit
 import threading
 
-from ..runs.executor import RunExecutor
-from ..runs.store import RunStore
+from ...runs.executor import RunExecutor
+from ...runs.store import RunStore
 
 _LOCK = threading.Lock()
 _STORE: RunStore | None = None

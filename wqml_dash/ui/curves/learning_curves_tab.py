@@ -19,14 +19,14 @@ import pandas as pd
 import panel as pn
 import param
 
-from ..core.data import PROPERTIES
-from ..core.data.qm9 import QM9_SIZE
-from ..runs.executor import RunExecutor
-from ..runs.reference import (DEFAULT_REFERENCE, is_reference, reference_points, reference_predictions,
+from ...core.data import PROPERTIES
+from ...core.data.qm9 import QM9_SIZE
+from ...runs.executor import RunExecutor
+from ...runs.reference import (DEFAULT_REFERENCE, is_reference, reference_points, reference_predictions,
                               reference_run, reference_runs, reference_test_set)
 from .curve_plots import (curves_table, learning_curve_layers, learning_curve_plot, overlay_options, run_key,
                           run_tag, series_color, series_label, summarize)
-from .navigation import Navigation
+from ..navigation import Navigation
 from .parity_plots import error_histogram, error_stats, parity_plot
 from .run_form import RunForm
 from .runs_service import runs_executor

@@ -17,7 +17,7 @@ from scipy.linalg import lapack
 
 from .kernels import kernel_block, kernel_matvec
 from .metrics import Metric, check_metric, distances, prepare
-from .progress import CancelToken, ProgressCallback, report
+from ..progress import CancelToken, ProgressCallback, report
 
 #: Sigma grid as multiples of the median training distance (powers of two). The Laplacian
 #: optimum on sorted CMs sits near 8-64x the median, so the grid reaches far above it.

@@ -12,8 +12,8 @@ from bokeh.models import FixedTicker, NumeralTickFormatter
 import numpy as np
 import pandas as pd
 
-from ..core.metrics import METRICS
-from ..core.representations import ORDERS
+from ...core.learn.metrics import METRICS
+from ...core.features.coulomb_matrix import ORDERS
 
 #: One colour per series, the same in every plot and run (colour-blind safe, Okabe-Ito based).
 SERIES_COLORS: dict[str, str] = {

@@ -15,9 +15,9 @@ from functools import lru_cache
 import numba
 import numpy as np
 
-from .kernels import kernel_from_distances
-from .krr import solve_krr
-from .metrics import Metric
+from ..learn.kernels import kernel_from_distances
+from ..learn.krr import solve_krr
+from ..learn.metrics import Metric
 
 #: Sigma grid of the scan models, as multiples of the median training distance. Along a smooth
 #: one-dimensional scan leave-one-out often prefers very wide kernels (the Laplacian kernel then

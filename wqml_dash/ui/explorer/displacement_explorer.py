@@ -23,9 +23,9 @@ import panel as pn
 import param
 from bokeh.models import Div
 
-from ..core.molecule import MAX_FILE_BYTES, TEACHING_EXAMPLES, search_qm9
-from ..core.scan import AXES, DEFAULT_MODELS, MODEL_LABELS, REFERENCE_HELP, REFERENCES, scan_csv
-from .data_source import DataSource
+from ...core.scan.molecule import MAX_FILE_BYTES, TEACHING_EXAMPLES, search_qm9
+from ...core.scan.engine import AXES, DEFAULT_MODELS, MODEL_LABELS, REFERENCE_HELP, REFERENCES, scan_csv
+from ..data.data_source import DataSource
 from .frame_player import (
     FRAME_LIMIT_BYTES, SPEEDS, FramePlayer, PlayerLinks, frame_bytes, pack_frames, shared_frames,
 )

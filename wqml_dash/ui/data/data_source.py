@@ -7,7 +7,7 @@ import threading
 
 import param
 
-from ..core.data import MolecularDataset, load_qm9
+from ...core.data import MolecularDataset, load_qm9
 
 _LOCK = threading.Lock()
 _TABLES: dict = {}

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 import param
 
-from ..core.molecule import (
+from ...core.scan.molecule import (
     TEACHING_EXAMPLES, Molecule, MoleculeError, check_file_size, molecule_from_example, molecule_from_file,
     molecule_from_qm9,
     molecule_from_smiles,
 )
-from ..core.scan import (
+from ...core.scan.engine import (
     DEFAULT_MODELS, ScanEngine, ScanResult, ScanSettings, normalize_displacement, normalize_energy,
 )
-from .data_source import DataSource
+from ..data.data_source import DataSource
 
 SOURCES = ("example", "qm9", "smiles", "file")
 DEFAULT_EXAMPLE = next(iter(TEACHING_EXAMPLES))

@@ -662,7 +662,7 @@ def molecule_from_example(key: str) -> Molecule:
     if example.smiles is not None:
         mol = molecule_from_smiles(example.smiles, seed=0, name=example.title)
     else:
-        from .data import load_qm9
+        from ..data import load_qm9
 
         mol = molecule_from_qm9(load_qm9(), example.qm9_index)
     return Molecule(mol.charges, mol.coords, mol.bonds, example.title, mol.smiles, f"example:{key}", mol.molblock)
