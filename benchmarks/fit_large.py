@@ -37,10 +37,10 @@ def main() -> None:
     t0 = time.perf_counter()
     D = distances("w1", Xtr, presorted=True)
     t1 = time.perf_counter()
-    model = KernelRidge("w1", a.sigma, a.lam).fit_distances(D, ytr, overwrite=True)
+    model = KernelRidge("w1", a.sigma, a.lam, precomputed=True).fit(D, ytr, overwrite=True)
     del D
     t2 = time.perf_counter()
-    pred = model.predict_distances(distances("w1", Xte, Xtr, presorted=True))
+    pred = model.predict(distances("w1", Xte, Xtr, presorted=True))
     t3 = time.perf_counter()
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux: KiB
     result = {"n": a.n, "n_test": a.test, "sigma": a.sigma, "lambda": a.lam,

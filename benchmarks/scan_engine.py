@@ -20,8 +20,9 @@ import time
 
 import numpy as np
 
-from wqml_dash.core.scan.molecule import molecule_from_example
-from wqml_dash.core.scan.engine import DEFAULT_MODELS, MODELS, ScanEngine, settings_for_example
+from wqml_dash.core.scan.settings import DEFAULT_MODELS, MODELS
+from wqml_dash.core.scan.engine import ScanEngine, settings_for_example
+from wqml_dash.core.scan.examples import molecule_from_example
 
 CASES = [
     ("formic_acid", "default models, 201 points", dict(models=list(DEFAULT_MODELS))),

@@ -80,7 +80,7 @@ def test_data_summary(capsys):
 
 
 def test_cuda_without_a_gpu_is_a_usage_error(capsys):
-    from wqml_dash.core.learn.torch_backend import cuda_available
+    from wqml_dash.core.learn.backends import cuda_available
 
     if cuda_available():
         pytest.skip("this machine has a CUDA device")

@@ -30,6 +30,16 @@ def test_scan_json_schema(tmp_path, capsys):
     assert data["molecule"]["smiles"] == "O=CO" and data["units"]["energy"] == "kcal/mol"
 
 
+def test_scan_of_a_shipped_example_file(capsys):
+    """The README's example: a file shipped in the package, read as --file reads one."""
+    code = main(["scan", "--example-file", "pyridine.sdf", "--atom", "2", "--axis", "bond", "--partner", "3",
+                 "--models", "l1_sorted,w1", "--json", "-"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["molecule"]["smiles"] == "c1ccncc1" and data["molecule"]["source"] == "file:pyridine.sdf"
+    assert len(data["d"]) == 201
+
+
 def test_scan_from_file_with_bond_axis_and_collisions(tmp_path, capsys):
     path = tmp_path / "ethylene.xyz"
     path.write_text(molecule_from_smiles("C=C").to_xyz())

@@ -13,9 +13,8 @@ PKG = Path(__file__).resolve().parents[1] / "wqml_dash"
 UI_LIBRARIES = {"panel", "holoviews", "bokeh"}
 #: Modules allowed past `MAX_LINES`, each with the reason.
 LONG_MODULES: dict[str, str] = {
-    "wqml_dash.core.scan.engine": "being split (issue 14)", "wqml_dash.core.scan.molecule": "being split (issue 14)",
     "wqml_dash.runs.executor": "being split (issue 14)", "wqml_dash.ui.curves.learning_curves_tab": "being split",
-    "wqml_dash.ui.explorer.displacement_explorer": "being split", "wqml_dash.ui.explorer.scan_state": "being split",
+    "wqml_dash.ui.explorer.displacement_explorer": "being split",
 }
 MAX_LINES = 500
 

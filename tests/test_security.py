@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from rdkit import Chem
 
-from wqml_dash.core.scan.molecule import molecule_from_file, molecule_from_smiles
+from wqml_dash.core.scan.molecule_files import molecule_from_file
+from wqml_dash.core.scan.molecule import molecule_from_smiles
 from wqml_dash.runs.config import RunConfig
 from wqml_dash.runs.store import RunStore
 

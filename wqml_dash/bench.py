@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .core.learn.backends import cuda_available, get_backend
 from .core.learn.kernels import kernel_from_distances, kernel_matrix
 from .core.learn.krr import KernelRidge
 from .core.learn.metrics import distances, l1_distances, sorted_entries
-from .core.learn.torch_backend import cuda_available, distances_torch
 
 
 @dataclass
@@ -202,7 +202,7 @@ def run_bench(n: int = 2000, n_peer: int = 300, n_fit: int = 4000, repeats: int 
         def ours_cuda():
             import torch
 
-            out = distances_torch("l1", X, device="cuda", as_numpy=False)
+            out = get_backend("cuda").distances("l1", X)
             torch.cuda.synchronize()
             return out.cpu().numpy()
 
@@ -223,7 +223,7 @@ def run_bench(n: int = 2000, n_peer: int = 300, n_fit: int = 4000, repeats: int 
     task = f"KRR fit n={n_fit} (W1 kernel, Cholesky)"
     say(f"{task}: wqml-dash")
     med, model = ours_row(task, "wqml-dash (fused kernel, in-place LAPACK)", (n_fit, n_fit),
-                          lambda: KernelRidge("w1", sigma, 1e-8).fit_distances(Df, yf))
+                          lambda: KernelRidge("w1", sigma, 1e-8, precomputed=True).fit(Df, yf))
 
     def sklearn_fit():
         from sklearn.kernel_ridge import KernelRidge as SkKRR
@@ -232,7 +232,7 @@ def run_bench(n: int = 2000, n_peer: int = 300, n_fit: int = 4000, repeats: int 
         return m.dual_coef_
 
     peer_row(task, "scikit-learn KernelRidge (precomputed kernel)", (n_fit, n_fit), sklearn_fit,
-             med, model.alpha_, repeats_=min(repeats, 3))
+             med, model.dual_coef_, repeats_=min(repeats, 3))
     return rows
 
 

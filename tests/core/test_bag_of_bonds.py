@@ -7,9 +7,16 @@ import itertools
 import numpy as np
 import pytest
 
-from wqml_dash.core.features.bag_of_bonds import (BagLayout, bob_vectors, dataset_bob_vectors, dataset_layout,
-                                         layout_from_counts)
-from wqml_dash.core.learn.learning_curve import LearningCurveSettings, run_learning_curve, series_features
+from wqml_dash.core.features.bag_of_bonds import (
+    BagLayout,
+    bob_vectors,
+    dataset_bob_vectors,
+    dataset_layout,
+    layout_from_counts,
+)
+from wqml_dash.core.learn.learning_curve import run_learning_curve
+from wqml_dash.core.learn.plan import series_features
+from wqml_dash.core.learn.settings import LearningCurveSettings
 
 
 def bob_reference(charges, coords, layout: BagLayout) -> np.ndarray:

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-import wqml_dash.core.learn.krr as krr
+import wqml_dash.core.learn.solvers as solvers
+from wqml_dash.core.learn.cv import cross_validate, fold_indices, median_distance
+from wqml_dash.core.learn.errors import SolveError
 from wqml_dash.core.learn.kernels import kernel_from_distances, kernel_matrix
-from wqml_dash.core.learn.krr import (KernelRidge, SolveError, cross_validate, fold_indices,
-                                median_distance, solve_krr)
+from wqml_dash.core.learn.krr import KernelRidge
 from wqml_dash.core.learn.metrics import distances
+from wqml_dash.core.learn.solvers import solve_krr
 
 sklearn_kr = pytest.importorskip("sklearn.kernel_ridge")
 
@@ -23,7 +25,7 @@ def test_matches_sklearn_precomputed(qm9, sample_rows, sorted_cms, metric, sigma
     ours = KernelRidge(metric=metric, sigma=sigma, lam=lam).fit(Xtr, ytr)
     ref = sklearn_kr.KernelRidge(alpha=lam, kernel="precomputed")
     ref.fit(kernel_matrix(metric, Xtr, None, sigma), ytr)
-    np.testing.assert_allclose(ours.alpha_, ref.dual_coef_, rtol=1e-6, atol=1e-8 * np.abs(ref.dual_coef_).max())
+    np.testing.assert_allclose(ours.dual_coef_, ref.dual_coef_, rtol=1e-6, atol=1e-8 * np.abs(ref.dual_coef_).max())
     np.testing.assert_allclose(ours.predict(Xte), ref.predict(kernel_matrix(metric, Xte, Xtr, sigma)),
                                rtol=1e-9)
 
@@ -101,7 +103,7 @@ def test_cross_validation_extends_grid_upwards(qm9, sample_rows, sorted_cms):
 
 
 def test_cv_is_cancellable(sorted_cms, qm9, sample_rows):
-    from wqml_dash.core.progress import CancelToken, Cancelled
+    from wqml_dash.core.progress import Cancelled, CancelToken
 
     token = CancelToken()
     token.cancel()
@@ -140,13 +142,13 @@ def test_fit_in_place_and_column_subsets(qm9, sample_rows, sorted_cms):
     y = qm9.energy[sample_rows[:80]]
     D = distances("w1", sorted_cms[:80])
     D_test = distances("w1", sorted_cms[200:230], sorted_cms[:100])  # 20 extra columns
-    kept = KernelRidge("w1", 4.0, 1e-8).fit_distances(D, y)
-    in_place = KernelRidge("w1", 4.0, 1e-8).fit_distances(D.copy(), y, overwrite=True)
-    np.testing.assert_allclose(in_place.alpha_, kept.alpha_, rtol=1e-10)
-    np.testing.assert_allclose(kept.predict_distances(D_test, columns=np.arange(80)),
-                               kept.predict_distances(np.ascontiguousarray(D_test[:, :80])), rtol=1e-12)
+    kept = KernelRidge("w1", 4.0, 1e-8, precomputed=True).fit(D, y)
+    in_place = KernelRidge("w1", 4.0, 1e-8, precomputed=True).fit(D.copy(), y, overwrite=True)
+    np.testing.assert_allclose(in_place.dual_coef_, kept.dual_coef_, rtol=1e-10)
+    np.testing.assert_allclose(kept.predict(D_test, columns=np.arange(80)),
+                               kept.predict(np.ascontiguousarray(D_test[:, :80])), rtol=1e-12)
     scratch = D.copy()
-    KernelRidge("w1", 4.0, 1e-8).fit_distances(scratch, y, overwrite=True)
+    KernelRidge("w1", 4.0, 1e-8, precomputed=True).fit(scratch, y, overwrite=True)
     assert not np.array_equal(scratch, D)  # really reused as the workspace
 
 
@@ -154,11 +156,12 @@ def test_systems_past_the_lapack_limit_are_factorised_in_panels(monkeypatch, qm9
     """OpenBLAS's dpotrf crashed (SIGSEGV) on a 32,000-point system: larger systems go panel by panel."""
     y = qm9.energy[sample_rows[:120]]
     D = distances("w1", sorted_cms[:120])
-    whole = KernelRidge("w1", 3.0, 1e-6).fit_distances(D, y)
-    monkeypatch.setattr(krr, "LAPACK_LIMIT_BYTES", 8 * 100 * 100)
-    monkeypatch.setattr(krr, "PANEL", 32)  # 120 = 3 full panels and a partial one
-    panels = KernelRidge("w1", 3.0, 1e-6).fit_distances(D, y)
-    np.testing.assert_allclose(panels.alpha_, whole.alpha_, rtol=1e-8, atol=1e-8 * np.abs(whole.alpha_).max())
+    whole = KernelRidge("w1", 3.0, 1e-6, precomputed=True).fit(D, y)
+    monkeypatch.setattr(solvers, "LAPACK_LIMIT_BYTES", 8 * 100 * 100)
+    monkeypatch.setattr(solvers, "PANEL", 32)  # 120 = 3 full panels and a partial one
+    panels = KernelRidge("w1", 3.0, 1e-6, precomputed=True).fit(D, y)
+    np.testing.assert_allclose(panels.dual_coef_, whole.dual_coef_, rtol=1e-8,
+                               atol=1e-8 * np.abs(whole.dual_coef_).max())
 
 
 @pytest.mark.parametrize("n, panel", [(1, 4), (7, 3), (64, 16), (100, 37), (50, 64)])
@@ -167,12 +170,12 @@ def test_blocked_cholesky_equals_lapack(n, panel):
     m = rng.normal(size=(n, n))
     spd = m @ m.T + n * np.eye(n)
     a = np.asfortranarray(spd.copy())
-    assert krr.blocked_cholesky_in_place(a, panel) == 0
+    assert solvers.blocked_cholesky_in_place(a, panel) == 0
     expected = np.linalg.cholesky(spd)
     np.testing.assert_allclose(np.tril(a), expected, rtol=1e-10, atol=1e-12)
     rhs = rng.normal(size=(n, 3))
-    np.testing.assert_allclose(krr.blocked_cholesky_solve(a, rhs, panel), np.linalg.solve(spd, rhs), rtol=1e-8)
-    np.testing.assert_allclose(krr.blocked_cholesky_solve(a, rhs[:, 0], panel), np.linalg.solve(spd, rhs[:, 0]),
+    np.testing.assert_allclose(solvers.blocked_cholesky_solve(a, rhs, panel), np.linalg.solve(spd, rhs), rtol=1e-8)
+    np.testing.assert_allclose(solvers.blocked_cholesky_solve(a, rhs[:, 0], panel), np.linalg.solve(spd, rhs[:, 0]),
                                rtol=1e-8)
 
 
@@ -183,4 +186,4 @@ def test_blocked_cholesky_reports_the_first_bad_minor_like_lapack():
     spd[25, 25] = -1.0  # the leading minor of order 26 is the first that is not positive definite
     _, info = scipy.linalg.lapack.dpotrf(spd.copy(), lower=1)
     assert info == 26
-    assert krr.blocked_cholesky_in_place(np.asfortranarray(spd.copy()), 8) == info
+    assert solvers.blocked_cholesky_in_place(np.asfortranarray(spd.copy()), 8) == info

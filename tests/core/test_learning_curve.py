@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wqml_dash.core.learn.learning_curve import (PAPER_SERIES, LearningCurveSettings, fit_point, parse_series,
-                                           run_learning_curve, series_features, series_product, split_rows)
-from wqml_dash.core.progress import CancelToken, Cancelled
+from wqml_dash.core.learn.learning_curve import run_learning_curve
+from wqml_dash.core.learn.plan import fit_point, series_features, split_rows
+from wqml_dash.core.learn.series import parse_series, series_product
+from wqml_dash.core.learn.settings import PAPER_SERIES, LearningCurveSettings
+from wqml_dash.core.progress import Cancelled, CancelToken
 
 SMALL = dict(sizes=[50, 100], n_test=150, folds=3, seed=5,
              sigma_factors=[1.0, 4.0, 16.0, 64.0], lambdas=[1e-8, 1e-4])

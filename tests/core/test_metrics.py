@@ -10,9 +10,9 @@ from hypothesis.extra.numpy import arrays
 from scipy.spatial.distance import cdist
 from scipy.stats import wasserstein_distance
 
+from wqml_dash.core.features.coulomb_matrix import dataset_coulomb_vectors
 from wqml_dash.core.learn.kernels import kernel_from_distances, kernel_matrix
 from wqml_dash.core.learn.metrics import distances, l1_distances, l2_distances, w1_distances
-from wqml_dash.core.features.coulomb_matrix import dataset_coulomb_vectors
 
 RTOL = 1e-10
 

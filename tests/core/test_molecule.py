@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 from rdkit import Chem
 
-from wqml_dash.core.scan.molecule import (TEACHING_EXAMPLES, Molecule, MoleculeError, molecule_from_example,
-                                     molecule_from_file, molecule_from_qm9, molecule_from_smiles, search_qm9)
+from wqml_dash.core.scan.examples import (TEACHING_EXAMPLES, example_files, molecule_from_example,
+                                          molecule_from_example_file)
+from wqml_dash.core.scan.molecule import Molecule, MoleculeError, molecule_from_qm9, molecule_from_smiles, search_qm9
+from wqml_dash.core.scan.molecule_files import molecule_from_file
 
 
 @pytest.fixture(scope="module")
@@ -145,11 +146,12 @@ def test_unknown_example():
         molecule_from_example("unobtainium")
 
 
-EXAMPLE_FILES = sorted((Path(__file__).resolve().parents[2] / "assets" / "examples").iterdir())
+EXAMPLE_FILES = sorted(example_files().values(), key=lambda f: f.name)
 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[p.name for p in EXAMPLE_FILES])
 def test_shipped_example_files_parse(path):
     mol = molecule_from_file(path.read_bytes(), path.name)
+    assert molecule_from_example_file(path.name).formula == mol.formula
     expected = {"formic_acid.xyz": "CH2O2", "pyridine.sdf": "C5H5N", "ethanol.pdb": "C2H6O"}[path.name]
     assert mol.formula == expected and mol.bonds.shape[0] >= len(mol) - 1 and mol.molblock is not None

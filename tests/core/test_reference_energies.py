@@ -6,11 +6,21 @@ import numpy as np
 import pytest
 from rdkit.Chem import AllChem
 
-from wqml_dash.core.scan.molecule import TEACHING_EXAMPLES, MoleculeError, molecule_from_example, molecule_from_smiles
-from wqml_dash.core.scan.reference_energies import (LJ_BOND_DEPTH, LJ_NONBOND_DEPTH, REFERENCE_HELP, REFERENCES,
-                                               ReferenceError, lj_model_energies, reference_energies,
-                                               uff_vdw_pairs, uff_vdw_parameters)
-from wqml_dash.core.scan.engine import ScanEngine, displaced_coords, settings_for_example
+from wqml_dash.core.scan.engine import ScanEngine, settings_for_example
+from wqml_dash.core.scan.grid import displaced_coords
+from wqml_dash.core.scan.examples import TEACHING_EXAMPLES, molecule_from_example
+from wqml_dash.core.scan.molecule import MoleculeError, molecule_from_smiles
+from wqml_dash.core.scan.reference_energies import (
+    LJ_BOND_DEPTH,
+    LJ_NONBOND_DEPTH,
+    REFERENCE_HELP,
+    REFERENCES,
+    ReferenceError,
+    lj_model_energies,
+    reference_energies,
+    uff_vdw_pairs,
+    uff_vdw_parameters,
+)
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +111,10 @@ def test_missing_parameters_are_clear_errors():
 def test_a_steep_reference_is_explained_by_its_closest_pair():
     # C40H82: the end carbon's "normal" axis runs partly along its bond; at d = -1 A the C-C bond is
     # 0.58 A long (1.52 A in the input) and the 100 kcal/mol bond well's (r0/r)^12 wall gives 1.2e7 kcal/mol.
+    from wqml_dash.core.scan.engine import ScanEngine
+    from wqml_dash.core.scan.settings import ScanSettings
     from wqml_dash.core.scan.molecule import molecule_from_smiles
     from wqml_dash.core.scan.reference_energies import steepest_pair
-    from wqml_dash.core.scan.engine import ScanEngine, ScanSettings
 
     mol = molecule_from_smiles("C" * 40)
     engine = ScanEngine(mol, ScanSettings(models=["w1"]))

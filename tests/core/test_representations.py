@@ -7,9 +7,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wqml_dash.core.features.coulomb_matrix import (coulomb_matrix, coulomb_vector, coulomb_vectors,
-                                            dataset_coulomb_vectors, order_permutation,
-                                            unvectorize, vector_length, vectorize)
+from wqml_dash.core.features.coulomb_matrix import (
+    coulomb_matrix,
+    coulomb_vector,
+    coulomb_vectors,
+    dataset_coulomb_vectors,
+    order_permutation,
+    unvectorize,
+    vector_length,
+    vectorize,
+)
 
 qmllib_repr = pytest.importorskip("qmllib.representations")
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from wqml_dash.core.learn.cv import loo_residuals, select_by_loo
 from wqml_dash.core.learn.kernels import kernel_from_distances
-from wqml_dash.core.learn.krr import solve_krr
-from wqml_dash.core.scan.molecule import TEACHING_EXAMPLES, Molecule, MoleculeError, molecule_from_example
-from wqml_dash.core.scan.engine import (MODELS, ScanEngine, ScanError, ScanSettings, displaced_coords,
-                                        draw_training_sets, jump_ratio, run_scan, scan_axis, scan_grid,
-                                        settings_for_example, sorted_cm, swap_intervals)
-from wqml_dash.core.scan.models import loo_residuals, select_hyperparameters
+from wqml_dash.core.learn.solvers import solve_krr
+from wqml_dash.core.scan.settings import MODELS, ScanError, ScanSettings
+from wqml_dash.core.scan.engine import ScanEngine, run_scan, settings_for_example
+from wqml_dash.core.scan.grid import displaced_coords, draw_training_sets, scan_axis, scan_grid
+from wqml_dash.core.scan.swaps import jump_ratio, sorted_cm, swap_intervals
+from wqml_dash.core.scan.examples import TEACHING_EXAMPLES, molecule_from_example
+from wqml_dash.core.scan.molecule import Molecule, MoleculeError
 
 
 def hand_molecule():
@@ -203,7 +205,7 @@ def test_loo_closed_form_equals_brute_force():
             alpha = solve_krr(K[np.ix_(keep, keep)], y[keep], lam)
             brute.append(y[i] - K[i, keep] @ alpha)
         np.testing.assert_allclose(closed[k], brute, rtol=1e-6, atol=1e-9)
-    best = select_hyperparameters(D, y, "l1", sigma_factors=(0.5, 1, 2), lambdas=lambdas)
+    best = select_by_loo(D, y, "l1", sigma_factors=(0.5, 1, 2), lambdas=lambdas)
     scores = {(s, lam): np.abs(loo_residuals(kernel_from_distances(D, "l1", s), y, [lam])).mean()
               for s in [f * np.median(D[np.triu_indices(12, 1)]) for f in (0.5, 1, 2)] for lam in lambdas}
     assert best.loo_mae == pytest.approx(min(scores.values()))
@@ -275,7 +277,8 @@ def test_coarse_grid_large_set_takes_every_point(formic_acid):
 
 def test_lazy_coulomb_matrices_equal_the_direct_ones(formic_acid):
     from wqml_dash.core.features.coulomb_matrix import coulomb_matrix
-    from wqml_dash.core.scan.engine import ScanCoulombMatrices, min_pair_distances, sorted_permutations
+    from wqml_dash.core.scan.swaps import ScanCoulombMatrices, sorted_permutations
+    from wqml_dash.core.scan.grid import min_pair_distances
 
     engine = ScanEngine(formic_acid, ScanSettings(atom=0))
     cms = ScanCoulombMatrices(formic_acid.charges, formic_acid.coords, 0, engine.geometries)
@@ -296,10 +299,10 @@ def test_too_large_scans_are_refused():
 
 def test_distances_to_zero_match_the_metrics():
     """The explorer's readout: each grid CM's W1 / sorted-L1 distance to the undisplaced CM."""
-    from wqml_dash.core.learn.metrics import distances, prepare
-    from wqml_dash.core.scan.molecule import molecule_from_example
     from wqml_dash.core.features.coulomb_matrix import vectorize
+    from wqml_dash.core.learn.metrics import distances, prepare
     from wqml_dash.core.scan.engine import ScanEngine, settings_for_example
+    from wqml_dash.core.scan.examples import molecule_from_example
 
     engine = ScanEngine(molecule_from_example("formic_acid"), settings_for_example("formic_acid"))
     to_zero, zero_entries = engine.distances_to_zero()

@@ -9,8 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wqml_dash.core.scan.molecule import TEACHING_EXAMPLES, Molecule, molecule_from_example
-from wqml_dash.core.scan.engine import ScanEngine, ScanSettings, settings_for_example, tie_points
+from wqml_dash.core.scan.engine import ScanEngine, settings_for_example
+from wqml_dash.core.scan.settings import ScanSettings
+from wqml_dash.core.scan.swaps import tie_points
+from wqml_dash.core.scan.examples import TEACHING_EXAMPLES, molecule_from_example
+from wqml_dash.core.scan.molecule import Molecule
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +165,7 @@ def test_tie_points_needs_equal_norms():
 
 
 def test_neighbouring_ties_are_one_run_and_a_crossing_through_them_one_swap():
-    from wqml_dash.core.scan.engine import split_ties
+    from wqml_dash.core.scan.swaps import split_ties
 
     m = np.diag([40.0, 30.0, 20.0])
     cms = np.stack([m] * 9)

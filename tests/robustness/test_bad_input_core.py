@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wqml_dash.core.scan.molecule import (
-    MAX_ATOMS, MAX_FILE_BYTES, Molecule, MoleculeError, molecule_from_file, molecule_from_smiles,
-)
+from wqml_dash.core.scan.engine import ScanEngine, run_scan
+from wqml_dash.core.scan.settings import ScanError, ScanSettings
+from wqml_dash.core.scan.grid import is_linear, scan_axis
+from wqml_dash.core.scan.molecule import MAX_ATOMS, MAX_FILE_BYTES, Molecule, MoleculeError, molecule_from_smiles
+from wqml_dash.core.scan.molecule_files import molecule_from_file
 from wqml_dash.core.scan.reference_energies import ReferenceError, reference_energies
-from wqml_dash.core.scan.engine import ScanEngine, ScanError, ScanSettings, is_linear, run_scan, scan_axis
 
 WATER_XYZ = b"3\nwater\nO 0.0 0.0 0.117\nH 0.0 0.757 -0.467\nH 0.0 -0.757 -0.467\n"
 WATER_SDF = b"""water

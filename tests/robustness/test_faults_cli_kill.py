@@ -13,8 +13,8 @@ import time
 
 import psutil
 import pytest
-
 from runs.test_executor import assert_matches_reference, until
+
 from wqml_dash.runs.store import RunStore
 
 from .conftest import ROOT, kill_all, wait_gone

@@ -14,12 +14,11 @@ import os
 import signal
 import time
 
-import pytest
-
-from runs.test_dask_cluster import scheduler_address  # noqa: F401 (the fixture: scheduler and one worker)
 import numpy as np
-
+import pytest
+from runs.test_dask_cluster import scheduler_address  # noqa: F401 (the fixture: scheduler and one worker)
 from runs.test_executor import until
+
 from wqml_dash.runs.config import RunConfig
 from wqml_dash.runs.executor import RunExecutor
 from wqml_dash.runs.store import RunStore

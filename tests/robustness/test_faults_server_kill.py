@@ -15,8 +15,8 @@ import time
 import uuid
 
 import pytest
-
 from runs.test_executor import assert_matches_reference, until
+
 from wqml_dash.runs.store import RunStore
 
 from .app_driver import launch_run, open_tab, press, row

@@ -12,8 +12,8 @@ import time
 
 import psutil
 import pytest
-
 from runs.test_executor import assert_matches_reference, until
+
 from wqml_dash.runs.config import RunConfig
 from wqml_dash.runs.executor import RunExecutor
 from wqml_dash.runs.store import RunStore

@@ -28,11 +28,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wqml_dash.core.scan.molecule import (
-    MAX_ATOMS, Molecule, MoleculeError, molecule_from_example, molecule_from_file, molecule_from_smiles,
-    search_qm9,
-)
-from wqml_dash.core.scan.engine import AXES, MODELS, REFERENCES, ScanEngine, ScanSettings
+from wqml_dash.core.scan.settings import AXES, MODELS, ScanSettings
+from wqml_dash.core.scan.engine import REFERENCES, ScanEngine
+from wqml_dash.core.scan.molecule import MAX_ATOMS, Molecule, MoleculeError, molecule_from_smiles, search_qm9
+from wqml_dash.core.scan.examples import molecule_from_example
+from wqml_dash.core.scan.molecule_files import molecule_from_file
 
 #: Examples per target: (default, thorough). Targets that build a whole explorer or run a
 #: full scan per example get fewer, so that the default file stays well under a minute.

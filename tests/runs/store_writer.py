@@ -11,7 +11,8 @@ import time
 
 import numpy as np
 
-from wqml_dash.core.learn.learning_curve import CurvePoint, parse_series
+from wqml_dash.core.learn.results import CurvePoint
+from wqml_dash.core.learn.series import parse_series
 from wqml_dash.runs.store import RunStore
 
 

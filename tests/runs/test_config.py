@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wqml_dash.core.learn.learning_curve import PAPER_SERIES, LearningCurveSettings
+from wqml_dash.core.learn.settings import PAPER_SERIES, LearningCurveSettings
 from wqml_dash.runs.config import PRESETS, RunConfig
 
 

@@ -10,7 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from wqml_dash.core.learn.learning_curve import PAPER_SERIES, run_learning_curve
+from wqml_dash.core.learn.learning_curve import run_learning_curve
+from wqml_dash.core.learn.settings import PAPER_SERIES
 from wqml_dash.core.progress import Cancelled
 from wqml_dash.runs import tasks as worker_tasks
 from wqml_dash.runs.config import RunConfig

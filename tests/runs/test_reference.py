@@ -7,9 +7,17 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from wqml_dash.core.learn.learning_curve import PAPER_SERIES
-from wqml_dash.runs.reference import (DATA_FOLDER, DEFAULT_REFERENCE, reference_points, reference_predictions,
-                                      reference_provenance, reference_run, reference_runs, reference_test_set)
+from wqml_dash.core.learn.settings import PAPER_SERIES
+from wqml_dash.runs.reference import (
+    DATA_FOLDER,
+    DEFAULT_REFERENCE,
+    reference_points,
+    reference_predictions,
+    reference_provenance,
+    reference_run,
+    reference_runs,
+    reference_test_set,
+)
 from wqml_dash.runs.store import POINT_COLUMNS
 from wqml_dash.runs.tasks import fit_task, prepare_inputs
 

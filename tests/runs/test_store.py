@@ -15,8 +15,16 @@ import pandas as pd
 import pytest
 
 from wqml_dash.runs.config import RunConfig
-from wqml_dash.runs.store import (POINT_COLUMNS, RUN_COLUMNS, SCHEMA_VERSION, STATUSES, RunStore, StoreError,
-                                  StoreVersionError, default_store_path)
+from wqml_dash.runs.store import (
+    POINT_COLUMNS,
+    RUN_COLUMNS,
+    SCHEMA_VERSION,
+    STATUSES,
+    RunStore,
+    StoreError,
+    StoreVersionError,
+    default_store_path,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from store_writer import fake_point  # noqa: E402

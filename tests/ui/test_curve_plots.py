@@ -7,9 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wqml_dash.ui.curves.curve_plots import (SERIES_COLORS, curves_table, learning_curve_plot, run_key, run_style,
-                                      series_choices, series_label, summarize)
-from wqml_dash.ui.curves.parity_plots import error_histogram, error_stats, parity_plot
+from wqml_dash.core.learn.results import error_stats
+from wqml_dash.core.learn.series import Series
+from wqml_dash.runs.summary import summarize
+from wqml_dash.ui.curves.curve_plots import (
+    SERIES_COLORS,
+    curves_table,
+    learning_curve_plot,
+    run_key,
+    run_style,
+)
+from wqml_dash.ui.curves.parity_plots import error_histogram, parity_plot
 
 hv.extension("bokeh", logo=False)
 
@@ -68,7 +76,7 @@ def test_plot_is_log_log_with_one_line_per_run_and_series_and_error_bars_for_see
     # one colour per series whatever the run
     colors = dict(zip(scatter.dimension_values("curve"), scatter.dimension_values("series_color"), strict=True))
     assert colors["#1 · W1"] == colors["#2 · W1"] == SERIES_COLORS["sorted:w1"]
-    assert colors["#1 · L1 · sorted"] == SERIES_COLORS["sorted:l1"]
+    assert colors["#1 · L1 · sorted CM"] == SERIES_COLORS["sorted:l1"]
     # the lower error bar never reaches zero on the log axis; the spread is the seeds' std
     assert (bars.dimension_values("neg") < bars.dimension_values("mae")).all()
     assert bars.dimension_values("mae_std") == pytest.approx(np.full(12, np.std([0, 1], ddof=1)))
@@ -90,8 +98,8 @@ def test_each_run_keeps_one_style_and_identical_runs_stay_apart():
     assert one["size"].tolist() == two["size"].tolist()  # ... at the same training sizes (hover)
     dashes = {p.opts.get().kwargs["line_dash"]: {c for c in p.dimension_values("curve") if isinstance(c, str) and c}
               for p in _lines(plot)}
-    assert dashes[run_style(1)["dash"]] == {"#1 · L1 · sorted", "#1 · W1"}
-    assert dashes[run_style(2)["dash"]] == {"#2 · L1 · sorted", "#2 · W1"}
+    assert dashes[run_style(1)["dash"]] == {"#1 · L1 · sorted CM", "#1 · W1"}
+    assert dashes[run_style(2)["dash"]] == {"#2 · L1 · sorted CM", "#2 · W1"}
     assert run_style(1) != run_style(2) and run_style(-1)["filled"] and not run_style(1)["filled"]
     assert run_style(1) == run_style(1 + 4)  # styles cycle; the key under the plot names them
     assert run_key({-1: "Paper Fig. 3", 2: "mine"}) == "**R1** ── ● Paper Fig. 3 · **#2** ··· △ mine"
@@ -117,7 +125,7 @@ def test_log_axes_have_labelled_1_2_5_ticks():
 
 def test_plot_of_one_run_labels_curves_by_series_only():
     plot = learning_curve_plot(summarize(_points()))
-    assert set(plot.Scatter.I.dimension_values("curve")) == {"L1 · sorted", "W1"}
+    assert set(plot.Scatter.I.dimension_values("curve")) == {"L1 · sorted CM", "W1"}
 
 
 def test_plot_hover_names_sigma_lambda_and_timings():
@@ -134,10 +142,11 @@ def test_plot_of_no_points_renders():
     assert "no finished points" in fig.title.text
 
 
-def test_series_choices_cover_every_order_and_metric():
-    assert len(series_choices()) == 9
-    assert series_label("random:l2") == "L2 · random"
-    assert series_label("sorted:w1") == "W1"  # W1 has no atom order
+def test_series_labels_name_metric_and_order_and_w1_without_order():
+    assert Series.parse("random:l2").label == "L2 · random CM"
+    assert Series.parse("sorted:w1").label == "W1"  # W1 has no atom order
+    assert Series.parse("random:w1").label == "W1"
+    assert Series.parse("sorted:l1", "bob").label == "L1 · BoB"  # Bag of Bonds: bags sorted, no order
 
 
 def test_curves_table_is_flat_and_renames_lambda():

@@ -10,7 +10,7 @@ import pytest
 from explorer_readout import READOUT, wait_d
 from explorer_readout import read_d as _d
 
-from wqml_dash.core.scan.molecule import TEACHING_EXAMPLES, molecule_from_example
+from wqml_dash.core.scan.examples import TEACHING_EXAMPLES, molecule_from_example
 
 DEFAULT, OTHER = list(TEACHING_EXAMPLES)[:2]  # the app opens on the first teaching example
 

@@ -121,7 +121,7 @@ def test_launch_watch_and_reload(app_url, app_store, watched_page, shot_path):
     plot = page.locator(".wqml-curve-plot canvas").first
     # The curve filled in: both series are in the chooser (only series with points are listed).
     curves = page.locator(".wqml-card").filter(has=page.locator(".wqml-curve-plot"))
-    for label in ("L1 · sorted", "W1"):
+    for label in ("L1 · sorted CM", "W1"):
         curves.get_by_role("button", name=label).wait_for(timeout=10_000)
     # The newest point's parity plot and error statistics are shown.
     page.locator(".wqml-point-stats").get_by_text("50 test molecules").wait_for(timeout=10_000)
@@ -297,7 +297,8 @@ def test_two_overlaid_runs_stay_distinguishable(app_url, app_store, watched_page
     marker and fill, and no point of one run hides a point of the other."""
     import numpy as np
 
-    from wqml_dash.core.learn.learning_curve import CurvePoint, parse_series
+    from wqml_dash.core.learn.results import CurvePoint
+    from wqml_dash.core.learn.series import parse_series
     from wqml_dash.runs.config import RunConfig
 
     store = RunStore(app_store)

@@ -17,11 +17,17 @@ import panel as pn
 import param
 import pytest
 
-from wqml_dash.core.learn.learning_curve import CurvePoint, parse_series
+from wqml_dash.core.learn.results import CurvePoint
+from wqml_dash.core.learn.series import parse_series
 from wqml_dash.runs.config import RunConfig
 from wqml_dash.runs.executor import RunProgress
-from wqml_dash.runs.reference import (DEFAULT_REFERENCE, reference_points, reference_predictions, reference_runs,
-                                      reference_test_set)
+from wqml_dash.runs.reference import (
+    DEFAULT_REFERENCE,
+    reference_points,
+    reference_predictions,
+    reference_runs,
+    reference_test_set,
+)
 from wqml_dash.runs.store import RunStore
 from wqml_dash.ui.curves.learning_curves_tab import LearningCurvesTab
 from wqml_dash.ui.curves.run_form import RunForm, log_sizes, parse_numbers
@@ -396,8 +402,21 @@ def test_the_app_survives_a_store_it_cannot_open(monkeypatch):
     monkeypatch.setattr(app, "LearningCurvesTab", refuse)
     tabs = app.create_app().main[0]
     tabs.active = 1  # the tab is built when first shown
-    alert = tabs[1]
+    alert = tabs.page(1)
     assert isinstance(alert, pn.pane.Alert) and "schema version 99" in alert.object
+
+
+def test_a_lazy_page_is_in_place_before_panel_sends_the_active_tab():
+    """PageTabs builds a page in a param.depends watcher, which param runs before watchers made with
+    ``watch`` (precedence 0, as Panel's own that send ``active`` to the browser): fails loudly if not."""
+    from wqml_dash.ui.app import LazyPage, PageTabs
+
+    built = pn.pane.Markdown("built")
+    tabs = PageTabs(("a", pn.pane.Markdown("a")), ("b", LazyPage(lambda: built)))
+    seen = []
+    tabs.param.watch(lambda event: seen.append(tabs[1] is built), "active")
+    tabs.active = 1
+    assert seen == [True] and tabs.page(1) is built
 
 
 def test_only_the_tab_on_screen_is_marked_shown(tmp_path, monkeypatch):
@@ -430,7 +449,7 @@ def test_a_hidden_page_stays_in_the_document_and_its_updates_keep_the_servers_st
     pages = [pn.pane.Markdown("first"), pn.pane.Markdown("second")]
     tabs = PageTabs(("a", pages[0]), ("b", pages[1]))
     doc = Document()
-    doc._template_variables["dist_url"] = "static/extensions/panel/"  # what Panel's server sets per session
+    doc.template_variables["dist_url"] = "static/extensions/panel/"  # what Panel's server sets per session
     with pn.io.server.set_curdoc(doc):
         tabs.server_doc(doc)
         tabs.active = 1
@@ -517,7 +536,7 @@ def test_the_reference_curves_can_be_hidden_and_runs_overlay_them(fresh):
     assert fresh.shown_runs == [1, DEFAULT_REFERENCE]
     assert set(fresh.summary["run_id"]) == {1, DEFAULT_REFERENCE}
     curves = set(fresh._plot().Scatter.I.dimension_values("curve"))
-    assert {"#1 · W1", "R1 · W1", "R1 · L2 · random"} <= curves
+    assert {"#1 · W1", "R1 · W1", "R1 · L2 · random CM"} <= curves
     fresh.run_chooser.value = [1]  # removing the reference in the chooser unticks the box
     assert not fresh.reference_toggle.value
 

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from wqml_dash.core.scan.molecule import TEACHING_EXAMPLES
+from wqml_dash.core.scan.examples import TEACHING_EXAMPLES
 from wqml_dash.ui.explorer.scan_state import DEFAULT_EXAMPLE, ExplorerState, display_transform, toggle_training_point
 
 GRID = np.round(np.arange(-1, 1.0001, 0.01), 9)
@@ -207,7 +207,7 @@ def test_shared_scans_answer_threads_at_once_with_one_result_per_training_set():
     import time
     from types import SimpleNamespace
 
-    from wqml_dash.ui.explorer.scan_state import SharedScans
+    from wqml_dash.core.scan.shared import SharedScans
 
     def ask_all(shared, entry, trains):
         got, errors = [], []

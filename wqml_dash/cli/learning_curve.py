@@ -8,11 +8,12 @@ import time
 from pathlib import Path
 
 from ..core.data import PROPERTIES
-from ..core.learn.learning_curve import (PAPER_SERIES, REPRESENTATIONS, LearningCurveSettings, parse_series,
-                                   run_learning_curve, series_product)
-from ..core.learn.metrics import METRICS
 from ..core.features.coulomb_matrix import ORDERS
-from ..core.learn.torch_backend import resolve_device
+from ..core.learn.backends import resolve_device
+from ..core.learn.learning_curve import run_learning_curve
+from ..core.learn.metrics import METRICS
+from ..core.learn.series import REPRESENTATIONS, parse_series, series_product
+from ..core.learn.settings import PAPER_SERIES, LearningCurveSettings
 from .common import EXIT_INTERRUPTED, UsageError, float_list, int_list, seed_list
 from .runs import add_scheduler_argument, add_store_argument
 

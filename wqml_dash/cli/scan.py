@@ -14,14 +14,15 @@ from .common import UsageError, float_list
 
 
 def _defaults():
-    from ..core.scan.engine import ScanSettings
+    from ..core.scan.settings import ScanSettings
 
     return ScanSettings.param
 
 
 def add_parser(sub) -> None:
-    from ..core.scan.molecule import TEACHING_EXAMPLES
-    from ..core.scan.engine import AXES, MODELS, REFERENCES
+    from ..core.scan.settings import AXES, MODELS
+    from ..core.scan.engine import REFERENCES
+    from ..core.scan.examples import TEACHING_EXAMPLES, example_files
 
     p = _defaults()
     scan = sub.add_parser(
@@ -35,6 +36,9 @@ def add_parser(sub) -> None:
     src.add_argument("--file", metavar="PATH", help="an .xyz, .sdf/.mol or .pdb file")
     src.add_argument("--example", choices=list(TEACHING_EXAMPLES),
                      help="a teaching example (its atom and axis are the defaults)")
+    src.add_argument("--example-file", choices=list(example_files()), metavar="NAME",
+                     help="an example file shipped with wqml-dash, read as --file reads one: "
+                          + ", ".join(example_files()))
     scan.add_argument("--atom", type=int, metavar="I", help="index of the moving atom, 0-based (required "
                                                             "except with --example)")
     scan.add_argument("--axis", choices=list(AXES), default=None,
@@ -66,12 +70,16 @@ def add_parser(sub) -> None:
 
 
 def _molecule(args):
-    from ..core.scan.molecule import molecule_from_example, molecule_from_file, molecule_from_qm9, molecule_from_smiles
+    from ..core.scan.examples import molecule_from_example, molecule_from_example_file
+    from ..core.scan.molecule_files import molecule_from_file
+    from ..core.scan.molecule import molecule_from_qm9, molecule_from_smiles
 
     if args.smiles is not None:
         return molecule_from_smiles(args.smiles)
     if args.example is not None:
         return molecule_from_example(args.example)
+    if args.example_file is not None:
+        return molecule_from_example_file(args.example_file)
     if args.file is not None:
         from ..core.scan.molecule import MAX_FILE_BYTES
 
@@ -95,8 +103,8 @@ def _molecule(args):
 
 
 def _settings(args):
-    from ..core.scan.molecule import TEACHING_EXAMPLES
-    from ..core.scan.engine import MODELS, ScanSettings
+    from ..core.scan.settings import MODELS, ScanSettings
+    from ..core.scan.examples import TEACHING_EXAMPLES
 
     example = TEACHING_EXAMPLES.get(args.example) if args.example else None
     atom = args.atom if args.atom is not None else (example.atom if example else None)
@@ -135,8 +143,8 @@ def _param_message(exc: ValueError) -> str:
 
 
 def run(args) -> int:
-    from ..core.scan.molecule import MoleculeError
     from ..core.scan.engine import MODEL_LABELS, ScanEngine
+    from ..core.scan.molecule import MoleculeError
 
     try:
         mol = _molecule(args)

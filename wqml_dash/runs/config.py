@@ -10,7 +10,7 @@ import re
 
 import param
 
-from ..core.learn.learning_curve import PAPER_SERIES, LearningCurveSettings
+from ..core.learn.settings import PAPER_SERIES, LearningCurveSettings
 
 #: Ready-made configurations (partial dicts for `RunConfig.from_dict`; the rest are defaults).
 PRESETS: dict[str, dict] = {

@@ -5,10 +5,11 @@ time it needs one (nothing for the user to start); with ``scheduler="tcp://HOST:
 ``$WQML_SCHEDULER`` it sends the same tasks to an existing cluster, whose workers need
 wqml-dash installed and QM9 cached (`wqml data`), but never see the store.
 
-Each run gets a driver thread in this process. It submits, per seed, one task that draws the
-test set and one task per kind of series that prepares the shared inputs (representations of
-the training pool and the test set), then one task per (series, size, seed) point that takes
-those inputs as futures, so they travel to a worker once, not per task. Points are written to
+Each run gets a driver thread in this process. It submits the run's plan (`core.learn.plan`):
+per seed, one task that draws the test set; per kind of series, one task that prepares the shared
+inputs (representations of the training pool and the test set); per (series, seed), one task that
+computes the distances of the largest training set; then one task per (series, size, seed) point
+that takes those as futures, so they travel to a worker once, not per task. Points are written to
 the store as they arrive. Cancelling a run cancels its pending tasks and sets a distributed
 `Event` that running tasks poll between solves.
 """
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..core.learn.plan import plan_chains
 from ..core.progress import Cancelled
 from . import tasks as worker_tasks
 from .config import RunConfig
@@ -493,24 +495,35 @@ class RunExecutor:
         seeds = list(dict.fromkeys(seed for _, _, seed in run.tasks))
         test_futures = {seed: client.submit(worker_tasks.test_set, config, seed, priority=100,
                                             key=f"wqml-testset-{run_id}-{seed}-{token}") for seed in seeds}
+        # The plan's chains (core.learn.plan): shared inputs, one distance matrix per chain, its points by size,
+        # each starting its local search from the previous point's future (or, resuming, the stored optimum).
+        run_order = {task: i for i, task in enumerate(run.tasks)}
+        stored = self._stored_optima(run_id)
         inputs: dict[tuple, object] = {}
-        points = {}
-        # The hyperparameter search of a size starts from the optimum of the next smaller size of
-        # the same series and seed (cfg.search == "local"): pass that task's future, or the stored
-        # point when resuming.
-        previous = self._stored_optima(run_id)
-        for i, (series, size, seed) in sorted(enumerate(run.tasks), key=lambda t: (t[1][1], t[0])):
-            k = worker_tasks.inputs_key(cfg, series, seed)
-            if k not in inputs:
-                inputs[k] = client.submit(worker_tasks.prepare_inputs, config, seed, series, priority=100,
-                                          key=f"wqml-inputs-{run_id}-{len(inputs)}-{token}")
-            start = previous.get((series, seed))
-            fut = client.submit(worker_tasks.fit_task, inputs[k], config, series, size, seed, run.cancel_event,
-                                start, priority=-i, key=f"wqml-point-{run_id}-{i}-{token}")
-            previous[(series, seed)] = fut
-            points[fut] = (series, size, seed)
+        distances: dict[object, int] = {}  # distance future -> points of its chain not yet back
+        points: dict[object, tuple[str, int, int]] = {}
+        chain_of: dict[object, object] = {}  # point future -> its chain's distance future
+        for c, chain in enumerate(plan_chains(run.tasks, cfg.representation, cfg.search)):
+            series = chain.series.key
+            if chain.inputs_key not in inputs:
+                inputs[chain.inputs_key] = client.submit(
+                    worker_tasks.prepare_inputs, config, chain.seed, series, priority=100,
+                    key=f"wqml-inputs-{run_id}-{len(inputs)}-{token}")
+            dist = client.submit(worker_tasks.distances_task, inputs[chain.inputs_key], config, series, priority=90,
+                                 key=f"wqml-distances-{run_id}-{c}-{token}")
+            distances[dist] = len(chain.points)
+            futures: dict = {}
+            for task in chain.points:
+                i = run_order[task.key]
+                start = futures[task.warm_start] if task.warm_start is not None else stored.get((series, chain.seed))
+                fut = client.submit(worker_tasks.fit_task, inputs[chain.inputs_key], config, series, task.size,
+                                    chain.seed, run.cancel_event, start, dist, priority=-i,
+                                    key=f"wqml-point-{run_id}-{i}-{token}")
+                futures[task] = fut
+                points[fut] = task.key
+                chain_of[fut] = dist
         with run.lock:
-            run.futures = [*test_futures.values(), *inputs.values(), *points]
+            run.futures = [*test_futures.values(), *inputs.values(), *distances, *points]
             stopped = run.stop.is_set()
         if stopped:  # cancelled while we were submitting
             client.cancel(run.futures)
@@ -531,6 +544,7 @@ class RunExecutor:
                         continue
                     return f"{series} n={size} seed {seed}: {describe_task_error(exc)}"
                 point = fut.result()
+                self._release_distances(run, distances, chain_of.pop(fut))
                 if seed not in test_done:
                     rows, y_true = test_futures[seed].result()
                     self.store.set_test_set(run_id, seed, y_true, rows)
@@ -547,6 +561,15 @@ class RunExecutor:
                 run.futures = []
             if leftover:
                 client.cancel(leftover)
+
+    @staticmethod
+    def _release_distances(run: _ActiveRun, distances: dict, dist) -> None:
+        """Forget a chain's distance matrix once its last point is back, so the worker frees it."""
+        distances[dist] -= 1
+        if distances[dist] == 0:
+            with run.lock:
+                run.futures = [f for f in run.futures if f is not dist]
+            del distances[dist]
 
     def _stored_optima(self, run_id: int) -> dict[tuple[str, int], tuple[float, float]]:
         """(series, seed) -> (sigma, lambda) of the largest size already stored (for a resume)."""

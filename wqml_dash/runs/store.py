@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.learn.learning_curve import CurvePoint, parse_series
+from ..core.learn.results import CurvePoint
+from ..core.learn.series import parse_series
 from .config import RunConfig
 
 #: Schema version this code writes (``PRAGMA user_version``).

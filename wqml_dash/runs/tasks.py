@@ -1,4 +1,8 @@
-"""What runs on the Dask workers: shared inputs per (seed, series kind) and one point per task.
+"""What runs on the Dask workers: the steps of `core.learn.plan`, one task each.
+
+Per run and seed: `test_set`; per shared inputs key: `prepare_inputs`; per chain (series and
+seed): `compute_distances`; per point: `fit_task`, which takes those results as futures, so they
+travel to a worker once, not per task (and Dask runs a chain's points where its distances are).
 
 Workers import this module (on a remote cluster, wqml-dash must be installed on every worker)
 and load QM9 once per process from the local cache (`worker_dataset`). Workers never touch the
@@ -9,11 +13,13 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.learn.learning_curve import CurvePoint, fit_point, parse_series, series_features, split_rows
+from ..core.learn.plan import SeriesDistances, SeriesInputs, compute_distances, fit_point, split_rows
+from ..core.learn.plan import prepare_inputs as prepare_series_inputs
+from ..core.learn.results import CurvePoint
+from ..core.learn.series import Series
 from ..core.progress import Cancelled
 from .config import RunConfig
 
@@ -32,62 +38,28 @@ def worker_dataset():
         return _dataset
 
 
-@dataclass
-class SeriesInputs:
-    """Prepared representations of one seed's training pool and test set for one kind of series.
-
-    Attributes
-    ----------
-    X_train : (n_pool, d) `series_features` of the pool (the largest training size)
-    y_train : (n_pool,) targets of the pool
-    X_test : (n_test, d) prepared test representations
-    y_test : (n_test,) test targets
-    seconds : time spent preparing them
-    """
-
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
-    seconds: float
-
-
-def inputs_key(config: RunConfig, series: str, seed: int) -> tuple:
-    """Series that share their prepared inputs get the same key: L1 and L2 compare the same
-    vectors, W1 the sorted ones; Bag of Bonds does not depend on the order."""
-    order, metric = parse_series(series)
-    kind = "sorted-entries" if metric == "w1" else "vector"
-    if config.representation == "bob" or metric == "w1":
-        order = "any"  # W1 entries sorted: the atom order cannot matter
-    return (int(seed), config.representation, order, kind)
-
-
-def _split(config: RunConfig, seed: int, n_molecules: int) -> tuple[np.ndarray, np.ndarray]:
-    config.check_fits(n_molecules)
-    return split_rows(n_molecules, max(config.sizes), config.n_test, seed)
-
-
 def test_set(config: dict, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """One seed's test set: (QM9 indices (n_test,) int64, reference values (n_test,))."""
     cfg = RunConfig.from_dict(config)
     dataset = worker_dataset()
-    _, test_rows = _split(cfg, seed, len(dataset))
+    cfg.check_fits(len(dataset))
+    _, test_rows = split_rows(len(dataset), max(cfg.sizes), cfg.n_test, seed)
     return np.asarray(dataset.index)[test_rows].astype(np.int64), dataset.target(cfg.target)[test_rows]
 
 
 def prepare_inputs(config: dict, seed: int, series: str) -> SeriesInputs:
-    """The shared inputs of every task of ``series`` (and of series with the same `inputs_key`)."""
-    t0 = time.perf_counter()
+    """Step 1 of the plan: the inputs every chain with ``series``' inputs key shares."""
     cfg = RunConfig.from_dict(config)
-    order, metric = parse_series(series)
-    dataset = worker_dataset()
-    train_rows, test_rows = _split(cfg, seed, len(dataset))
-    X = series_features(dataset, np.concatenate([train_rows, test_rows]), order, metric, seed,
-                        cfg.representation)
-    y = dataset.target(cfg.target)
-    n_pool = train_rows.size
-    return SeriesInputs(X_train=X[:n_pool], y_train=y[train_rows], X_test=X[n_pool:], y_test=y[test_rows],
-                        seconds=time.perf_counter() - t0)
+    return prepare_series_inputs(worker_dataset(), cfg.settings_for(seed), series, seed)
+
+
+def distances_task(inputs: SeriesInputs, config: dict, series: str) -> SeriesDistances:
+    """Step 2 of the plan: one chain's distances, as NumPy arrays (they may travel between workers)."""
+    from ..core.learn.backends import get_backend
+
+    backend = get_backend(RunConfig.from_dict(config).device)
+    d = compute_distances(inputs, Series.parse(series).metric, backend)
+    return SeriesDistances(train=backend.to_numpy(d.train), test=backend.to_numpy(d.test), seconds=d.seconds)
 
 
 class DaskCancel:
@@ -121,19 +93,21 @@ class DaskCancel:
 
 
 def fit_task(inputs: SeriesInputs, config: dict, series: str, size: int, seed: int,
-             cancel_event: str | None = None,
-             start: CurvePoint | tuple[float, float] | None = None) -> CurvePoint:
-    """One point: `fit_point` for ``series`` at training size ``size`` with ``seed``'s settings.
+             cancel_event: str | None = None, start: CurvePoint | tuple[float, float] | None = None,
+             distances: SeriesDistances | None = None) -> CurvePoint:
+    """Step 3 of the plan: the point of ``series`` at training size ``size`` with ``seed``'s settings.
 
-    ``start``: the point (or its ``(sigma, lambda)``) of the next smaller size of the same series
-    and seed, where the local hyperparameter search starts (None: the whole grid).
+    ``start``: the point (or its ``(sigma, lambda)``) of the chain's previous size, where the local
+    hyperparameter search starts (None: the whole grid). ``distances``: the chain's (None: this
+    point computes its own).
     """
     cancel = DaskCancel(cancel_event) if cancel_event else None
     if cancel is not None:
         cancel.check()
     cfg = RunConfig.from_dict(config)
-    order, metric = parse_series(series)
+    s = Series.parse(series, cfg.representation)
     if isinstance(start, CurvePoint):
         start = (start.sigma, start.lam)
-    return fit_point(inputs.X_train, inputs.y_train, inputs.X_test, inputs.y_test, order, metric, int(size),
-                     cfg.settings_for(seed), start=start, cancel=cancel)
+    return fit_point(inputs.X_train, inputs.y_train, inputs.X_test, inputs.y_test, s.order, s.metric, int(size),
+                     cfg.settings_for(seed), D_train=None if distances is None else distances.train,
+                     D_test=None if distances is None else distances.test, start=start, cancel=cancel)

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import logging
-from pathlib import Path
 
 import holoviews as hv
 import panel as pn
 import param
-from panel.io.resources import LOCAL_DIST
 
 from .access import refusal_message
+from .curves.learning_curves_tab import LearningCurvesTab
 from .data.data_overview import DataOverview
 from .data.data_source import DataSource
 from .explorer.displacement_explorer import DisplacementExplorer
-from .curves.learning_curves_tab import LearningCurvesTab
 from .navigation import Navigation, connect
 
 log = logging.getLogger(__name__)
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
-#: Inlined into the page (served by the app itself; nothing is fetched from elsewhere).
-_CSS = (ASSETS / "wqml.css").read_text() if (ASSETS / "wqml.css").exists() else ""
+#: Where Panel's server serves its own stylesheets (Panel's ``LOCAL_DIST``; see `_serve_styles_locally`).
+PANEL_STATIC = "static/extensions/panel/"
+
+
+@functools.cache
+def stylesheet() -> str:
+    """The app's CSS (package data ``ui/assets/wqml.css``), inlined into the page: nothing is fetched
+    from elsewhere, and a wheel install carries it."""
+    return importlib.resources.files(__package__).joinpath("assets", "wqml.css").read_text(encoding="utf-8")
 
 ABOUT = """
 ### What is this?
@@ -60,11 +65,15 @@ class PageTabs(pn.Tabs):
     """Tabs that build a page when first shown and set ``shown`` on their pages.
 
     A page with a ``shown`` parameter pauses its updates while hidden and catches up when shown.
+    A `LazyPage`'s tab holds an empty column until first shown; then the built page replaces it.
+    That happens in a ``param.depends(watch=True)`` watcher, which param runs before the watchers
+    registered with ``watch`` (Panel's own, which send ``active`` to the browser): param reserves
+    negative precedences for ``param.depends`` watchers and runs lower precedences first (its
+    ``Parameters.watch`` reference). ``tests/ui/test_learning_curves_tab.py`` checks that order.
     Once built, a page stays in the document (the tabs are not ``dynamic``): an update made while
-    it is hidden (a run finishing) goes to models the document knows, so their stylesheets keep
-    the server's address (a model outside a document gets Panel's CDN, which a classroom without
-    internet cannot reach), and showing a tab again rebuilds nothing, whatever order Panel's own
-    watchers run in.
+    it is hidden (a run finishing) goes to models the document knows, so their stylesheets keep the
+    server's address (a model outside a document gets Panel's CDN, which a classroom without
+    internet cannot reach).
 
     Parameters
     ----------
@@ -75,15 +84,20 @@ class PageTabs(pn.Tabs):
 
     def __init__(self, *pages: tuple[str, object], **params):
         self._pages = [page for _title, page in pages]
+        self._titles = [title for title, _page in pages]
         super().__init__(*((title, pn.Column(sizing_mode="stretch_width") if isinstance(page, LazyPage) else page)
                            for title, page in pages), **params)
+
+    def page(self, i: int):
+        """The page of tab ``i`` (the `LazyPage` itself while it is not built)."""
+        return self._pages[i]
 
     @param.depends("active", watch=True, on_init=True)
     def _mark_shown(self) -> None:
         page = self._pages[self.active] if 0 <= self.active < len(self._pages) else None
         if isinstance(page, LazyPage):
             page = self._pages[self.active] = page.build()
-            self[self.active] = (self._names[self.active], page)
+            self[self.active] = (self._titles[self.active], page)
         for i, page in enumerate(self._pages):
             if isinstance(page, LazyPage):
                 continue
@@ -108,10 +122,17 @@ def _serve_styles_locally(doc) -> None:
     Panel sets it when it renders the session's page; a model updated before that (a run that
     finishes while twenty sessions open at once updates every session's table) would get its
     stylesheets from Panel's CDN instead, which a classroom without internet cannot reach.
+
+    Panel has no public setting for this; it reads the ``dist_url`` entry of the document's template
+    variables (Bokeh's public ``Document.template_variables``), which its server writes only when it
+    renders the page. ``tests/ui/test_app_styles.py`` fails loudly if Panel stops reading it. Upstream:
+    Panel patches ``dist_url`` into stylesheets on property updates since
+    https://github.com/holoviz/panel/pull/4413; models added before render got CDN addresses in
+    https://github.com/holoviz/panel/pull/5278. We found no public setting for it.
     """
-    if doc is None or doc.session_context is None or "dist_url" in doc._template_variables:
+    if doc is None or doc.session_context is None or "dist_url" in doc.template_variables:
         return
-    doc._template_variables["dist_url"] = f"{pn.state.rel_path}/{LOCAL_DIST}" if pn.state.rel_path else LOCAL_DIST
+    doc.template_variables["dist_url"] = f"{pn.state.rel_path}/{PANEL_STATIC}" if pn.state.rel_path else PANEL_STATIC
 
 
 class _Template(pn.template.BootstrapTemplate):
@@ -144,7 +165,7 @@ def _holoviews() -> None:
 def create_app() -> pn.viewable.Viewable:
     """Build the page for one browser session (a short refusal for clients `access` turns away)."""
     # BootstrapTemplate fetches no web fonts: the page works offline (DESIGN.md).
-    pn.extension("tabulator", design="bootstrap", notifications=True, raw_css=[_CSS])
+    pn.extension("tabulator", design="bootstrap", notifications=True, raw_css=[stylesheet()])
     _serve_styles_locally(pn.state.curdoc)
     refusal = refusal_message()
     if refusal is not None:

@@ -4,8 +4,7 @@
 ``load_qm9_release(path_or_url)`` reads the original QM9 release.
 """
 
-from .dataset import (DEFAULT_TARGET, HARTREE_TO_KCAL, PROPERTIES, MolecularDataset,
-                      atomization_energy)
+from .dataset import DEFAULT_TARGET, HARTREE_TO_KCAL, PROPERTIES, MolecularDataset, atomization_energy
 from .qm9 import DataError, load_qm9, load_qm9_release
 
 __all__ = ["DEFAULT_TARGET", "HARTREE_TO_KCAL", "PROPERTIES", "MolecularDataset",

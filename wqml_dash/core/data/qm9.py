@@ -16,13 +16,13 @@ import re
 import tarfile
 import tempfile
 import urllib.request
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 
-from .dataset import SYMBOL_TO_Z, MolecularDataset, atomization_energy
 from ..progress import ProgressCallback, report
+from .dataset import SYMBOL_TO_Z, MolecularDataset, atomization_energy
 
 #: Bump when the cache layout or parsing changes: older caches are then rebuilt.
 CACHE_SCHEMA = 1

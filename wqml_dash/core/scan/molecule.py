@@ -1,4 +1,5 @@
-"""Single molecules for the displacement explorer: from QM9, SMILES, files, or teaching examples.
+"""Single molecules for the displacement explorer: `Molecule`, from QM9 or SMILES (files: `molecule_files`;
+teaching examples: `examples`).
 
 Every `Molecule` has explicit hydrogens, 3D coordinates in Angstrom and its bonds (perceived
 from the geometry for XYZ input). RDKit does the chemistry; this module only turns its
@@ -10,7 +11,6 @@ from __future__ import annotations
 import re
 import weakref
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
@@ -132,6 +132,17 @@ class Molecule:
         for i, (x, y, z) in enumerate(xyz):
             conf.SetAtomPosition(i, Point3D(float(x), float(y), float(z)))
         return mol
+
+    def bonded_partners(self, atom: int) -> list[int]:
+        """The atoms bonded to ``atom``, ascending."""
+        return sorted({int(j) for i, j in self.bonds if i == atom} | {int(i) for i, j in self.bonds if j == atom})
+
+    def default_partner(self, atom: int) -> int | None:
+        """For a scan along a bond: the lowest-numbered atom bonded to ``atom`` (else the lowest other
+        atom; None for a single atom)."""
+        bonded = self.bonded_partners(atom)
+        others = [j for j in range(len(self)) if j != atom]
+        return bonded[0] if bonded else (others[0] if others else None)
 
     def to_xyz(self, comment: str | None = None) -> str:
         """The molecule as an XYZ file (text)."""
@@ -414,255 +425,3 @@ def search_qm9(dataset, query: str, limit: int = 50):
         return frame.iloc[:0]
     rows = pd.unique(np.concatenate(hits).astype(np.int64))[:limit]
     return frame.iloc[rows].copy()
-
-
-_READERS = {".xyz": "xyz", ".sdf": "sdf", ".mol": "sdf", ".sd": "sdf", ".pdb": "pdb", ".ent": "pdb"}
-
-
-def check_file_size(filename: str, size: int) -> None:
-    """Raise `MoleculeError` for a file of ``size`` bytes over `MAX_FILE_BYTES`."""
-    if size > MAX_FILE_BYTES:
-        raise MoleculeError(f"{filename}: the file has {size:,} bytes; at most {MAX_FILE_BYTES:,} bytes "
-                            f"({MAX_FILE_BYTES / 2**20:g} MiB) are read; a molecule the explorer shows takes a few kB")
-
-
-def molecule_from_file(data: bytes, filename: str) -> Molecule:
-    """A molecule from the bytes of an XYZ, SDF/MOL or PDB file; format from the extension.
-
-    XYZ: bonds and bond orders perceived from the geometry. SDF: the first record. Missing
-    hydrogens (SDF, PDB) are added with coordinates; a 2D SDF is embedded in 3D (seed 0).
-    Nothing is written to disk. Files over `MAX_FILE_BYTES` are refused before decoding.
-    """
-    from pathlib import PurePath
-
-    name = PurePath(str(filename or "").replace("\\", "/")).name
-    ext = PurePath(name.lower()).suffix
-    kind = _READERS.get(ext)
-    if kind is None:
-        raise MoleculeError(f"cannot read {name or 'the file'!r}: unknown extension {ext or '(none)'!r}; "
-                            f"use one of {sorted(set(_READERS))}")
-    if isinstance(data, memoryview):
-        data = data.tobytes()
-    if not isinstance(data, bytes | bytearray | str):
-        raise MoleculeError(f"{name}: expected the file's bytes, got {type(data).__name__}")
-    check_file_size(name, len(data.encode("utf-8")) if isinstance(data, str) else len(data))
-    try:
-        text = data if isinstance(data, str) else bytes(data).decode("utf-8")
-    except UnicodeDecodeError:
-        raise MoleculeError(f"{name}: not a text file (an {ext} file is plain text)") from None
-    if "\x00" in text:
-        raise MoleculeError(f"{name}: not a text file (it contains NUL bytes)")
-    if not text.strip():
-        raise MoleculeError(f"{name}: the file is empty")
-    try:
-        try:
-            return _read_text(text, name, kind)
-        except RuntimeError as exc:  # an RDKit invariant violation on content it accepted: still the file's fault
-            raise MoleculeError(f"{name}: RDKit cannot make a molecule of it ({_first_line(exc)})") from None
-    except MoleculeError as exc:
-        message = str(exc) if str(exc).startswith(f"{name}:") else f"{name}: {exc}"
-        guess = _guess_format(text)
-        if guess is not None and guess != kind:
-            message += f"; the content looks like {_FORMAT_NAMES[guess]}: check the file's extension"
-        raise MoleculeError(message) from None
-
-
-_FORMAT_NAMES = {"xyz": "an XYZ file", "sdf": "an SDF/MOL file", "pdb": "a PDB file"}
-
-
-def _guess_format(text: str) -> str | None:
-    """What a file's text looks like ('xyz', 'sdf', 'pdb'), for messages about mislabelled files."""
-    lines = text.splitlines()
-    if "M  END" in text or "V2000" in text or "V3000" in text:
-        return "sdf"
-    if any(line.startswith(("ATOM  ", "HETATM")) for line in lines[:2000]):
-        return "pdb"
-    if lines and lines[0].strip().isdigit():
-        return "xyz"
-    return None
-
-
-def _read_text(text: str, name: str, kind: str) -> Molecule:
-    """The molecule of a file's text, ``kind`` one of 'xyz', 'sdf', 'pdb'."""
-    from pathlib import PurePath
-
-    from rdkit import Chem, RDLogger
-
-    source = f"file:{name}"
-    stem = PurePath(name).stem or name
-    RDLogger.DisableLog("rdApp.*")
-    try:
-        if kind == "xyz":
-            charges, coords, comment = _parse_xyz(text, name)
-            mol, with_orders = perceive_bonds(charges, coords)
-            return _from_rdkit(mol, comment or stem, source, with_orders=with_orders)
-        if kind == "sdf":
-            block = text.split("$$$$")[0]
-            mol = Chem.MolFromMolBlock(block, removeHs=False, sanitize=False)
-            if mol is None:
-                raise MoleculeError(f"{name}: not a valid MOL/SDF record")
-            title = mol.GetProp("_Name").strip() if mol.HasProp("_Name") else ""
-        else:
-            mol = Chem.MolFromPDBBlock(text, removeHs=False, sanitize=False)
-            if mol is None or mol.GetNumAtoms() == 0:
-                raise MoleculeError(f"{name}: no atoms found in the PDB file")
-            title = ""
-        _sanitize(mol, name)
-        if mol.GetNumAtoms() == 0:
-            raise MoleculeError(f"{name}: no atoms in the file")
-        _check_size(mol.GetNumAtoms())
-        conf = mol.GetConformer() if mol.GetNumConformers() else None
-        flat = conf is None or (not conf.Is3D() and np.allclose(conf.GetPositions()[:, 2], 0.0))
-        if flat:
-            mol = Chem.AddHs(mol)
-            _check_size(mol.GetNumAtoms())
-            _embed(mol, 0, name)
-        else:
-            _check_file_geometry(mol, name)  # before hydrogens are placed from it
-            if any(a.GetTotalNumHs() > 0 for a in mol.GetAtoms()):
-                try:
-                    mol = Chem.AddHs(mol, addCoords=True)
-                except RuntimeError as exc:
-                    raise MoleculeError(f"{name}: hydrogens cannot be placed ({_first_line(exc)})") from None
-        return _from_rdkit(mol, title or stem, source)
-    finally:
-        RDLogger.EnableLog("rdApp.*")
-
-
-def _check_file_geometry(mol, name: str) -> None:
-    """Coordinates of a file's molecule: finite, not absurd, no two atoms on one spot."""
-    charges = np.array([a.GetAtomicNum() for a in mol.GetAtoms()], dtype=np.int64)
-    try:
-        _check_coords(mol.GetConformer().GetPositions())
-        _check_separation(charges, mol.GetConformer().GetPositions())
-    except MoleculeError as exc:
-        raise MoleculeError(f"{name}: {exc}") from None
-
-
-def _parse_xyz(text: str, name: str) -> tuple[np.ndarray, np.ndarray, str]:
-    """(charges (n,), coords (n, 3) Angstrom, comment) of the first frame of an XYZ file."""
-    from rdkit import Chem
-
-    lines = text.splitlines()
-    try:
-        n = int(lines[0].split()[0])
-    except (IndexError, ValueError):
-        raise MoleculeError(f"{name}: an XYZ file starts with the number of atoms") from None
-    if n <= 0 or len(lines) < n + 2:
-        raise MoleculeError(f"{name}: says {n} atoms but has {max(len(lines) - 2, 0)} atom lines")
-    _check_size(n)
-    table = Chem.GetPeriodicTable()
-    charges, coords = [], []
-    for k, line in enumerate(lines[2:n + 2], start=3):
-        parts = line.split()
-        try:
-            symbol = parts[0]
-            z = int(symbol) if re.fullmatch(r"[0-9]+", symbol) else table.GetAtomicNumber(symbol.capitalize())
-            xyz = [float(v) for v in parts[1:4]]
-        except (IndexError, ValueError, RuntimeError):
-            raise MoleculeError(f"{name}: line {k} is not 'element x y z': {line.strip()[:80]!r}") from None
-        if len(xyz) != 3 or not np.isfinite(xyz).all():
-            raise MoleculeError(f"{name}: line {k} is not 'element x y z' with finite numbers: {line.strip()[:80]!r}")
-        if not 1 <= z <= MAX_Z:
-            raise MoleculeError(f"{name}: line {k}: {symbol[:10]!r} is not an element")
-        charges.append(z)
-        coords.append(xyz)
-    charges, coords = np.array(charges, dtype=np.int64), np.array(coords)
-    try:
-        _check_coords(coords)
-        _check_separation(charges, coords)
-    except MoleculeError as exc:
-        raise MoleculeError(f"{name}: {exc}") from None
-    return charges, coords, lines[1].strip()
-
-
-# ----------------------------------------------------------------------------------------
-# Teaching examples
-
-
-@dataclass(frozen=True)
-class TeachingExample:
-    """A curated molecule with a sensible atom and axis for the displacement scan.
-
-    ``atom`` (and ``partner``, for ``axis="bond"``) index the molecule as
-    `molecule_from_example` builds it: for SMILES, heavy atoms in SMILES order then hydrogens;
-    for QM9, QM9's atom order.
-    """
-
-    key: str
-    title: str
-    smiles: str | None
-    qm9_index: int | None
-    atom: int
-    axis: str
-    description: str
-    partner: int | None = None
-
-
-# Chosen by measuring jump ratios (largest jump between neighbouring grid points / the
-# reference's) for every heavy atom of 14 planar candidates, seeds 0-9, default scan settings.
-# Default, formic acid's carbonyl oxygen, seed 0: L1 sorted (10 points) 14.3, W1 1.03,
-# L1 sorted (80 points) 2.2; over seeds 0-9 the 10-point L1 ratio is 5.5 to 14.3 (median 10.3)
-# and W1 at most 1.03. One pair of swap points (d = +-0.495 A) makes two plain, symmetric jumps.
-# Each description states the swap points, ties and largest jumps its plot shows (default settings,
-# seed 0); tests/core/test_teaching_examples.py checks every claim.
-TEACHING_EXAMPLES: dict[str, TeachingExample] = {
-    e.key: e for e in (
-        TeachingExample(
-            "formic_acid", "Formic acid: one clean swap", "O=CO", None, 0, "normal",
-            "The carbonyl oxygen moves through the molecular plane: at d = ±0.5 Å its row in the sorted "
-            "Coulomb matrix swaps with the other oxygen's and the L1-sorted model jumps, while W1 stays "
-            "smooth, as in the paper's Fig. 2. No tie: the two oxygens never have equal norms at a grid point."),
-        TeachingExample(
-            "acrolein", "Acrolein: carbonyl carbon out of plane", "C=CC=O", None, 2, "normal",
-            "The central carbonyl carbon moves out of the plane: near d = ±0.3 Å the rows of two hydrogens "
-            "swap (a small jump), further out more rows, and at d = ±0.94 Å the rows of the carbons C1 and "
-            "C2: the largest jump of L1 sorted. With 80 training points the jumps shrink but remain."),
-        TeachingExample(
-            "pyridine", "Pyridine (QM9 #215): many swaps and a tie", None, 215, 2, "normal",
-            "A carbon next to the nitrogen of QM9's pyridine (B3LYP geometry) leaves the ring plane: rows of "
-            "carbons and hydrogens swap at eight places between 0.29 and 0.68 Å on each side. At d = 0 the "
-            "ring is symmetric and the rows of C1 and C5 tie (dotted line): the sort orders them differently "
-            "there than on either side, and L1 sorted shows a one-point spike, its largest jump."),
-        TeachingExample(
-            "furan", "Furan (QM9 #52): more data does not help", None, 52, 1, "normal",
-            "A carbon next to the oxygen of QM9's furan moves out of plane: rows swap at ±0.48, ±0.50, "
-            "±0.68 and ±0.84 Å. At d = 0 the ring is symmetric and the rows of C1 and C4 tie (dotted line): "
-            "L1 sorted spikes at that one point, its largest jump, and the spike stays as large with 80 "
-            "training points as with 10 while the jumps at the swap points shrink."),
-        TeachingExample(
-            "butadiene", "Butadiene: a tie makes the largest jump", "C=CC=C", None, 0, "normal",
-            "A terminal carbon of 1,3-butadiene moves out of plane. Only two hydrogen rows swap (H5 and H9, "
-            "near d = ±0.3 Å, a small jump). The large jump is at d = 0, where the molecule is symmetric and "
-            "the rows of the inner carbons C1 and C2 tie (dotted line): the sort puts them in another order "
-            "there than on either side, and L1 sorted spikes by about 130 kcal/mol at that one point, with "
-            "10 or with 80 training points. W1 does not depend on the order and stays smooth."),
-        TeachingExample(
-            "benzene", "Benzene: no swap, no jump", "c1ccccc1", None, 0, "normal",
-            "A control: when a ring carbon of benzene moves out of plane no rows swap and none tie (the two "
-            "carbons next to it stay equivalent), and L1 sorted is as smooth as W1."),
-        TeachingExample(
-            "ethylene_bond", "Ethylene: along the C=C bond", "C=C", None, 0, "bond",
-            "One carbon moves along the C=C bond towards the other. At d = 0 the two carbons' rows tie and "
-            "then cross (tie and swap at one point): L1 sorted spikes there. Beyond d = +0.83 Å the carbons "
-            "would be closer than 0.5 Å and those geometries are left out; just before, the Lennard-Jones "
-            "reference climbs steeply to about 1e7 kcal/mol (zoom in on d below 0.5 Å to see the rest).",
-            partner=1),
-    )
-}
-
-
-@lru_cache(maxsize=32)
-def molecule_from_example(key: str) -> Molecule:
-    """The molecule of teaching example ``key`` (SMILES examples need no QM9)."""
-    try:
-        example = TEACHING_EXAMPLES[key]
-    except KeyError:
-        raise MoleculeError(f"unknown example {key!r}; choose one of {list(TEACHING_EXAMPLES)}") from None
-    if example.smiles is not None:
-        mol = molecule_from_smiles(example.smiles, seed=0, name=example.title)
-    else:
-        from ..data import load_qm9
-
-        mol = molecule_from_qm9(load_qm9(), example.qm9_index)
-    return Molecule(mol.charges, mol.coords, mol.bonds, example.title, mol.smiles, f"example:{key}", mol.molblock)

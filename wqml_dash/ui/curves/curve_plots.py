@@ -1,19 +1,18 @@
 """Learning-curve plots: log-log MAE against training size, one line per (run, series).
 
-The functions here take the store's ``points()`` DataFrame (one row per series, size and
-seed) and return HoloViews objects; they hold no state and do no science beyond averaging
-the seeds for display.
+The functions here take `wqml_dash.runs.summary.summarize`'s frame (the seeds of each run, series
+and size averaged) and return HoloViews objects; they hold no state and do no science.
 """
 
 from __future__ import annotations
 
 import holoviews as hv
-from bokeh.models import FixedTicker, NumeralTickFormatter
 import numpy as np
 import pandas as pd
+from bokeh.models import FixedTicker, NumeralTickFormatter
 
-from ...core.learn.metrics import METRICS
-from ...core.features.coulomb_matrix import ORDERS
+from ...runs.summary import summarize
+
 
 #: One colour per series, the same in every plot and run (colour-blind safe, Okabe-Ito based).
 SERIES_COLORS: dict[str, str] = {
@@ -37,21 +36,6 @@ RUN_STYLES = ({"dash": "dashed", "marker": "square", "offset": 0.006},
 #: Glyph names for people (the run key under the plot).
 MARKER_SYMBOLS = {"circle": "●", "diamond": "◆", "hex": "⬢", "square": "□", "triangle": "△",
                   "inverted_triangle": "▽", "star": "☆"}
-
-#: Columns of `summarize`, one row per (run, series, size).
-SUMMARY_COLUMNS = ["run_id", "run", "series", "label", "order", "metric", "size", "mae", "mae_std",
-                   "mae_lo", "mae_hi", "rmse", "seeds", "sigma", "lam", "cv_mae", "fit_seconds",
-                   "predict_seconds", "seconds"]
-
-
-def series_label(series: str) -> str:
-    """``'sorted:l1'`` -> ``'L1 · sorted'``; ``'sorted:w1'`` -> ``'W1'`` (W1 has no atom order: the
-    paper's W1 series is keyed 'sorted:w1'; W1 keyed by another order, the same model, keeps its key)."""
-    order, _, metric = series.partition(":")
-    if metric == "w1" and order == "sorted":
-        return "W1"
-    return f"{metric.upper()} · {order}"
-
 
 def run_tag(run_id: int) -> str:
     """Short name of a run in legends: ``'#3'`` for a stored run, ``'R1'`` for reference run -1."""
@@ -83,44 +67,6 @@ def run_key(runs: dict[int, str]) -> str:
 
 def series_color(series: str) -> str:
     return SERIES_COLORS.get(series, "#777777")
-
-
-def series_choices() -> dict[str, str]:
-    """Every ORDER:METRIC series, labelled for people: label -> key."""
-    return {series_label(f"{o}:{m}"): f"{o}:{m}" for m in METRICS for o in ORDERS}
-
-
-def summarize(points: pd.DataFrame, run_names: dict[int, str] | None = None) -> pd.DataFrame:
-    """Average the seeds of each (run, series, size) for display.
-
-    Parameters
-    ----------
-    points : the store's ``points()`` frame, one row per (run_id, series, size, seed) with
-        mae, rmse (target units), sigma, lam, cv_mae, fit_seconds, predict_seconds, seconds
-    run_names : run id -> label shown in legends and hover (default ``'run ID'``)
-
-    Returns
-    -------
-    DataFrame with `SUMMARY_COLUMNS`, sorted by run, series and size: ``mae`` is the mean over
-    seeds, ``mae_std`` their sample standard deviation (0 for one seed), ``mae_lo``/``mae_hi``
-    the lowest and highest seed; sigma and lambda are those of the first seed (they are chosen
-    per seed by cross-validation), timings are means.
-    """
-    if points is None or len(points) == 0:
-        return pd.DataFrame({c: pd.Series(dtype=object if c in ("run", "series", "label", "order", "metric")
-                                          else float) for c in SUMMARY_COLUMNS})
-    names = run_names or {}
-    pts = points.sort_values(["run_id", "series", "size", "seed"])
-    grouped = pts.groupby(["run_id", "series", "size"], sort=True)
-    out = grouped.agg(order=("order", "first"), metric=("metric", "first"), mae=("mae", "mean"),
-                      mae_std=("mae", "std"), mae_lo=("mae", "min"), mae_hi=("mae", "max"),
-                      rmse=("rmse", "mean"), seeds=("seed", "nunique"), sigma=("sigma", "first"),
-                      lam=("lam", "first"), cv_mae=("cv_mae", "mean"), fit_seconds=("fit_seconds", "mean"),
-                      predict_seconds=("predict_seconds", "mean"), seconds=("seconds", "mean")).reset_index()
-    out["mae_std"] = out["mae_std"].fillna(0.0)
-    out["run"] = [names.get(int(r), f"run {int(r)}") for r in out["run_id"]]
-    out["label"] = [series_label(s) for s in out["series"]]
-    return out[SUMMARY_COLUMNS].reset_index(drop=True)
 
 
 _TOOLTIPS = [("Run", "@run"), ("Series", "@label"), ("Training size", "@size"),

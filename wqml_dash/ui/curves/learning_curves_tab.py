@@ -21,13 +21,30 @@ import param
 
 from ...core.data import PROPERTIES
 from ...core.data.qm9 import QM9_SIZE
+from ...core.learn.results import error_stats
+from ...core.learn.series import Series
 from ...runs.executor import RunExecutor
-from ...runs.reference import (DEFAULT_REFERENCE, is_reference, reference_points, reference_predictions,
-                              reference_run, reference_runs, reference_test_set)
-from .curve_plots import (curves_table, learning_curve_layers, learning_curve_plot, overlay_options, run_key,
-                          run_tag, series_color, series_label, summarize)
+from ...runs.reference import (
+    DEFAULT_REFERENCE,
+    is_reference,
+    reference_points,
+    reference_predictions,
+    reference_run,
+    reference_runs,
+    reference_test_set,
+)
+from ...runs.summary import summarize
 from ..navigation import Navigation
-from .parity_plots import error_histogram, error_stats, parity_plot
+from .curve_plots import (
+    curves_table,
+    learning_curve_layers,
+    learning_curve_plot,
+    overlay_options,
+    run_key,
+    run_tag,
+    series_color,
+)
+from .parity_plots import error_histogram, parity_plot
 from .run_form import RunForm
 from .runs_service import runs_executor
 from .runs_table import RunsTable
@@ -290,7 +307,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
             return
         pts = pts[pts["run_id"].isin(self.shown_runs)]
         present = list(dict.fromkeys(pts.sort_values("series")["series"]))
-        options = {series_label(s): s for s in present}
+        options = {Series.parse(s).label: s for s in present}
         if options != self.series_chooser.options:
             keep = [s for s in self.series_chooser.value if s in present]
             new_series = [s for s in present if s not in self.series_chooser.options.values()]
@@ -426,7 +443,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
         try:
             self.point_run.options = {names.get(r, f"run {r}"): r for r in dict.fromkeys([*runs, run_id])}
             self.point_run.value = run_id
-            self.point_series.options = {series_label(s): s for s in series_opts}
+            self.point_series.options = {Series.parse(s).label: s for s in series_opts}
             self.point_series.value = series
             self.point_size.options = sizes
             self.point_size.value = size
@@ -463,7 +480,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
         unit = _unit(run["config"].get("target", "atomization_energy"))
         stats = error_stats(y_true, y_pred)
         color = series_color(series)
-        title = f"{run_tag(run_id)} {series_label(series)}, n = {size:,}, seed {seed}"
+        title = f"{run_tag(run_id)} {Series.parse(series).label}, n = {size:,}, seed {seed}"
         text = (f"**{title}**: {y_true.size:,} test molecules · MAE **{stats['mae']:.3g}** · RMSE "
                 f"{stats['rmse']:.3g} · largest error {stats['max']:.3g} · mean error {stats['bias']:+.3g} "
                 f"({unit})")

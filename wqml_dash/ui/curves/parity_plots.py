@@ -8,15 +8,6 @@ import numpy as np
 import pandas as pd
 
 
-def error_stats(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """MAE, RMSE, largest absolute error and mean signed error (target units) of a test set."""
-    err = np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)
-    if err.size == 0:
-        return {"mae": float("nan"), "rmse": float("nan"), "max": float("nan"), "bias": float("nan")}
-    return {"mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err ** 2).mean())),
-            "max": float(np.abs(err).max()), "bias": float(err.mean())}
-
-
 def parity_plot(y_true: np.ndarray, y_pred: np.ndarray, unit: str = "kcal/mol", *, color: str = "#0072B2",
                 title: str = "Predicted vs reference", height: int = 360,
                 molecules: np.ndarray | None = None) -> hv.Overlay:

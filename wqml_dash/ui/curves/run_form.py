@@ -14,9 +14,9 @@ import panel as pn
 import param
 
 from ...core.data import PROPERTIES
-from ...core.learn.learning_curve import REPRESENTATIONS
-from ...core.learn.metrics import METRICS
 from ...core.features.coulomb_matrix import ORDERS
+from ...core.learn.metrics import METRICS
+from ...core.learn.series import REPRESENTATIONS
 from ...runs.config import PRESETS, RunConfig
 
 #: Shown in the preset chooser when the fields no longer match a preset.

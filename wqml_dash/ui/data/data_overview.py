@@ -11,8 +11,8 @@ import param
 from ...core.data import DEFAULT_TARGET, PROPERTIES
 from ...core.data.names import browse
 from ...core.scan.molecule import search_qm9
-from .data_source import DataSource
 from ..navigation import Navigation
+from .data_source import DataSource
 
 _TABLE_COLUMNS = {"qm9_index": "QM9 index", "smiles": "SMILES", "formula": "Formula", "atoms": "Atoms",
                   "atomization_energy": "E_at (kcal/mol)", "gap": "HOMO-LUMO gap (Ha)", "open": ""}

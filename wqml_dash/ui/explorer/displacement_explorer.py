@@ -23,14 +23,22 @@ import panel as pn
 import param
 from bokeh.models import Div
 
-from ...core.scan.molecule import MAX_FILE_BYTES, TEACHING_EXAMPLES, search_qm9
-from ...core.scan.engine import AXES, DEFAULT_MODELS, MODEL_LABELS, REFERENCE_HELP, REFERENCES, scan_csv
+from ...core.scan.settings import AXES, DEFAULT_MODELS
+from ...core.scan.engine import MODEL_LABELS, REFERENCE_HELP, REFERENCES, scan_csv
+from ...core.scan.molecule import MAX_FILE_BYTES, search_qm9
+from ...core.scan.examples import TEACHING_EXAMPLES
 from ..data.data_source import DataSource
+from .cm_views import CDFPlot, CMHeatmap
 from .frame_player import (
-    FRAME_LIMIT_BYTES, SPEEDS, FramePlayer, PlayerLinks, frame_bytes, pack_frames, shared_frames,
+    FRAME_LIMIT_BYTES,
+    SPEEDS,
+    FramePlayer,
+    PlayerLinks,
+    frame_bytes,
+    pack_frames,
+    shared_frames,
 )
 from .molecule_view import MoleculeView
-from .cm_views import CDFPlot, CMHeatmap
 from .scan_plots import LABELS, MOVING, STYLE, ScanPlot
 from .scan_state import URL_STATE, ExplorerState, atom_label, display_transform
 from .upload_box import UploadBox
@@ -52,7 +60,7 @@ regression on **Coulomb matrices**, CM) learn that curve from a few **training p
 * **L1 · sorted CM** (orange-red) compares CMs whose rows were sorted by size. Where two rows
   change places (**swap points**, dashed lines) the sorted CM changes abruptly, and so does the
   prediction: the curve **jumps**.
-* **W1 (Wasserstein)** (blue) compares the *distribution* of all CM entries, which does not
+* **W1** (blue, the Wasserstein metric) compares the *distribution* of all CM entries, which does not
   depend on the order of the atoms: no swap can make it jump, and the curve stays **smooth**.
 
 * **Tie points** (purple dotted lines): at a symmetric geometry (often d = 0) two rows have *equal*
@@ -466,8 +474,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         if mol is None:
             return
         symbols = mol.symbols
-        bonded = {int(j) for i, j in mol.bonds if i == settings.atom} | {int(i) for i, j in mol.bonds
-                                                                         if j == settings.atom}
+        bonded = set(mol.bonded_partners(settings.atom))
         options = {f"{atom_label(symbols, j)}{' (bonded)' if j in bonded else ''}": j
                    for j in sorted(range(len(mol)), key=lambda j: (j not in bonded, j)) if j != settings.atom}
         value = settings.partner if settings.partner in options.values() else next(iter(options.values()), None)

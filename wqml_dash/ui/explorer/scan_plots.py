@@ -19,6 +19,8 @@ from bokeh.events import Tap
 from bokeh.models import ColumnDataSource, GlyphRenderer, HoverTool, Legend, LegendItem, Range1d, Span
 from bokeh.plotting import figure
 
+from ...core.scan.models import MODEL_LABELS
+
 #: One colour and dash per series, shared by every view (Okabe-Ito, colour-blind safe).
 STYLE: dict[str, dict] = {
     "reference": {"color": "#222222", "dash": "solid", "width": 2.5},
@@ -29,16 +31,8 @@ STYLE: dict[str, dict] = {
     "l2_sorted": {"color": "#009e73", "dash": "solid", "width": 2.0},
     "l1_sorted_large": {"color": "#8c2d04", "dash": "dashed", "width": 2.0},
 }
-#: Human names of the series, for legends, readouts and help.
-LABELS: dict[str, str] = {
-    "reference": "Reference",
-    "l1_sorted": "L1 · sorted CM",
-    "w1": "W1 (Wasserstein)",
-    "l1_unsorted": "L1 · unsorted CM",
-    "l1_random": "L1 · random CM",
-    "l2_sorted": "L2 · sorted CM",
-    "l1_sorted_large": "L1 · sorted CM, large training set",
-}
+#: Human names of the series, for legends, readouts and help (the models' from core).
+LABELS: dict[str, str] = {"reference": "Reference", **MODEL_LABELS}
 MOVING = "#f28e00"   # the moving atom and its axis, in the 3D view and the heatmap
 SERIES = tuple(STYLE)
 #: Series the energy plot draws from the start; the others when first shown (`ScanPlot._add_series`).

@@ -10,31 +10,25 @@ errors into a message, and offers the values the views show at the current d (`F
 from __future__ import annotations
 
 import asyncio
-import copy
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 import param
 
-from ...core.scan.molecule import (
-    TEACHING_EXAMPLES, Molecule, MoleculeError, check_file_size, molecule_from_example, molecule_from_file,
-    molecule_from_qm9,
-    molecule_from_smiles,
-)
-from ...core.scan.engine import (
-    DEFAULT_MODELS, ScanEngine, ScanResult, ScanSettings, normalize_displacement, normalize_energy,
-)
+from ...core.scan.settings import DEFAULT_MODELS, ScanSettings
+from ...core.scan.engine import ScanEngine, ScanResult
+from ...core.scan.grid import normalize_displacement, normalize_energy
+from ...core.scan.examples import TEACHING_EXAMPLES, molecule_from_example
+from ...core.scan.grid import nearest_index
+from ...core.scan.settings import ENGINE_SETTINGS, MODEL_SETTINGS
+from ...core.scan.shared import SharedScans
+from ...core.scan.molecule import Molecule, MoleculeError, molecule_from_qm9, molecule_from_smiles
+from ...core.scan.molecule_files import check_file_size, molecule_from_file
 from ..data.data_source import DataSource
 
 SOURCES = ("example", "qm9", "smiles", "file")
 DEFAULT_EXAMPLE = next(iter(TEACHING_EXAMPLES))
 
-#: Settings whose change needs new geometries (a new `ScanEngine`).
-ENGINE_SETTINGS = ("atom", "axis", "partner", "custom_axis", "d_min", "d_max", "step", "reference", "min_distance")
-#: Settings `ScanEngine.result` reads on each call: only the models are refitted.
-MODEL_SETTINGS = ("models", "n_train", "n_train_large", "seed", "sigma", "lam")
 #: What a shared link carries: URL name -> (object, parameter). d is rounded to the grid.
 URL_STATE = {"source": ("state", "source"), "mol": ("state", "key"), "atom": ("settings", "atom"),
              "axis": ("settings", "axis"), "partner": ("settings", "partner"),
@@ -45,76 +39,6 @@ URL_STATE = {"source": ("state", "source"), "mol": ("state", "key"), "atom": ("s
              "d": ("state", "d"), "train": ("state", "train"), "presentation": ("state", "presentation")}
 
 
-class SharedScans:
-    """Scans every session of this process computes identically, computed once (the default example's).
-
-    Keyed by the molecule (teaching examples and QM9 molecules only: their geometry is fixed) and
-    every scan setting; holds the engine, its distances to d = 0 and the results per training set.
-    A session gets a shallow copy of the engine bound to its own settings (the arrays are shared and
-    never written) and the shared, immutable results. The oldest entries are dropped past `size`, an
-    entry's oldest training sets past `results_per_scan`. Safe to call from several threads.
-    """
-
-    def __init__(self, size: int = 16, results_per_scan: int = 8):
-        self.size = size
-        self.results_per_scan = results_per_scan
-        self._entries: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-        self.molecules: dict[str, Molecule] = {}
-
-    @staticmethod
-    def key(mol: Molecule, settings: ScanSettings):
-        if not mol.source.startswith(("example:", "qm9")):
-            return None
-        values = tuple(_hashable(getattr(settings, k)) for k in (*ENGINE_SETTINGS, *MODEL_SETTINGS))
-        return (mol.source, len(mol), values)
-
-    def engine(self, key, mol: Molecule, settings: ScanSettings):
-        """(engine, distances to zero, zero entries) for ``key``, built with a private copy of ``settings``."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-        if entry is None:
-            private = ScanSettings(**{k: _copy_value(getattr(settings, k))
-                                      for k in (*ENGINE_SETTINGS, *MODEL_SETTINGS, "normalize")})
-            engine = ScanEngine(mol, private)
-            entry = {"engine": engine, "zero": engine.distances_to_zero(), "results": {}, "key": key}
-            with self._lock:  # (another thread may have built it meanwhile: every session keeps one entry)
-                entry = self._entries.setdefault(key, entry)
-                while len(self._entries) > self.size:
-                    self._entries.popitem(last=False)
-        mine = copy.copy(entry["engine"])
-        mine.settings = settings
-        return mine, entry
-
-    def result(self, entry, train: tuple[int, ...], compute):
-        """The shared result for ``train`` (computed once): a shallow copy per call, its arrays shared
-        and never written; ``shared_key`` names it for the frames cache (`frame_player.shared_frames`)."""
-        with self._lock:
-            shared = entry["results"].get(train)
-        if shared is None:
-            # Computed outside the lock (other sessions go on); a scan started from a link that waited
-            # for QM9 runs in the loading thread, so two threads can get here at once.
-            computed = compute()
-            with self._lock:
-                results = entry["results"]
-                shared = results.setdefault(train, computed)
-                while len(results) > self.results_per_scan:
-                    results.pop(next(iter(results)))
-        out = copy.copy(shared)
-        out.shared_key = (entry["key"], train)
-        return out
-
-
-def _hashable(value):
-    return tuple(value) if isinstance(value, list | tuple) else value
-
-
-def _copy_value(value):
-    return list(value) if isinstance(value, list) else value
-
-
 #: One per process: see `SharedScans`.
 SHARED_SCANS = SharedScans()
 
@@ -122,13 +46,6 @@ SHARED_SCANS = SharedScans()
 def atom_label(symbols: list[str], i: int) -> str:
     """"C1": element symbol and 0-based index, as the 3D view and the heatmap label atoms."""
     return f"{symbols[i]}{i}"
-
-
-def default_partner(mol: Molecule, atom: int) -> int | None:
-    """For a scan along a bond: the lowest-numbered atom bonded to ``atom`` (else any other atom)."""
-    bonded = sorted({int(j) for i, j in mol.bonds if i == atom} | {int(i) for i, j in mol.bonds if j == atom})
-    others = [j for j in range(len(mol)) if j != atom]
-    return bonded[0] if bonded else (others[0] if others else None)
 
 
 def toggle_training_point(train: list[int], grid: np.ndarray, valid: np.ndarray, d: float,
@@ -402,7 +319,7 @@ class ExplorerState(param.Parameterized):
         if self._started and not self._quiet and self.molecule is not None:
             settings = self.settings
             if settings.axis == "bond" and (settings.partner is None or settings.partner == settings.atom):
-                partner = default_partner(self.molecule, settings.atom)
+                partner = self.molecule.default_partner(settings.atom)
                 if partner is not None and partner != settings.partner:
                     settings.partner = partner  # runs this watcher again, with a partner
                     return
@@ -490,7 +407,8 @@ class ExplorerState(param.Parameterized):
     # ----------------------------------------------------------------- values at d
     @staticmethod
     def grid_index(d: float, grid: np.ndarray) -> int:
-        return int(np.argmin(np.abs(np.asarray(grid) - d)))
+        """The grid index nearest to ``d`` (core's `nearest_index`)."""
+        return nearest_index(grid, d)
 
     def frame(self, d: float | None = None) -> Frame | None:
         """Everything the views show at ``d`` (default: the current d), snapped to the grid."""
@@ -517,5 +435,5 @@ class ExplorerState(param.Parameterized):
         return self._zero_entries
 
 
-__all__ = ["DEFAULT_MODELS", "ExplorerState", "Frame", "SOURCES", "URL_STATE", "atom_label", "default_partner",
+__all__ = ["DEFAULT_MODELS", "ExplorerState", "Frame", "SOURCES", "URL_STATE", "atom_label",
            "display_transform", "toggle_training_point"]
