@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from wqml_dash.cli import main
-from wqml_dash.runs import executor as executor_module
+from wqml_dash.runs import cluster as cluster_module
 from wqml_dash.runs.config import RunConfig
 from wqml_dash.runs.store import RunStore
 
@@ -175,7 +175,7 @@ def test_a_store_that_is_not_one(tmp_path, capsys):
 
 
 def test_unreachable_scheduler_is_a_usage_error(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(executor_module, "CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr(cluster_module, "CONNECT_TIMEOUT", 1.0)
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

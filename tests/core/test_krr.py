@@ -48,6 +48,36 @@ def test_predict_before_fit_and_bad_params():
     assert KernelRidge().set_params(sigma=3.0).get_params()["sigma"] == 3.0
 
 
+def test_precomputed_mode_equals_the_representation_mode(qm9, sample_rows, sorted_cms):
+    """sklearn's kernel="precomputed" in our terms: fit on (n, n) distances, predict from (m, n) ones."""
+    y = qm9.energy[sample_rows[:150]]
+    X = sorted_cms[:150]
+    ours = KernelRidge("w1", 5.0, 1e-8).fit(X[:100], y[:100])
+    D = distances("w1", X)
+    pre = KernelRidge("w1", 5.0, 1e-8, precomputed=True).fit(D[:100, :100], y[:100])
+    np.testing.assert_allclose(pre.dual_coef_, ours.dual_coef_, rtol=1e-9)
+    np.testing.assert_allclose(pre.predict(D[100:, :100]), ours.predict(X[100:]), rtol=1e-10)
+    assert pre.X_fit_ is None and ours.X_fit_.shape == (100, X.shape[1]) and pre.n_train_ == 100
+    with pytest.raises(ValueError, match="precomputed=True needs"):
+        KernelRidge("w1", precomputed=True).fit(D[:100, :90], y[:100])
+    with pytest.raises(ValueError, match="columns"):
+        ours.predict(X[100:], columns=np.arange(10))
+
+
+def test_score_is_r2_and_centring_returns_the_mean_far_away(qm9, sample_rows, sorted_cms):
+    from sklearn.metrics import r2_score
+
+    y = qm9.energy[sample_rows[:200]]
+    X = sorted_cms[:200]
+    model = KernelRidge("l1", 4000.0, 1e-8).fit(X[:150], y[:150])
+    assert model.score(X[150:], y[150:]) == pytest.approx(r2_score(y[150:], model.predict(X[150:])), rel=1e-12)
+    far = X[150:151] + 1e6  # no training point near: the kernel row is 0
+    centred = KernelRidge("l1", 40.0, 1e-8, center=True).fit(X[:150], y[:150])
+    assert centred.y_offset_ == pytest.approx(y[:150].mean())
+    assert centred.predict(far)[0] == pytest.approx(y[:150].mean())
+    assert KernelRidge("l1", 40.0, 1e-8).fit(X[:150], y[:150]).predict(far)[0] == pytest.approx(0.0)
+
+
 def test_solve_error_on_indefinite_matrix():
     with pytest.raises(SolveError, match="increase lambda"):
         solve_krr(np.array([[1.0, 2.0], [2.0, 1.0]]), np.ones(2), 0.0)

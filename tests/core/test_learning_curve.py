@@ -135,3 +135,22 @@ def test_paper_series_at_1000_reproduce_the_ranking(qm9):
     assert mae["sorted:w1"] < 12.0
     assert mae["sorted:l1"] < 15.0
     assert mae["random:l2"] < 80.0
+
+
+def test_the_plan_chains_points_by_series_and_seed():
+    from wqml_dash.core.learn.plan import plan_chains
+
+    tasks = [(s, n, seed) for seed in (0, 1) for n in (400, 100, 200) for s in ("random:l1", "random:l2", "sorted:w1",
+                                                                               "random:w1")]
+    chains = plan_chains(tasks, "cm", "local")
+    assert [(c.series.key, c.seed) for c in chains][:4] == [("random:l1", 0), ("random:l2", 0), ("sorted:w1", 0),
+                                                           ("random:w1", 0)]
+    assert len(chains) == 8 and all([p.size for p in c.points] == [100, 200, 400] for c in chains)
+    first, second, third = chains[0].points
+    assert first.warm_start is None and second.warm_start is first and third.warm_start is second
+    # L1 and L2 of one order compare the same vectors; W1 of any order the same sorted entries
+    assert chains[0].inputs_key == chains[1].inputs_key != chains[2].inputs_key == chains[3].inputs_key
+    assert chains[0].inputs_key != chains[4].inputs_key  # another seed, another split
+    assert all(p.warm_start is None for c in plan_chains(tasks, "cm", "grid") for p in c.points)
+    bob = plan_chains([("sorted:l1", 100, 0), ("random:l1", 100, 0)], "bob", "local")
+    assert bob[0].inputs_key == bob[1].inputs_key  # Bag of Bonds: the order does not matter

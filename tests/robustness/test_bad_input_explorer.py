@@ -60,19 +60,19 @@ def assert_recovers(explorer) -> None:
 def test_bad_smiles_keeps_the_molecule(explorer, smiles, match):
     st = explorer.state
     mol, result = st.molecule, st.result
-    explorer.source_picker.value = "smiles"
-    explorer.smiles_input.value = smiles
+    explorer.picker.source_picker.value = "smiles"
+    explorer.picker.smiles_input.value = smiles
     assert_alert(explorer, match)
     assert st.molecule is mol and st.result is result  # the last working state is kept
-    explorer.smiles_input.value = "C=C"
+    explorer.picker.smiles_input.value = "C=C"
     assert st.molecule.formula == "C2H4" and st.result is not None and not explorer.alert.visible
 
 
 def test_element_without_force_field_parameters(explorer):
     st = explorer.state
     st.settings.reference = "mmff94"
-    explorer.source_picker.value = "smiles"
-    explorer.smiles_input.value = "F[Xe]F"
+    explorer.picker.source_picker.value = "smiles"
+    explorer.picker.smiles_input.value = "F[Xe]F"
     assert_alert(explorer, "MMFF94 has no parameters")
     assert "Not updated" in explorer.plot.figure.title.text
     st.settings.reference = "lj"  # the default reference has parameters for every element
@@ -81,8 +81,8 @@ def test_element_without_force_field_parameters(explorer):
 
 @pytest.mark.parametrize("smiles", ["[H][H]", "C#C", "O=C=O"])
 def test_two_atoms_and_linear_molecules_say_how_they_move(explorer, smiles):
-    explorer.source_picker.value = "smiles"
-    explorer.smiles_input.value = smiles
+    explorer.picker.source_picker.value = "smiles"
+    explorer.picker.smiles_input.value = smiles
     st = explorer.state
     assert st.result is not None and not explorer.alert.visible
     assert explorer.notice.visible and "linear" in explorer.notice.object
@@ -100,19 +100,19 @@ def test_two_atoms_and_linear_molecules_say_how_they_move(explorer, smiles):
 def test_bad_uploads_keep_the_molecule(explorer, data, name, match):
     st = explorer.state
     mol, result = st.molecule, st.result
-    explorer.source_picker.value = "file"
-    explorer.file_input.send(name, data)
+    explorer.picker.source_picker.value = "file"
+    explorer.picker.file_input.send(name, data)
     if match is None:
         assert not explorer.alert.visible
     else:
         assert_alert(explorer, match)
     assert st.molecule is mol and st.result is result
-    explorer.file_input.send("water.xyz", WATER)
+    explorer.picker.file_input.send("water.xyz", WATER)
     assert st.molecule.formula == "H2O" and st.result is not None and not explorer.alert.visible
 
 
 def test_the_upload_states_its_size_limit(explorer):
-    note = explorer._source_widgets["file"][0].object
+    note = explorer.picker._source_widgets["file"][0].object
     assert f"{MAX_FILE_BYTES // 2**20} MiB" in note
 
 
@@ -166,8 +166,8 @@ def test_settings_that_make_no_scan(explorer, changes, match):
 
 def test_every_grid_point_colliding(explorer):
     st = explorer.state
-    explorer.source_picker.value = "smiles"
-    explorer.smiles_input.value = "C=C"
+    explorer.picker.source_picker.value = "smiles"
+    explorer.picker.smiles_input.value = "C=C"
     st.settings.param.update(atom=0, axis="bond", partner=1)
     st.settings.param.update(d_min=1.1, d_max=1.5)
     assert_alert(explorer, "every geometry")
@@ -239,14 +239,14 @@ def test_qm9_bad_queries_and_indices(qm9):
     explorer = make_explorer(data_source=DataSource(dataset=qm9))
     st = explorer.state
     mol = st.molecule
-    explorer.source_picker.value = "qm9"
+    explorer.picker.source_picker.value = "qm9"
     for query in ("C99", "!!!", "[", "99999999", "Zz3", "C" * 500):
-        explorer.qm9_query.value = query
+        explorer.picker.qm9_query.value = query
         assert_alert(explorer, "No QM9 molecule")
-        assert explorer.qm9_results.options == {}
+        assert explorer.picker.qm9_results.options == {}
     for index in (0, -1, 999_999):
-        explorer._load_qm9(index)
+        explorer.picker._load_qm9(index)
         assert_alert(explorer, "QM9 has no molecule")
         assert st.molecule is mol
-    explorer._load_qm9(1)
+    explorer.picker._load_qm9(1)
     assert st.molecule.formula == "CH4" and not explorer.alert.visible

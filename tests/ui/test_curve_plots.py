@@ -9,10 +9,9 @@ import pytest
 
 from wqml_dash.core.learn.results import error_stats
 from wqml_dash.core.learn.series import Series
-from wqml_dash.runs.summary import summarize
+from wqml_dash.runs.summary import curves_table, summarize
 from wqml_dash.ui.curves.curve_plots import (
     SERIES_COLORS,
-    curves_table,
     learning_curve_plot,
     run_key,
     run_style,

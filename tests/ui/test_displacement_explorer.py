@@ -170,7 +170,7 @@ def test_a_restored_link_fills_the_controls_it_restored():
                             "%22l2_sorted%22%5D&reference=lj_uff&normalize=true")
     st = explorer.state
     assert st.molecule.formula == "C3H6O" and not st.error
-    assert explorer.source_picker.value == "smiles" and explorer.smiles_input.value == "CC(=O)C"
+    assert explorer.picker.source_picker.value == "smiles" and explorer.picker.smiles_input.value == "CC(=O)C"
     assert explorer.n_train.value == 6 and explorer.reference_select.value == "lj_uff"
     assert explorer.extra_models.value == ["l2_sorted"] and explorer.normalize.value is True
 
@@ -183,11 +183,11 @@ def test_a_bad_link_value_is_named_and_the_rest_applies():
 
 
 def test_bad_smiles_shows_an_alert_and_keeps_working(explorer):
-    explorer.source_picker.value = "smiles"
-    explorer.smiles_input.value = "not a molecule"
+    explorer.picker.source_picker.value = "smiles"
+    explorer.picker.smiles_input.value = "not a molecule"
     assert explorer.alert.visible and "SMILES" in explorer.alert.object
-    explorer.smiles_input.value = "O=CO"
-    assert not explorer.alert.visible and "O=CO" in explorer.molecule_info.object
+    explorer.picker.smiles_input.value = "O=CO"
+    assert not explorer.alert.visible and "O=CO" in explorer.picker.molecule_info.object
 
 
 def test_picking_an_atom_in_3d_moves_that_atom(explorer):
@@ -228,28 +228,28 @@ def test_qm9_search_and_load(qm9):
     explorer = DisplacementExplorer(data_source=DataSource(dataset=qm9))
     pn.panel(explorer).get_root(Document())
     explorer.start()
-    explorer.source_picker.value = "qm9"
-    explorer.qm9_query.value = "C2H6O"  # ethanol and dimethyl ether
-    assert len(explorer.qm9_results.options) == 2
-    index = list(explorer.qm9_results.options.values())[0]
-    explorer.qm9_results.value = index
+    explorer.picker.source_picker.value = "qm9"
+    explorer.picker.qm9_query.value = "C2H6O"  # ethanol and dimethyl ether
+    assert len(explorer.picker.qm9_results.options) == 2
+    index = list(explorer.picker.qm9_results.options.values())[0]
+    explorer.picker.qm9_results.value = index
     st = explorer.state
     assert (st.source, st.key) == ("qm9", str(index)) and st.molecule.formula == "C2H6O"
     assert st.result is not None and st.error == ""
-    explorer.qm9_query.value = "C99"
+    explorer.picker.qm9_query.value = "C99"
     assert "No QM9 molecule" in st.error
 
 
 def test_uploaded_xyz_file(server_explorer):
     explorer = server_explorer
     xyz = b"3\nwater\nO 0.0 0.0 0.117\nH 0.0 0.757 -0.467\nH 0.0 -0.757 -0.467\n"
-    explorer.source_picker.value = "file"
-    explorer.file_input.send("water.xyz", xyz)
+    explorer.picker.source_picker.value = "file"
+    explorer.picker.file_input.send("water.xyz", xyz)
     st = explorer.state
     assert (st.source, st.key) == ("file", "water.xyz") and st.molecule.formula == "H2O"
     assert len(explorer.molecule_view.symbols) == 3 and st.result is not None
     assert explorer.heatmap.ticks == [0, 1, 2] and len(explorer.heatmap.labels) == 3  # a label per atom
-    explorer.file_input.send("broken.xyz", b"2\nbad\nO 0 0\n")
+    explorer.picker.file_input.send("broken.xyz", b"2\nbad\nO 0 0\n")
     assert "Could not load" in explorer.alert.object and st.molecule.formula == "H2O"
 
 

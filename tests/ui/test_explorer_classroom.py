@@ -31,7 +31,7 @@ def test_a_tie_is_marked_named_and_explained(explorer):
     assert plot.legend_items["swap"].label.value == "swap points (2): order changes"
     assert explorer.notice.visible and "Tie at d = +0.00" in explorer.notice.object
     assert "C1, C2" in explorer.notice.object
-    assert "tie" in explorer.example_text.object.lower()
+    assert "tie" in explorer.picker.example_text.object.lower()
     explorer.state.choose("example", "formic_acid")
     assert len(plot.ties.data["x"]) == 0 and not plot.legend_items["tie"].visible
     assert plot.legend_items["swap"].visible
@@ -53,15 +53,15 @@ def test_every_new_scan_frames_its_curves_after_errors(explorer):
     # The sequence of issue 11 (a smaller "large" molecule): errors in between leave the last scan shown;
     # every scan after them is framed by the server, and the toolbar's reset returns to that framing.
     st = explorer.state
-    explorer.smiles_input.value = "CC(=O)C"
+    explorer.picker.smiles_input.value = "CC(=O)C"
     explorer.molecule_view.highlight = 2  # O2, as if clicked in the 3D view
     explorer.extra_models.value = ["l1_sorted_large"]
     explorer.slider.value = 0.30
     _frames(explorer)
     for bad in ("C1CC((", "xyz", "C(C"):
-        explorer.smiles_input.value = bad
+        explorer.picker.smiles_input.value = bad
         assert explorer.alert.visible
-    explorer.smiles_input.value = "CCCCCCCCCCCC"
+    explorer.picker.smiles_input.value = "CCCCCCCCCCCC"
     _frames(explorer)
     explorer.n_train.value = 100000
     explorer.step.value = -0.1
@@ -70,7 +70,7 @@ def test_every_new_scan_frames_its_curves_after_errors(explorer):
     assert st.result is not None and st.result.d.size == 201
     _frames(explorer)
     for smiles, energy in (("c1ccccc1", -1247), ("O=CO", -400)):
-        explorer.smiles_input.value = smiles
+        explorer.picker.smiles_input.value = smiles
         _frames(explorer)
         y = explorer.plot.figure.y_range
         assert y.start < energy < y.end
@@ -131,7 +131,7 @@ def test_large_molecules_get_a_readable_subset_of_heatmap_labels(explorer):
 
     assert heatmap_ticks(12) == list(range(12)) and heatmap_ticks(15) == list(range(15))
     assert heatmap_ticks(122) == list(range(0, 122, 9)) and len(heatmap_ticks(182)) <= MAX_HEATMAP_LABELS
-    explorer.smiles_input.value = "CCCCCCCCCCCCCCCCCCCC"  # 62 atoms
+    explorer.picker.smiles_input.value = "CCCCCCCCCCCCCCCCCCCC"  # 62 atoms
     heat = explorer.heatmap
     assert heat.ticks == list(range(0, 62, 5))
     assert heat.axis_label == "every 5th row labelled"

@@ -30,6 +30,8 @@ import pandas as pd
 
 from ..core.learn.plan import plan_chains
 from ..core.progress import Cancelled
+from .cluster import connect, default_workers, describe_task_error, heal
+from .progress import RunProgress, task_weight
 from . import tasks as worker_tasks
 from .config import RunConfig
 from .store import ACTIVE_STATUSES, RunStore, owner_alive
@@ -38,92 +40,9 @@ log = logging.getLogger(__name__)
 
 #: Environment variable with the address of an existing Dask scheduler.
 SCHEDULER_ENV = "WQML_SCHEDULER"
-#: Thread counts of the numerical libraries, set to 1 for the embedded cluster's workers.
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
-#: Variables Dask's nannies write into the launching process's environment.
-_NANNY_VARIABLES = (*_THREAD_VARIABLES, "MALLOC_TRIM_THRESHOLD_", "PYTHONHASHSEED")
-#: Seconds to wait for an existing scheduler to answer.
-CONNECT_TIMEOUT = 30.0
-
-# A point's cost grows like n^3 (the CV solves) plus a fixed part (distances, task overhead);
-# used to turn the time spent so far into an estimate of the time left.
-_FIXED_COST = 300.0 ** 3
-
-
-def _restore_environ(saved: dict[str, str | None]) -> None:
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-def default_workers() -> int:
-    """Worker processes of the embedded cluster: one per core, at most 8 and one per 4 GB of memory
-    (a point at 10,000 training molecules needs about 3 GB)."""
-    import psutil
-
-    memory_gb = psutil.virtual_memory().total / 2**30
-    return max(1, min(os.cpu_count() or 1, int(memory_gb // 4), 8))
-
-
-#: How long the embedded cluster waits for a dead worker's replacement before giving it up.
-LOST_WORKER_TIMEOUT = "120s"
-
-
-def describe_task_error(exc: BaseException) -> str:
-    """One line for people about why a point's task failed.
-
-    A task that was running each time its worker process died (killed by the system, typically
-    for lack of memory, or crashed) ends as Dask's ``KilledWorker`` after
-    ``distributed.scheduler.allowed-failures`` retries: say so in plain words.
-    """
-    from distributed import KilledWorker
-
-    if isinstance(exc, KilledWorker):
-        attempts = getattr(exc, "allowed_failures", None)
-        times = f"{attempts + 1} times" if isinstance(attempts, int) else "repeatedly"
-        where = getattr(getattr(exc, "last_worker", None), "address", None)
-        return (f"KilledWorker: the Dask worker process computing this point died {times}"
-                + (f" (the last one was {where})" if where else "")
-                + "; a worker is killed by the system, most often for lack of memory: try a smaller training "
-                "size or more memory per worker. The run's other points are kept.")
-    return f"{type(exc).__name__}: {exc}"
-
-
-def task_weight(size: int) -> float:
-    """Relative cost of a point of training size ``size``, for the estimate of the time left."""
-    return float(size) ** 3 + _FIXED_COST
-
-
 class ClusterLost(RuntimeError):
     """The cluster cancelled or lost a run's task without the executor asking (it is shutting
     down, e.g. the server got SIGTERM): the run is interrupted, not finished."""
-
-
-@dataclass
-class RunProgress:
-    """Where a run stands.
-
-    Attributes
-    ----------
-    run_id : the run
-    status : one of `store.STATUSES`
-    done, total : points stored and points of the whole run
-    eta_seconds : estimated seconds left (None when unknown or not running here)
-    message : one line for people, e.g. 'sorted:l1 n=400 seed 0: MAE 12.31'
-    """
-
-    run_id: int
-    status: str
-    done: int
-    total: int
-    eta_seconds: float | None
-    message: str
-
-    @property
-    def fraction(self) -> float:
-        return self.done / self.total if self.total else 0.0
 
 
 @dataclass
@@ -198,30 +117,7 @@ class RunExecutor:
             if self._closed:
                 raise RuntimeError("this executor is closed")
             if self._client is None:
-                from distributed import Client, LocalCluster
-
-                if self.scheduler:
-                    self._client = Client(self.scheduler, set_as_default=False, timeout=CONNECT_TIMEOUT)
-                else:
-                    import dask
-
-                    # One BLAS/numba thread per worker process (Dask's default for BLAS): measured on 2
-                    # busy cores, 2 threads per worker made the same tasks 10x slower (threads spinning
-                    # for cores they do not get). Parallelism comes from worker processes instead.
-                    env = {f"distributed.nanny.pre-spawn-environ.{name}": "1" for name in _THREAD_VARIABLES}
-                    # A worker whose process dies is restarted by its nanny; on a busy machine that can
-                    # take longer than the 15 s after which LocalCluster gives the worker up for good.
-                    dask.config.set({"distributed.deploy.lost-worker-timeout": LOST_WORKER_TIMEOUT})
-                    saved = {name: os.environ.get(name) for name in _NANNY_VARIABLES}
-                    try:
-                        with dask.config.set(env):
-                            self._cluster = LocalCluster(
-                                n_workers=self.n_workers, threads_per_worker=self.threads_per_worker,
-                                processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                                silence_logs=logging.ERROR, preload=["wqml_dash.runs.worker_setup"])
-                    finally:
-                        _restore_environ(saved)  # the nannies set them in this process too before spawning
-                    self._client = Client(self._cluster, set_as_default=False)
+                self._client, self._cluster = connect(self.scheduler, self.n_workers, self.threads_per_worker)
             return self._client
 
     def start(self) -> None:
@@ -410,20 +306,8 @@ class RunExecutor:
             cluster.close()
 
     # --- the driver ----------------------------------------------------------------------
-    def _heal_cluster(self) -> None:
-        """Bring the embedded cluster back to its size: a worker given up after repeated deaths
-        (LocalCluster drops one that stays away past the lost-worker timeout) is started anew."""
-        cluster = self._cluster
-        if cluster is None:
-            return
-        try:
-            if len(cluster.workers) < len(cluster.worker_spec):
-                cluster.scale(len(cluster.worker_spec))
-        except Exception:  # a cluster being closed: the run will report what goes wrong
-            pass
-
     def _start(self, run_id: int, cfg: RunConfig, tasks: list[tuple[str, int, int]]) -> None:
-        self._heal_cluster()
+        heal(self._cluster)
         run = _ActiveRun(run_id=run_id, config=cfg, tasks=list(tasks))
         run.units_total = sum(task_weight(n) for _, n, _ in run.tasks)
         run.thread = threading.Thread(target=self._drive, args=(run,), name=f"wqml-run-{run_id}", daemon=True)

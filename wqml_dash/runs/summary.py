@@ -47,3 +47,15 @@ def summarize(points: pd.DataFrame, run_names: dict[int, str] | None = None) -> 
     out["run"] = [names.get(int(r), f"run {int(r)}") for r in out["run_id"]]
     out["label"] = [Series.parse(s).label for s in out["series"]]
     return out[SUMMARY_COLUMNS].reset_index(drop=True)
+
+
+def run_tag(run_id: int) -> str:
+    """Short name of a run in legends: ``'#3'`` for a stored run, ``'R1'`` for reference run -1."""
+    return f"R{-int(run_id)}" if run_id < 0 else f"#{int(run_id)}"
+
+
+def curves_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The displayed curves as a flat table for export: one row per (run, series, size)."""
+    cols = ["run_id", "run", "series", "order", "metric", "size", "seeds", "mae", "mae_std", "mae_lo",
+            "mae_hi", "rmse", "sigma", "lam", "cv_mae", "fit_seconds", "predict_seconds", "seconds"]
+    return summary[cols].rename(columns={"lam": "lambda"}).reset_index(drop=True)

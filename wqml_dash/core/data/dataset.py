@@ -46,6 +46,11 @@ PROPERTIES = {
     "atomization_energy": ("kcal/mol", "atomization energy from U0"),
 }
 
+
+def unit_of(target: str) -> str:
+    """The unit of a property of `PROPERTIES` ('' for an unknown name), e.g. 'kcal/mol'."""
+    return PROPERTIES.get(target, ("", ""))[0]
+
 #: The learning target the paper uses.
 DEFAULT_TARGET = "atomization_energy"
 

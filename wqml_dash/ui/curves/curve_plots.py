@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from bokeh.models import FixedTicker, NumeralTickFormatter
 
-from ...runs.summary import summarize
+from ...runs.summary import run_tag, summarize
 
 
 #: One colour per series, the same in every plot and run (colour-blind safe, Okabe-Ito based).
@@ -36,11 +36,6 @@ RUN_STYLES = ({"dash": "dashed", "marker": "square", "offset": 0.006},
 #: Glyph names for people (the run key under the plot).
 MARKER_SYMBOLS = {"circle": "●", "diamond": "◆", "hex": "⬢", "square": "□", "triangle": "△",
                   "inverted_triangle": "▽", "star": "☆"}
-
-def run_tag(run_id: int) -> str:
-    """Short name of a run in legends: ``'#3'`` for a stored run, ``'R1'`` for reference run -1."""
-    return f"R{-int(run_id)}" if run_id < 0 else f"#{int(run_id)}"
-
 
 def run_style(run_id: int) -> dict:
     """Line dash, marker, fill and sideways offset of a run, the same wherever it is shown.
@@ -175,10 +170,3 @@ def learning_curve_plot(summary: pd.DataFrame | None, unit: str = "kcal/mol", *,
     if summary is None or len(summary) == 0:
         title = f"{title}: no finished points yet"
     return (lines * bars * points).opts(overlay_options(height, title))
-
-
-def curves_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """The displayed curves as a flat table for export: one row per (run, series, size)."""
-    cols = ["run_id", "run", "series", "order", "metric", "size", "seeds", "mae", "mae_std", "mae_lo",
-            "mae_hi", "rmse", "sigma", "lam", "cv_mae", "fit_seconds", "predict_seconds", "seconds"]
-    return summary[cols].rename(columns={"lam": "lambda"}).reset_index(drop=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import threading
 
 import holoviews as hv
@@ -19,7 +18,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from ...core.data import PROPERTIES
+from ...core.data.dataset import unit_of
 from ...core.data.qm9 import QM9_SIZE
 from ...core.learn.results import error_stats
 from ...core.learn.series import Series
@@ -33,15 +32,14 @@ from ...runs.reference import (
     reference_runs,
     reference_test_set,
 )
-from ...runs.summary import summarize
+from ...runs.export import curves_json, points_csv
+from ...runs.summary import run_tag, summarize
 from ..navigation import Navigation
 from .curve_plots import (
-    curves_table,
     learning_curve_layers,
     learning_curve_plot,
     overlay_options,
     run_key,
-    run_tag,
     series_color,
 )
 from .parity_plots import error_histogram, parity_plot
@@ -59,10 +57,6 @@ it in the explorer. Runs are stored, so they survive a reload or a restart (Resu
 an interrupted run). The **reference curves** (R1, R2, ...) were computed once with this
 program and ship with it, so the paper's Fig. 3 is here before any run has finished.
 """
-
-
-def _unit(target: str) -> str:
-    return PROPERTIES.get(target, ("", ""))[0]
 
 
 class LearningCurvesTab(pn.viewable.Viewer):
@@ -332,8 +326,8 @@ class LearningCurvesTab(pn.viewable.Viewer):
         every = pd.concat([reference_runs(), runs]) if runs is not None else reference_runs()
         targets = {r.config.get("target", "atomization_energy") for r in every.itertuples() if r.id in self.shown_runs}
         if not targets:
-            return _unit("atomization_energy")
-        return _unit(targets.pop()) if len(targets) == 1 else "target units"
+            return unit_of("atomization_energy")
+        return unit_of(targets.pop()) if len(targets) == 1 else "target units"
 
     def _make_curves(self) -> None:
         """The live plot: lines and points are separate DynamicMaps so that the tap stream attaches
@@ -477,7 +471,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
         self._parity_molecules = molecules
         self.parity_molecule = None
         run = self._run(run_id)
-        unit = _unit(run["config"].get("target", "atomization_energy"))
+        unit = unit_of(run["config"].get("target", "atomization_energy"))
         stats = error_stats(y_true, y_pred)
         color = series_color(series)
         title = f"{run_tag(run_id)} {Series.parse(series).label}, n = {size:,}, seed {seed}"
@@ -556,43 +550,12 @@ class LearningCurvesTab(pn.viewable.Viewer):
     def curves_csv(self) -> io.StringIO:
         """One row per shown point and seed, with its run's settings and the units in the column names
         (mean and spread are in the JSON export)."""
-        pts = self._shown_points()
-        buf = io.StringIO()
-        if len(pts):
-            configs = {int(r.id): r.config for r in self._shown_runs_frame().itertuples()}
-            settings = {key: [_setting(configs.get(int(r), {}), key) for r in pts["run_id"]]
-                        for key in _CSV_SETTINGS}
-            units = [_unit(configs.get(int(r), {}).get("target", "atomization_energy")) for r in pts["run_id"]]
-            unit = units[0] if len(set(units)) == 1 else "target units"
-            pts = pts.assign(run_tag=[run_tag(int(r)) for r in pts["run_id"]],
-                             reference=[is_reference(int(r)) for r in pts["run_id"]], **settings,
-                             finished=pts["finished"].astype(str))
-            pts = pts.rename(columns={"lam": "lambda", "mae": f"mae ({unit})", "rmse": f"rmse ({unit})",
-                                      "cv_mae": f"cv_mae ({unit})", "fit_seconds": "fit (s)",
-                                      "predict_seconds": "predict (s)", "seconds": "total (s)"})
-            first = ["run_id", "run_tag", "run", "reference", *_CSV_SETTINGS, "series", "order", "metric", "size",
-                     "seed"]
-            pts = pts[first + [c for c in pts.columns if c not in first]]
-        pts.to_csv(buf, index=False)
-        buf.seek(0)
-        return buf
+        return io.StringIO(points_csv(self._shown_points(), self._shown_runs_frame()))
 
     def curves_json(self) -> io.StringIO:
         """The shown runs' settings (and a reference run's provenance), the plotted curves (seeds
         averaged) and every point."""
-        shown = self._shown_runs_frame()
-        pts = self._shown_points()
-        doc = {
-            "runs": [{"id": int(r.id), "tag": run_tag(int(r.id)), "name": r.name, "status": r.status,
-                      "config": r.config, "created": str(r.created),
-                      **({"reference": True, "provenance": r.provenance} if is_reference(r.id) else {})}
-                     for r in shown.itertuples()],
-            "curves": json.loads(curves_table(self.summary).to_json(orient="records")) if self.summary is not None
-            else [],
-            "points": json.loads(pts.rename(columns={"lam": "lambda"}).assign(
-                finished=pts["finished"].astype(str)).to_json(orient="records")) if len(pts) else [],
-        }
-        return io.StringIO(json.dumps(doc, indent=1, default=_jsonable))
+        return io.StringIO(curves_json(self._shown_runs_frame(), self.summary, self._shown_points()))
 
     # -- layout -------------------------------------------------------------------------
     def __panel__(self):
@@ -643,18 +606,3 @@ def _curve_keys(summary: pd.DataFrame | None) -> set:
     if summary is None:
         return set()
     return set(zip(summary["run_id"], summary["series"], strict=True))
-
-
-#: Run settings repeated on every row of the CSV export.
-_CSV_SETTINGS = ("representation", "target", "n_test", "folds", "search", "sigma_factors", "lambdas")
-
-
-def _setting(config: dict, key: str):
-    value = config.get(key, "cm" if key == "representation" else None)
-    return " ".join(f"{v:g}" for v in value) if isinstance(value, list) else value
-
-
-def _jsonable(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)

@@ -11,12 +11,8 @@ CM and the CDFs on the right. State lives in `ExplorerState`; this module only a
 
 from __future__ import annotations
 
-import ast
 import io
 import json
-import re
-from functools import partial
-from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
 import panel as pn
@@ -25,8 +21,6 @@ from bokeh.models import Div
 
 from ...core.scan.settings import AXES, DEFAULT_MODELS
 from ...core.scan.engine import MODEL_LABELS, REFERENCE_HELP, REFERENCES, scan_csv
-from ...core.scan.molecule import MAX_FILE_BYTES, search_qm9
-from ...core.scan.examples import TEACHING_EXAMPLES
 from ..data.data_source import DataSource
 from .cm_views import CDFPlot, CMHeatmap
 from .frame_player import (
@@ -38,90 +32,16 @@ from .frame_player import (
     pack_frames,
     shared_frames,
 )
+from ..layout import lazy_card, number_input
+from .molecule_picker import MoleculePicker
 from .molecule_view import MoleculeView
-from .scan_plots import LABELS, MOVING, STYLE, ScanPlot
+from .readouts import readout_html
+from .scan_plots import LABELS, MOVING, STYLE, ScanPlot, covering_intervals
 from .scan_state import URL_STATE, ExplorerState, atom_label, display_transform
-from .upload_box import UploadBox
+from .links import URL_MOLECULE_KEY, apply_link, apply_molecule_key, link_parts, link_query, query_values
+from .texts import AXIS_LABELS, ELEMENT_NAMES, HELP, READOUT_CSS, REFERENCE_LABELS, SVG_EXPORT_JS
 
-SOURCE_LABELS = {"Example": "example", "QM9": "qm9", "SMILES": "smiles", "File": "file"}
-AXIS_LABELS = {"normal": "Normal to the molecular plane", "x": "x axis", "y": "y axis", "z": "z axis",
-               "bond": "Along a bond (choose the partner)", "custom": "Custom vector"}
-REFERENCE_LABELS = {"lj": "Lennard-Jones model (default)", "lj_uff": "Lennard-Jones, UFF parameters",
-                    "uff": "UFF force field (RDKit)", "mmff94": "MMFF94 force field (RDKit)"}
 OPTIONAL_MODELS = [m for m in MODEL_LABELS if m not in DEFAULT_MODELS]
-#: The query parameter that names the molecule (example key, QM9 index, SMILES or file name).
-URL_MOLECULE_KEY = next(url for url, target in URL_STATE.items() if target == ("state", "key"))
-
-HELP = """
-One atom (orange ring in the 3D view) moves along the orange arrow by a displacement **d**.
-The **black curve** is a reference energy at every d. Two machine-learning models (kernel ridge
-regression on **Coulomb matrices**, CM) learn that curve from a few **training points** (open circles):
-
-* **L1 · sorted CM** (orange-red) compares CMs whose rows were sorted by size. Where two rows
-  change places (**swap points**, dashed lines) the sorted CM changes abruptly, and so does the
-  prediction: the curve **jumps**.
-* **W1** (blue, the Wasserstein metric) compares the *distribution* of all CM entries, which does not
-  depend on the order of the atoms: no swap can make it jump, and the curve stays **smooth**.
-
-* **Tie points** (purple dotted lines): at a symmetric geometry (often d = 0) two rows have *equal*
-  norms. The sort then keeps them in input order, which can differ from the order on both sides:
-  the sorted CM differs at that one point only, and a sorted-CM model shows a **one-point spike**
-  there (not a swap: the order on both sides is the same, or, where two norms cross exactly at the
-  tie, a swap at the same place). The notice above the plot names the atoms.
-
-Move the slider (or use the arrow keys on it) and watch the **sorted CM**: at a swap point two atom
-labels trade places. The **CDF** view shows why W1 is smooth: the shaded area between the
-distributions at d and at d = 0 *is* W1, and it grows gradually.
-
-**Jump ratio**: the largest step between neighbouring points of a curve divided by the reference's
-largest step; about 1 is smooth, much more is a jump. Click the plot to add or remove a training point.
-
-**Presentation mode** (top of the sidebar, or `presentation=true` in the link): larger fonts and
-thicker lines for a projector.
-"""
-
-
-#: Styles inside the readouts' shadow DOM. A string, not a stylesheet model: a Bokeh model belongs to
-#: one document, and every browser session has its own.
-READOUT_CSS = """
-table { border-collapse: collapse; font-size: 15px; margin: 2px 0 6px 0; }
-th, td { padding: 3px 10px 3px 4px; text-align: right; border-bottom: 1px solid #e3e7ed; white-space: nowrap; }
-th, td:first-child { font-size: 13px; white-space: normal; }
-td:first-child { font-size: 14px; }
-th:first-child, td:first-child { text-align: left; }
-th { font-weight: 600; color: #394452; }
-.sw { display: inline-block; width: 16px; height: 4px; margin: 0 8px 3px 0; border-radius: 2px; }
-.wqml-d { font-size: 16px; margin-bottom: 4px; }
-.bad { color: #c0392b; }
-:host(.wqml-big) table { font-size: 22px; }
-:host(.wqml-big) th, :host(.wqml-big) td:first-child { font-size: 19px; }
-:host(.wqml-big) .wqml-d { font-size: 22px; }
-:host(.wqml-big) .sw { width: 24px; height: 7px; }
-"""
-
-
-#: Saves the energy plot as SVG: Bokeh's PlotView.export("svg") paints it into an SVG context.
-#: The view on the page is the connected one (a tab shown again builds a new view of the same figure).
-SVG_EXPORT_JS = """
-const views = [...Bokeh.index.find(fig)].filter((v) => v.el.isConnected)
-if (views.length == 0) return
-const name = (fig.title.text || "scan").replace(/[^A-Za-z0-9]+/g, "_").replace(/^_+|_+$/g, "") || "scan"
-views[views.length - 1].export("svg").to_blob().then((blob) => {
-  const link = document.createElement("a")
-  link.href = URL.createObjectURL(blob)
-  link.download = name + ".svg"
-  document.body.appendChild(link)
-  link.click()
-  link.remove()
-  setTimeout(() => URL.revokeObjectURL(link.href), 10000)
-})
-"""
-
-
-def _fmt(value: float, digits: int = 2, signed: bool = False) -> str:
-    if value is None or not np.isfinite(value):
-        return "–"
-    return f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
 
 
 class DisplacementExplorer(pn.viewable.Viewer):
@@ -145,28 +65,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self._url_problems: list[str] = []
         self._transform = display_transform(np.zeros(1), np.zeros(1), False)
 
-        # --- molecule source
-        self.source_picker = pn.widgets.RadioButtonGroup(options=SOURCE_LABELS, value=st.source,
-                                                         color="primary", variant="outline",
-                                                         sizing_mode="stretch_width")
-        example_options = {ex.title: key for key, ex in TEACHING_EXAMPLES.items()}
-        self.example_select = pn.widgets.Select(label="Teaching example", options=example_options,
-                                                value=st.key if st.key in TEACHING_EXAMPLES else None,
-                                                sizing_mode="stretch_width")
-        self.example_text = pn.pane.Markdown("", css_classes=["wqml-note"], margin=(0, 10))
-        self.smiles_input = pn.widgets.TextInput(label="SMILES", placeholder="e.g. C=CC=O (acrolein)",
-                                                 sizing_mode="stretch_width")
-        self.smiles_button = pn.widgets.Button(label="Build 3D molecule", color="primary")
-        self.qm9_query = pn.widgets.TextInput(label="Search QM9 by SMILES or formula",
-                                              placeholder="e.g. C3H4O or C=CC=O", sizing_mode="stretch_width")
-        self.qm9_results = pn.widgets.Select(label="Matches", options={}, sizing_mode="stretch_width", size=5)
-        self.qm9_index = pn.widgets.IntInput(label="QM9 index", value=1, width=120)  # no browser bounds: see
-        # _number_input; the server names the valid indices
-        self.qm9_button = pn.widgets.Button(label="Load", color="primary", align="end")
-        self.file_input = UploadBox(accept=".xyz,.sdf,.mol,.pdb", max_bytes=MAX_FILE_BYTES,
-                                    label="Upload an XYZ, SDF/MOL or PDB file", sizing_mode="stretch_width",
-                                    height=40)
-        self.molecule_info = pn.pane.Markdown("", margin=(0, 10), css_classes=["wqml-molinfo"])
+        self.picker = MoleculePicker(state=st)  # the molecule source
 
         # --- scan settings: widgets from the core's ScanSettings parameters
         self.atom_select = pn.widgets.Select.from_param(
@@ -240,15 +139,6 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.notice = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
 
         # --- wiring
-        self.source_picker.param.watch(self._on_source, "value")
-        self.example_select.param.watch(self._pick_example, "value")
-        # The text box commits on Enter or when it loses focus (clicking the button does both).
-        self.smiles_button.on_click(self._on_smiles_button)
-        self.smiles_input.param.watch(self._on_smiles_input, "value")
-        self.qm9_query.param.watch(self._on_qm9_query, "value")
-        self.qm9_results.param.watch(lambda e: e.new is not None and self._load_qm9(e.new), "value")
-        self.qm9_button.on_click(lambda e: self._load_qm9(self.qm9_index.value))
-        self.file_input.param.watch(self._on_file, "received")
         self.partner_select.param.watch(self._on_partner, "value")
         self.new_set.on_click(lambda e: st.new_training_set())
         self.extra_models.param.watch(self._on_extra_models, "value")
@@ -275,30 +165,11 @@ class DisplacementExplorer(pn.viewable.Viewer):
                                          self.plot, self.heatmap, self.cdf, self._readout_div, self.molecule_view)
 
     def _number_input(self, cls, name: str, label: str, **kwargs):
-        """A number box for the setting ``name``, bounded as the parameter is.
+        """A number box for the setting ``name`` whose refusals go to the alert (`layout.number_input`)."""
+        def refused(message):
+            self.state.error = message
 
-        Like ``cls.from_param``, but a value the parameter refuses (out of bounds, empty where a
-        number is needed) is answered in the alert, naming the bound, and the box returns to the
-        value the scan keeps, instead of an exception in the server's log. The bounds are not given
-        to the browser: its number box would silently keep an out-of-bounds value to itself (the box
-        showed -0.1 while the scan went on with a step of 0.01).
-        """
-        settings = self.state.settings
-        widget = cls(label=label, value=getattr(settings, name), **kwargs)
-
-        def push(event):
-            try:
-                settings.param.update({name: event.new})
-            except ValueError as exc:
-                reason = re.sub(r"^\w+ parameter '[^']*' ", "", str(exc).splitlines()[0])
-                kept = getattr(settings, name)
-                self.state.error = (f"{label.split(' (')[0]}: {reason} The scan keeps "
-                                    f"{'automatic' if kept is None else kept} (shown in the box).")
-                widget.value = kept
-
-        widget.param.watch(push, "value")
-        settings.param.watch(lambda event: widget.param.update(value=event.new), name)
-        return widget
+        return number_input(cls, self.state.settings, name, label, refused, **kwargs)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, location=None) -> None:
@@ -310,15 +181,15 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self._player_links.attach()  # the page is rendered now: the first frames will find the player there
         keys: set[str] = set()
         if location is not None:
-            raw = dict(parse_qsl(str(location.search or "").lstrip("?")))
+            raw = query_values(location)
             keys = set(raw) & set(URL_STATE)
-            self._apply_link(raw, keys - {URL_MOLECULE_KEY})
-            self._apply_raw_molecule_key(raw, keys)
+            self._url_problems += apply_link(self.state, raw, keys - {URL_MOLECULE_KEY})
+            self._url_problems += apply_molecule_key(self.state, raw, keys)
         try:
             self.state.start(url_keys=keys)
         finally:
             self._layout.loading = False
-        self.source_picker.value = self.state.source
+        self.picker.source_picker.value = self.state.source
         if self._url_problems:
             names = ", ".join(sorted(set(self._url_problems)))
             message = f"The link's value for {names} is not valid; the default is used instead."
@@ -330,8 +201,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         """Whether `start_in_page` suits a link (``location``: ``pn.state.location``): a teaching example
         (the default, or ``source=example``), whose scans every session shares (`SharedScans`), so the
         first scan can be drawn into the page the server sends instead of after the page reports ready."""
-        raw = dict(parse_qsl(str(getattr(location, "search", "") or "").lstrip("?")))
-        return raw.get("source", "example") == "example"
+        return query_values(location).get("source", "example") == "example"
 
     def start_in_page(self, location=None) -> None:
         """`start`, while the page is being built: its first scan, frames and views travel with the page.
@@ -347,115 +217,10 @@ class DisplacementExplorer(pn.viewable.Viewer):
         """Give the page's rendered widgets the player (see `PlayerLinks.attach`); idempotent."""
         self._player_links.attach(doc)
 
-    def _apply_raw_molecule_key(self, raw: dict[str, str], keys: set[str]) -> None:
-        """The link's molecule key as the text it is, not as Panel's parser reads it.
-
-        Panel reads query values that look like JSON or numbers: a SMILES such as ``[Na+].[Cl-]``
-        would be dropped and a QM9 index would arrive as a number. A link that names a source but
-        no molecule falls back to the default example.
-        """
-        key = raw.get(URL_MOLECULE_KEY, "").strip()
-        if key:
-            self.state.key = key
-            keys.add(URL_MOLECULE_KEY)
-        elif self.state.source != "example" and "source" in keys:
-            self.state.source = "example"
-            self._url_problems.append(URL_MOLECULE_KEY)
-
-    def _targets(self) -> dict:
-        return {"state": self.state, "settings": self.state.settings}
-
-    def _apply_link(self, raw: dict[str, str], keys: set[str]) -> None:
-        """Apply the link's values one by one; a value a setting refuses is named (`_url_problems`)."""
-        targets = self._targets()
-        for url_name in URL_STATE:
-            if url_name not in keys:
-                continue
-            obj, pname = URL_STATE[url_name]
-            target = targets[obj]
-            try:
-                target.param.update({pname: _decode(target.param[pname], raw[url_name])})
-            except Exception:  # any refusal of a value a user typed: named, never a traceback
-                self._url_problems.append(url_name)
-
+    # ------------------------------------------------------------------ molecule source
     def link(self, d: float | None = None) -> str:
         """The address bar's query for the current state (``d``: the state's), as the page writes it."""
-        before, after = self._link_parts()
-        value = round(float(self.state.d if d is None else d), 9)
-        return "?" + "&".join([*before, urlencode({"d": _encode(value)}), *after])
-
-    def _link_parts(self) -> tuple[list[str], list[str]]:
-        """The link's ``key=value`` parts before and after ``d`` (None values are left out)."""
-        targets, parts, before = self._targets(), ([], []), True
-        for url_name, (obj, pname) in URL_STATE.items():
-            if url_name == "d":
-                before = False
-                continue
-            value = getattr(targets[obj], pname)
-            if value is not None:
-                parts[0 if before else 1].append(urlencode({url_name: _encode(value)}))
-        return parts
-
-    # ------------------------------------------------------------------ molecule source
-    def _on_source(self, event) -> None:
-        self._source_panel.objects = [self._source_widgets[event.new]]
-
-    def _pick_example(self, event) -> None:
-        if event.new and (self.state.source, self.state.key) != ("example", event.new):  # not our own echo
-            self.state.choose("example", event.new)
-
-    def _on_smiles_button(self, event) -> None:
-        self._build_smiles(self.smiles_input.value)
-
-    def _on_smiles_input(self, event) -> None:
-        self._build_smiles(event.new)
-
-    def _build_smiles(self, smiles: str) -> None:
-        smiles = (smiles or "").strip()
-        if smiles and (self.state.source, self.state.key) != ("smiles", smiles):
-            self._choose_slow("smiles", smiles)
-
-    def _choose_slow(self, source: str, key: str, data: bytes | None = None) -> None:
-        """Choose a molecule whose construction may take seconds (a SMILES, an upload).
-
-        Served, it is built in a worker thread while the server goes on with every other session;
-        elsewhere (a notebook, a test) it is built at once.
-        """
-        doc = pn.state.curdoc
-        if doc is not None and doc.session_context is not None and doc.session_context.server_context is not None:
-            pn.state.execute(partial(self.state.choose_in_background, source, key, data))
-        else:
-            self.state.choose(source, key, data)
-
-    def _on_qm9_query(self, event) -> None:
-        dataset = self.state.data_source.dataset if self.state.data_source else None
-        query = (event.new or "").strip()
-        if not query:
-            self.qm9_results.options = {}
-            return
-        if dataset is None:
-            self.state.error = "QM9 is still loading; search again in a moment."
-            return
-        try:
-            frame = search_qm9(dataset, query, limit=50)
-        except ValueError as exc:
-            self.state.error = f"QM9 search: {exc}"
-            return
-        if frame.empty:
-            self.state.error = f"No QM9 molecule matches {query!r}."
-        self.qm9_results.options = {f"#{int(r.qm9_index)}  {r.formula}  {r.smiles}": int(r.qm9_index)
-                                    for r in frame.itertuples()}
-
-    def _load_qm9(self, index) -> None:
-        if self.state.choose("qm9", str(int(index))):
-            self.qm9_index.value = int(index)
-
-    def _on_file(self, event) -> None:
-        name, data, size = event.new
-        if data is None:  # over the limit: refused in the browser, only its name and size came
-            self.state.refuse_upload(name, size)
-        else:
-            self._choose_slow("file", name, data)
+        return link_query(self.state, d)
 
     # ------------------------------------------------------------------ settings
     def _on_extra_models(self, event) -> None:
@@ -498,7 +263,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
             self.heatmap.presentation = self.cdf.presentation = on
             self._readout_div.css_classes = ["wqml-readouts", "wqml-big"] if on else ["wqml-readouts"]
             if self.player.meta.data.get("json"):  # the page writes the link: give it the new key
-                self.player.set_link({"query": self._link_parts()})
+                self.player.set_link({"query": link_parts(self.state)})
                 self._frames_version.value += 1  # the page's player reads its scan facts again
 
     def _on_normalize(self, event) -> None:
@@ -563,27 +328,17 @@ class DisplacementExplorer(pn.viewable.Viewer):
             symbols = mol.symbols
             new_molecule = id(mol) != self._scene_key
             if new_molecule:
-                # the source shown is the molecule's: it may come from a link or from another tab
-                self.source_picker.value = st.source
+                self.picker.show(mol)  # the source shown is the molecule's: from a link or another tab
                 # options and value together: a value missing from the options would be replaced
                 self.atom_select.param.update(
-                    options={f"{atom_label(symbols, i)} ({_ELEMENT.get(s, s)})": i for i, s in enumerate(symbols)},
+                    options={f"{atom_label(symbols, i)} ({ELEMENT_NAMES.get(s, s)})": i for i, s in enumerate(symbols)},
                     value=settings.atom)
-                if st.source == "example":
-                    self.example_select.value = st.key
-                    self.example_text.object = TEACHING_EXAMPLES[st.key].description
-                elif st.source == "smiles":  # a restored link shows what it restored
-                    self.smiles_input.value = st.key
-                elif st.source == "qm9" and st.key.isdigit():
-                    self.qm9_index.value = int(st.key)
-                self.molecule_info.object = (f"**{mol.name}** · {mol.formula} · {len(mol)} atoms"
-                                             + (f"  \n`{mol.smiles}`" if mol.smiles else ""))
             if new_molecule or result.atom != self._shown_atom:
                 self._partner_options()
             to_x, to_e, _ = self._transform = display_transform(result.d, result.reference, settings.normalize)
             x = to_x(result.d)
             series = {"reference": to_e(result.reference), **{k: to_e(v) for k, v in result.models.items()}}
-            invalid = _runs(x, ~result.valid)
+            invalid = covering_intervals(x, ~result.valid)
             self.plot.set_result(
                 x, series, result.train_index, result.train_index_large, to_x(result.swap_points), invalid,
                 n_train=len(result.train_index), n_train_large=settings.n_train_large,
@@ -634,7 +389,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
                 "jump": {k: (float(v) if v is not None and np.isfinite(v) else None)
                          for k, v in result.jump_ratio.items()},
                 "train_text": f"{len(result.train_index)} training points, {chosen}",
-                "zero": None if zero is None else [float(v) for v in zero], "query": self._link_parts()}
+                "zero": None if zero is None else [float(v) for v in zero], "query": link_parts(self.state)}
         self.player.set_frames(frames, meta)
         if note != self._player_note:
             self._player_note = note
@@ -672,26 +427,10 @@ class DisplacementExplorer(pn.viewable.Viewer):
             if st.zero_entries is not None:
                 self.cdf.set_entries(shown.entries, st.zero_entries, f"W1 = {shown.w1:.4f} (shaded area)"
                                      if frame.valid else f"W1 = {shown.w1:.4f} (d = {shown.d:+.2f} Å)")
-            self._readout_div.text = self._readout_html(frame)
+            self._readout_div.text = readout_html(frame, self.state.result, self._training_note())
 
-    def _readout_html(self, frame) -> str:
-        result = self.state.result
-        rows = [("reference", frame.reference, None, 1.0)]
-        for key, value in frame.predictions.items():
-            rows.append((key, value, value - frame.reference, result.jump_ratio.get(key)))
-        body = "".join(
-            f"<tr><td><span class='sw' style='background:{STYLE[k]['color']}'></span>{LABELS.get(k, k)}</td>"
-            f"<td>{_fmt(v)}</td><td>{_fmt(err, signed=True) if err is not None else ''}</td>"
-            f"<td>{_fmt(jr, 1) if k != 'reference' else '1'}</td></tr>"
-            for k, v, err, jr in rows)
-        where = "" if frame.valid else " <b class='bad'>atoms collide here: left out</b>"
-        chosen = "chosen by clicking" if self.state.train else f"drawn with seed {self.state.settings.seed}"
-        return (f"<div class='wqml-d'>d = <b>{frame.d:+.2f} Å</b>{where} · CM distance to d = 0: "
-                f"<b>W1 {_fmt(frame.w1, 4)}</b>, L1 sorted {_fmt(frame.l1_sorted, 2)}</div>"
-                f"<div class='wqml-train'>{len(result.train_index)} training points, {chosen}</div>"
-                "<table><thead><tr><th>Curve</th><th>E at d (kcal/mol)</th><th>Error</th>"
-                "<th title='largest step between neighbouring grid points / the reference&#39;s'>Jump ratio</th>"
-                f"</tr></thead><tbody>{body}</tbody></table>")
+    def _training_note(self) -> str:
+        return "chosen by clicking" if self.state.train else f"drawn with seed {self.state.settings.seed}"
 
     # ------------------------------------------------------------------ downloads
     def _name(self) -> str:
@@ -711,23 +450,11 @@ class DisplacementExplorer(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ layout
     def _build_layout(self):
-        self._source_widgets = {
-            "example": pn.Column(self.example_select, self.example_text, sizing_mode="stretch_width"),
-            "qm9": pn.Column(self.qm9_query, self.qm9_results, pn.Row(self.qm9_index, self.qm9_button),
-                             sizing_mode="stretch_width"),
-            "smiles": pn.Column(self.smiles_input, self.smiles_button, sizing_mode="stretch_width"),
-            "file": pn.Column(pn.pane.Markdown(f"XYZ, SDF/MOL or PDB, at most {MAX_FILE_BYTES // 2**20} MiB; read in "
-                                               "memory, nothing is stored.", css_classes=["wqml-note"]),
-                              self.file_input,
-                              sizing_mode="stretch_width"),
-        }
-        self._source_panel = pn.Column(self._source_widgets[self.state.source], sizing_mode="stretch_width")
-        molecule_card = pn.Card(self.source_picker, self._source_panel, self.molecule_info, title="Molecule",
-                                sizing_mode="stretch_width", collapsible=False, css_classes=["wqml-card"])
+        molecule_card = self.picker
         scan_card = pn.Card(self.atom_select, self.axis_select, self.partner_select, self.custom_axis,
                             pn.Row(self.d_min, self.d_max, self.step), self.reference_select,
                             title="Scan", sizing_mode="stretch_width", collapsible=False, css_classes=["wqml-card"])
-        advanced = _lazy_card(lambda: [pn.Row(self.sigma, self.lam), pn.Row(self.n_large, self.min_distance),
+        advanced = lazy_card(lambda: [pn.Row(self.sigma, self.lam), pn.Row(self.n_large, self.min_distance),
                                        self.hyper_text],
                               title="Advanced", sizing_mode="stretch_width", css_classes=["wqml-card"])
         models_card = pn.Card(pn.Row(self.n_train, self.seed), self.new_set, self.extra_models, self.normalize,
@@ -770,60 +497,3 @@ class DisplacementExplorer(pn.viewable.Viewer):
 
     def __panel__(self):
         return self._layout
-
-
-_ELEMENT = {"H": "hydrogen", "C": "carbon", "N": "nitrogen", "O": "oxygen", "F": "fluorine", "S": "sulfur",
-            "P": "phosphorus", "Cl": "chlorine", "Br": "bromine", "I": "iodine", "B": "boron", "Si": "silicon"}
-
-
-def _lazy_card(build, **params) -> pn.Card:
-    """A collapsed card whose contents (``build()``: a list of objects) are made when it is first opened.
-
-    A new session then pays nothing for settings few people open (a tenth of the sidebar's models).
-    """
-    card = pn.Card(collapsed=True, **params)
-
-    def fill(event):
-        if not event.new and not card.objects:
-            card.objects = build()
-
-    card.param.watch(fill, "collapsed")
-    return card
-
-
-def _runs(x: np.ndarray, mask: np.ndarray) -> list[tuple[float, float]]:
-    """Display intervals covering each run of True in ``mask`` (half a grid step beyond each end)."""
-    out = []
-    idx = np.flatnonzero(mask)
-    if idx.size == 0:
-        return out
-    half = float(abs(x[1] - x[0])) / 2 if x.size > 1 else 0.0
-    breaks = np.flatnonzero(np.diff(idx) > 1)
-    for a, b in zip(np.r_[idx[0], idx[breaks + 1]], np.r_[idx[breaks], idx[-1]], strict=True):
-        out.append((float(x[a]) - half, float(x[b]) + half))
-    return out
-
-
-def _encode(value) -> str:
-    """A link value: text as it is, everything else as JSON (``["l1_sorted"]``, ``false``, ``0.3``)."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(list(value) if isinstance(value, tuple) else value)
-
-
-def _decode(parameter: param.Parameter, text: str):
-    """A link value back: text for text settings, else JSON; links written before the JSON encoding
-    (``['l1_sorted']``, ``False``) are read as the Python literals they are (never evaluated)."""
-    if isinstance(parameter, param.String):
-        return text
-    try:
-        value = json.loads(text)
-    except ValueError:
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            return text
-    try:
-        return parameter.deserialize(value)  # e.g. a JSON list for a tuple setting
-    except Exception:  # noqa: BLE001 (the setting itself then names what is wrong)
-        return value

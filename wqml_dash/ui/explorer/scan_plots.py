@@ -261,3 +261,16 @@ class ScanPlot:
         keys = [k for k, v in values.items() if v is not None and np.isfinite(v)]
         self.marker.data = {"x": [float(x)] * len(keys), "y": [float(values[k]) for k in keys],
                             "color": [STYLE[k]["color"] for k in keys], "series": [LABELS[k] for k in keys]}
+
+
+def covering_intervals(x: np.ndarray, mask: np.ndarray) -> list[tuple[float, float]]:
+    """Display intervals covering each run of True in ``mask`` (half a grid step beyond each end)."""
+    out = []
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return out
+    half = float(abs(x[1] - x[0])) / 2 if x.size > 1 else 0.0
+    breaks = np.flatnonzero(np.diff(idx) > 1)
+    for a, b in zip(np.r_[idx[0], idx[breaks + 1]], np.r_[idx[breaks], idx[-1]], strict=True):
+        out.append((float(x[a]) - half, float(x[b]) + half))
+    return out
