@@ -2,13 +2,17 @@
 run from a folder that is not the checkout, it serves the page with its stylesheet and reads its
 example molecules (package data, through importlib.resources).
 
-The venv sees this interpreter's site-packages for the dependencies (installing Panel, RDKit and
-numba afresh would take minutes); wqml_dash itself comes from the wheel, which the test checks.
+The venv finds the dependencies in this interpreter's site-packages through a ``.pth`` file (installing
+Panel, RDKit and numba afresh would take minutes; ``--system-site-packages`` would miss them when the
+suite itself runs in a venv). A ``.pth`` line adds a folder to ``sys.path`` after the venv's own
+site-packages and runs none of that folder's ``.pth`` files, so the checkout's editable install stays
+out: wqml_dash comes from the wheel, which the test checks.
 """
 
 from __future__ import annotations
 
 import os
+import site
 import socket
 import subprocess
 import sys
@@ -37,9 +41,13 @@ def installed(tmp_path_factory):
                     str(tmp / "dist"), str(ROOT)], check=True, timeout=300)
     wheel, = (tmp / "dist").glob("wqml_dash-*.whl")
     venv = tmp / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True, timeout=300)
+    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)], check=True,
+                   timeout=300)
+    venv_site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                                    capture_output=True, text=True, check=True).stdout.strip())
+    (venv_site / "dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     return python, venv / "bin" / "wqml", tmp
 
 
