@@ -172,3 +172,10 @@ def test_error_stats():
     assert stats["rmse"] == pytest.approx(np.sqrt(5 / 3))
     assert stats["max"] == 2.0 and stats["bias"] == pytest.approx(-1 / 3)
     assert np.isnan(error_stats(np.array([]), np.array([]))["mae"])
+
+
+def test_a_bag_of_bonds_run_is_labelled_as_one():
+    summary = summarize(_points(runs=(1, 2)), representations={2: "bob"})
+    labels = dict(zip(zip(summary["run_id"], summary["series"]), summary["label"], strict=True))
+    assert labels[(1, "sorted:l1")] == "L1 · sorted CM" and labels[(2, "sorted:l1")] == "L1 · BoB"
+    assert labels[(1, "sorted:w1")] == "W1" and labels[(2, "sorted:w1")] == "W1 · BoB"

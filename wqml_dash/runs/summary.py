@@ -16,7 +16,8 @@ SUMMARY_COLUMNS = ["run_id", "run", "series", "label", "order", "metric", "size"
                    "predict_seconds", "seconds"]
 
 
-def summarize(points: pd.DataFrame, run_names: dict[int, str] | None = None) -> pd.DataFrame:
+def summarize(points: pd.DataFrame, run_names: dict[int, str] | None = None,
+              representations: dict[int, str] | None = None) -> pd.DataFrame:
     """Average the seeds of each (run, series, size) for display.
 
     Parameters
@@ -24,6 +25,8 @@ def summarize(points: pd.DataFrame, run_names: dict[int, str] | None = None) -> 
     points : the store's ``points()`` frame, one row per (run_id, series, size, seed) with
         mae, rmse (target units), sigma, lam, cv_mae, fit_seconds, predict_seconds, seconds
     run_names : run id -> label shown in legends and hover (default ``'run ID'``)
+    representations : run id -> the run's representation ('cm' or 'bob'; default 'cm'), for the
+        series' labels ('L1 · sorted CM', 'L1 · BoB')
 
     Returns
     -------
@@ -45,7 +48,9 @@ def summarize(points: pd.DataFrame, run_names: dict[int, str] | None = None) -> 
                       predict_seconds=("predict_seconds", "mean"), seconds=("seconds", "mean")).reset_index()
     out["mae_std"] = out["mae_std"].fillna(0.0)
     out["run"] = [names.get(int(r), f"run {int(r)}") for r in out["run_id"]]
-    out["label"] = [Series.parse(s).label for s in out["series"]]
+    reps = representations or {}
+    out["label"] = [Series.parse(s, reps.get(int(r), "cm")).label for r, s in zip(out["run_id"], out["series"],
+                                                                                  strict=True)]
     return out[SUMMARY_COLUMNS].reset_index(drop=True)
 
 

@@ -290,6 +290,11 @@ class LearningCurvesTab(pn.viewable.Viewer):
             names.update({int(r.id): f"#{int(r.id)} {r.name}" for r in runs.itertuples()})
         return names
 
+    def _run_representations(self) -> dict[int, str]:
+        runs = self.runs_table.runs
+        every = [reference_runs()] + ([runs] if runs is not None else [])
+        return {int(r.id): (r.config or {}).get("representation", "cm") for frame in every for r in frame.itertuples()}
+
     def _run(self, run_id: int) -> dict:
         """A stored or reference run (`RunStore.get_run` fields). KeyError if there is none."""
         return reference_run(run_id) if is_reference(run_id) else self.store.get_run(run_id)
@@ -318,7 +323,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
         if all(is_reference(r) for r in self.shown_runs):  # every new session: summarised once per process
             self.summary = _reference_summary(tuple(self.shown_runs), tuple(chosen))
         else:
-            self.summary = summarize(pts, names)
+            self.summary = summarize(pts, names, self._run_representations())
 
     # -- the plot -----------------------------------------------------------------------
     def _unit(self) -> str:
@@ -474,7 +479,8 @@ class LearningCurvesTab(pn.viewable.Viewer):
         unit = unit_of(run["config"].get("target", "atomization_energy"))
         stats = error_stats(y_true, y_pred)
         color = series_color(series)
-        title = f"{run_tag(run_id)} {Series.parse(series).label}, n = {size:,}, seed {seed}"
+        title = (f"{run_tag(run_id)} {Series.parse(series, run['config'].get('representation', 'cm')).label}, "
+                 f"n = {size:,}, seed {seed}")
         text = (f"**{title}**: {y_true.size:,} test molecules · MAE **{stats['mae']:.3g}** · RMSE "
                 f"{stats['rmse']:.3g} · largest error {stats['max']:.3g} · mean error {stats['bias']:+.3g} "
                 f"({unit})")
@@ -598,7 +604,8 @@ def _reference_summary(run_ids: tuple[int, ...], series: tuple[str, ...]) -> pd.
     runs = reference_runs()
     names = {int(r.id): f"{run_tag(int(r.id))} {r.name} (reference, precomputed)" for r in runs.itertuples()}
     pts = reference_points(list(run_ids))
-    return summarize(pts[pts["series"].isin(series)], names)
+    reps = {int(r.id): (r.config or {}).get("representation", "cm") for r in runs.itertuples()}
+    return summarize(pts[pts["series"].isin(series)], names, reps)
 
 
 def _curve_keys(summary: pd.DataFrame | None) -> set:
