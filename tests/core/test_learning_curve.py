@@ -69,6 +69,12 @@ def test_cancel_stops_the_run(qm9):
                            progress=progress, cancel=token)
 
 
+def test_a_target_the_data_set_lacks_is_refused_with_the_choices(qm9):
+    settings = LearningCurveSettings(series=["sorted:w1"], target="nonsense", **{**SMALL, "sizes": [100]})
+    with pytest.raises(ValueError, match=r"no property 'nonsense'; choose one of .*'gap'"):
+        run_learning_curve(qm9, settings)
+
+
 def test_other_targets(qm9):
     settings = LearningCurveSettings(series=["sorted:w1"], target="gap", **{**SMALL, "sizes": [100]})
     p = run_learning_curve(qm9, settings).points[0]
@@ -80,7 +86,6 @@ def test_other_targets(qm9):
     ({"series": []}, "length"),
     ({"sizes": [3], "folds": 5}, "at least folds"),
     ({"folds": 1}, "at least 2"),
-    ({"target": "nonsense"}, "nonsense"),
     ({"lambdas": [-1.0]}, "non-negative"),
 ])
 def test_settings_validation(kwargs, match):

@@ -62,3 +62,17 @@ def test_presets():
         RunConfig.preset(name).check_fits(130_831)
     with pytest.raises(ValueError, match="unknown preset"):
         RunConfig.preset("Fig. 4")
+
+
+def test_a_qm9_run_refuses_a_target_qm9_lacks_and_a_data_set_run_names_its_file():
+    with pytest.raises(ValueError, match="QM9 has no property 'energy'"):
+        RunConfig(target="energy")
+    ref = {"path": "/data/c.extxyz", "name": "c.extxyz", "sha256": "ab" * 32, "molecules": 200, "unit": "eV"}
+    cfg = RunConfig(target="energy", data=ref, sizes=[50], n_test=100)
+    assert (cfg.n_molecules, cfg.unit, cfg.data_name) == (200, "eV", "c.extxyz")
+    assert "c.extxyz" in cfg.label()
+    assert RunConfig.from_dict(cfg.to_dict()).data == ref
+    with pytest.raises(ValueError, match="exceeds the 200 molecules"):
+        RunConfig(target="energy", data=ref, sizes=[150], n_test=100).check_fits(cfg.n_molecules)
+    with pytest.raises(ValueError, match="content hash"):
+        RunConfig(target="energy", data={"path": "/data/c.extxyz"})

@@ -176,6 +176,6 @@ def test_error_stats():
 
 def test_a_bag_of_bonds_run_is_labelled_as_one():
     summary = summarize(_points(runs=(1, 2)), representations={2: "bob"})
-    labels = dict(zip(zip(summary["run_id"], summary["series"]), summary["label"], strict=True))
+    labels = dict(zip(zip(summary["run_id"], summary["series"], strict=True), summary["label"], strict=True))
     assert labels[(1, "sorted:l1")] == "L1 · sorted CM" and labels[(2, "sorted:l1")] == "L1 · BoB"
     assert labels[(1, "sorted:w1")] == "W1" and labels[(2, "sorted:w1")] == "W1 · BoB"

@@ -1,4 +1,4 @@
-"""``wqml learning-curve``: QM9 learning curves with the paper's protocol."""
+"""``wqml learning-curve``: learning curves with the paper's protocol, on QM9 or your data set (``--data``)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ from ..core.learn.metrics import METRICS
 from ..core.learn.series import REPRESENTATIONS, parse_series, series_product
 from ..core.learn.settings import PAPER_SERIES, LearningCurveSettings
 from .common import EXIT_INTERRUPTED, UsageError, float_list, int_list, seed_list
+from .data import add_data_arguments, load_user_data
 from .runs import add_scheduler_argument, add_store_argument
 
 
 def add_parser(sub) -> None:
     defaults = LearningCurveSettings()
     lc = sub.add_parser(
-        "learning-curve", help="QM9 learning curves with the paper's protocol",
-        description="Train KRR models on growing QM9 training sets and report the test MAE. "
+        "learning-curve", help="learning curves with the paper's protocol (QM9 or --data FILE)",
+        description="Train KRR models on growing training sets of QM9 (or of --data) and report the test MAE. "
                     "Without --series, --order or --metric: the paper's five series "
                     f"({', '.join(PAPER_SERIES)}).")
     lc.add_argument("--series", action="append", metavar="ORDER:METRIC",
@@ -38,8 +39,9 @@ def add_parser(sub) -> None:
     lc.add_argument("--seed", type=int, help=f"seed (default {defaults.seed})")
     lc.add_argument("--seeds", type=seed_list, metavar="SEEDS",
                     help="several seeds, comma-separated, for mean and spread (with --store or --scheduler)")
-    lc.add_argument("--target", default=defaults.target, choices=sorted(PROPERTIES), metavar="PROPERTY",
-                    help="QM9 property to learn (default %(default)s)")
+    lc.add_argument("--target", metavar="KEY",
+                    help=f"property to learn: a QM9 property ({', '.join(sorted(PROPERTIES))}; default "
+                         f"{defaults.target}) or, with --data, a number every frame has (default: energy)")
     lc.add_argument("--sigma-factors", type=float_list, help="sigma grid as multiples of the median distance")
     lc.add_argument("--lambdas", type=float_list, help="lambda grid, comma-separated")
     lc.add_argument("--representation", choices=list(REPRESENTATIONS), default=defaults.representation,
@@ -51,6 +53,7 @@ def add_parser(sub) -> None:
     lc.add_argument("--device", choices=["auto", "cpu", "cuda"], default=defaults.device,
                     help="cpu (numba + LAPACK), cuda (PyTorch on a GPU) or auto: the GPU where there is one "
                          "(default %(default)s)")
+    add_data_arguments(lc)
     lc.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
     add_store_argument(lc)
     add_scheduler_argument(lc)
@@ -104,6 +107,38 @@ def format_table(points) -> str:
     return "\n".join(lines)
 
 
+def _data_and_target(args):
+    """(the data set or None for QM9, the target the run learns, the data set's reference for a run)."""
+    from ..core.data import DEFAULT_TARGET, default_target
+
+    if args.data is None:
+        load_user_data(args, None)  # refuses data options without --data
+        target = args.target or DEFAULT_TARGET
+        if target not in PROPERTIES:
+            raise UsageError(f"QM9 has no property {target!r}; choose one of {', '.join(sorted(PROPERTIES))}")
+        return None, target, None
+    from ..runs.config import data_reference
+
+    energy_key = args.target or ("energy" if args.atom_energies else None)
+    dataset = load_user_data(args, energy_key)
+    target = "atomization_energy" if args.atom_energies else (args.target or default_target(dataset))
+    if target is None or target not in dataset.properties:
+        numbers = ", ".join(sorted(dataset.properties)) or "none"
+        raise UsageError(f"{dataset.name}: name the property to learn with --target; "
+                         f"numbers every frame has: {numbers}")
+    ref = data_reference(dataset, args.data, target, csv=args.csv)
+    if args.atom_energies:
+        ref.update(energy_key=energy_key, references=args.atom_energies)
+    return dataset, target, ref
+
+
+def describe_data(dataset, target: str) -> str:
+    """One line over the table: what was learned, in what unit, from which data."""
+    unit = dataset.unit(target) or "unit not given"
+    return (f"{target} ({unit}) of {dataset.name}: {len(dataset):,} molecules, up to {dataset.max_atoms} atoms, "
+            f"content {dataset.content_hash[:12]}")
+
+
 def run(args) -> int:
     from ..core.data import load_qm9
 
@@ -122,27 +157,29 @@ def run(args) -> int:
             resolve_device(args.device)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    dataset, target, data_ref = _data_and_target(args)
     values = dict(series=series, sizes=args.sizes, n_test=args.test, folds=args.folds,
-                  target=args.target, representation=args.representation, search=args.search,
+                  target=target, representation=args.representation, search=args.search,
                   device=args.device,
                   **({"sigma_factors": args.sigma_factors} if args.sigma_factors else {}),
                   **({"lambdas": args.lambdas} if args.lambdas else {}))
     if args.json is not None and not args.json.parent.exists():
         raise UsageError(f"folder of --json does not exist: {args.json.parent}")
     if through_store:
-        return _run_through_store(args, values, [seed] if not args.seeds else args.seeds)
+        return _run_through_store(args, values, [seed] if not args.seeds else args.seeds, dataset, data_ref)
     try:
         settings = LearningCurveSettings(seed=seed, **values)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
     bar = _ProgressBar(enabled=not args.quiet)
-    dataset = load_qm9(progress=None if args.quiet else
-                       (lambda d, t, m: print(f"QM9: {m}", file=sys.stderr)))
+    if dataset is None:
+        dataset = load_qm9(progress=None if args.quiet else
+                           (lambda d, t, m: print(f"QM9: {m}", file=sys.stderr)))
     try:
         settings.check_fits(len(dataset))
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(f"{dataset.name}: {exc}") from None
     points = []
     try:
         result = run_learning_curve(dataset, settings, progress=bar, on_point=points.append)
@@ -152,6 +189,7 @@ def run(args) -> int:
         print("wqml: interrupted; the points above had finished", file=sys.stderr)
         return EXIT_INTERRUPTED
     bar.close()
+    print(describe_data(dataset, target))
     print(format_table(result.points))
     print(f"total {result.wall_seconds:.1f} s")
     if args.json is not None:
@@ -162,17 +200,19 @@ def run(args) -> int:
     return 0
 
 
-def _run_through_store(args, values: dict, seeds: list[int]) -> int:
+def _run_through_store(args, values: dict, seeds: list[int], dataset, data_ref: dict | None) -> int:
     """Record the run in the store and compute it on Dask (a local cluster or ``--scheduler``)."""
-    from ..core.data.qm9 import QM9_SIZE
     from ..runs.config import RunConfig
     from .runs import follow, format_points, format_summary, make_executor, open_store, run_json
 
     try:
-        config = RunConfig(seeds=seeds, **values, **({"name": args.name} if args.name else {}))
-        config.check_fits(QM9_SIZE)
+        config = RunConfig(seeds=seeds, data=data_ref, **values, **({"name": args.name} if args.name else {}))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    try:
+        config.check_fits(config.n_molecules)
+    except ValueError as exc:
+        raise UsageError(f"{config.data_name}: {exc}") from None
     store = open_store(args.store, must_exist=False)
     start = time.perf_counter()
     executor = make_executor(store, args.scheduler)
@@ -187,6 +227,8 @@ def _run_through_store(args, values: dict, seeds: list[int]) -> int:
     if code != 0:
         return code
     points = store.points(run_id)
+    if dataset is not None:
+        print(describe_data(dataset, values["target"]))
     print(format_points(points))
     if len(seeds) > 1:
         print(format_summary(points))

@@ -1,6 +1,6 @@
 """The science of wqml-dash, with no UI: data, representations, learning and displacement scans.
 
-- `data`: molecular data sets (`MolecularDataset`) and the QM9 loaders;
+- `data`: molecular data sets (`MolecularDataset`), the QM9 loaders and `load_dataset` for any file ASE reads;
 - `features`: what a molecule becomes for learning (Coulomb matrix, Bag of Bonds);
 - `learn`: metrics (L1, L2, W1), kernels, the KRR estimator and its backends, cross-validation,
   series, and the learning-curve protocol;
@@ -14,7 +14,7 @@ most are importable from here: ``from wqml_dash.core import load_qm9, KernelRidg
 from .._lazy import lazy_exports
 
 _EXPORTS = {
-    "MolecularDataset": ".data", "load_qm9": ".data", "load_qm9_release": ".data",
+    "MolecularDataset": ".data", "load_qm9": ".data", "load_qm9_release": ".data", "load_dataset": ".data",
     "coulomb_matrix": ".features", "coulomb_vectors": ".features", "dataset_coulomb_vectors": ".features",
     "dataset_bob_vectors": ".features",
     "distances": ".learn", "KernelRidge": ".learn", "cross_validate": ".learn", "Series": ".learn",

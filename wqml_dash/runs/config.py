@@ -10,7 +10,33 @@ import re
 
 import param
 
+from ..core.data.dataset import PROPERTIES, unit_of
 from ..core.learn.settings import PAPER_SERIES, LearningCurveSettings
+
+#: The keys of `RunConfig.data`: where the data set is, what it is, and the unit of its target.
+DATA_KEYS = ("path", "name", "sha256", "molecules", "unit", "csv", "energy_key", "references")
+
+
+def data_reference(dataset, path, target: str, csv=None) -> dict:
+    """`RunConfig.data` for a data set read by `core.data.load_dataset` from ``path``.
+
+    Parameters
+    ----------
+    dataset : the loaded `MolecularDataset` (its name, content hash, size and the target's unit)
+    path : the file it came from (stored absolute: Dask workers read it again)
+    target : the property the run learns
+    csv : the CSV side table, if one was named explicitly
+
+    A data set whose target is an atomization energy made from free-atom references also records
+    ``energy_key`` (the energy they are subtracted from) and ``references`` (symbol -> energy).
+    """
+    from pathlib import Path
+
+    ref = {"path": str(Path(path).resolve()), "name": dataset.name, "sha256": dataset.content_hash,
+           "molecules": len(dataset), "unit": dataset.unit(target)}
+    if csv is not None:
+        ref["csv"] = str(Path(csv).resolve())
+    return ref
 
 #: Ready-made configurations (partial dicts for `RunConfig.from_dict`; the rest are defaults).
 PRESETS: dict[str, dict] = {
@@ -37,9 +63,19 @@ class RunConfig(LearningCurveSettings):
                        doc="Seeds; each draws its own split (several give mean and spread)")
     seed = param.Integer(default=0, bounds=(0, None), precedence=-1,
                          doc="Unused by a run: see `seeds` (kept from LearningCurveSettings)")
+    data = param.Dict(default=None, allow_None=True, precedence=-1,
+                      doc="The data set: None for the embedded QM9, else `data_reference` of a file "
+                          "(path, name, content hash, molecules, the target's unit)")
 
-    @param.depends("seeds", "series", watch=True, on_init=True)
+    @param.depends("seeds", "series", "data", "target", watch=True, on_init=True)
     def _validate_run(self):
+        if self.data is None and self.target not in PROPERTIES:
+            raise ValueError(f"QM9 has no property {self.target!r}; choose one of {sorted(PROPERTIES)}")
+        if self.data is not None:
+            unknown = set(self.data) - set(DATA_KEYS)
+            if unknown or not self.data.get("path") or not self.data.get("sha256"):
+                raise ValueError(f"data must name a path and a content hash (sha256), with keys from "
+                                 f"{list(DATA_KEYS)}; got {sorted(self.data)}")
         if any(s < 0 for s in self.seeds):
             raise ValueError(f"seeds must be non-negative, got {self.seeds}")
         if len(set(self.seeds)) != len(self.seeds):
@@ -87,6 +123,25 @@ class RunConfig(LearningCurveSettings):
         return cls.from_dict({**PRESETS[preset], **overrides})
 
     # --- derived -------------------------------------------------------------------------
+    @property
+    def data_name(self) -> str:
+        """'QM9', or the data set file's name."""
+        return "QM9" if self.data is None else str(self.data.get("name") or self.data["path"])
+
+    @property
+    def n_molecules(self) -> int:
+        """Molecules in the run's data set."""
+        if self.data is None:
+            from ..core.data.qm9 import QM9_SIZE
+
+            return QM9_SIZE
+        return int(self.data.get("molecules") or 0)
+
+    @property
+    def unit(self) -> str:
+        """The unit of the run's target ('' where the data set does not say)."""
+        return unit_of(self.target) if self.data is None else str(self.data.get("unit") or "")
+
     def label(self) -> str:
         """``name`` if one was given, else a short description such as '5 series, n 125-4000, seed 0'."""
         given = self.to_dict()["name"]
@@ -97,7 +152,8 @@ class RunConfig(LearningCurveSettings):
         seeds = f"seed {self.seeds[0]}" if len(self.seeds) == 1 else f"{len(self.seeds)} seeds"
         series = self.series[0] if len(self.series) == 1 else f"{len(self.series)} series"
         rep = ", BoB" if self.representation == "bob" else ""
-        return f"{series}{rep}, {span}, {seeds}"
+        data = "" if self.data is None else f", {self.data_name}"
+        return f"{series}{rep}{data}, {span}, {seeds}"
 
     def tasks(self) -> list[tuple[str, int, int]]:
         """Every point of the run as ``(series, size, seed)``, in run order: seed, then size

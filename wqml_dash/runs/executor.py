@@ -74,7 +74,8 @@ class RunExecutor:
     n_workers, threads_per_worker : size of the embedded cluster (default `default_workers` worker
         processes with 1 thread each, BLAS and numba single-threaded in them: the points of a run
         are computed side by side)
-    n_molecules : size of the data set, to reject impossible sizes in `submit` (default: QM9's)
+    n_molecules : size of QM9 here, to reject impossible sizes in `submit` (default: QM9's); a run on
+        a data set file is checked against the size its `RunConfig.data` records
 
     Notes
     -----
@@ -173,12 +174,7 @@ class RunExecutor:
         return run_id
 
     def _check_fits(self, cfg: RunConfig) -> None:
-        if self.n_molecules is not None:
-            cfg.check_fits(self.n_molecules)
-        else:
-            from ..core.data.qm9 import QM9_SIZE
-
-            cfg.check_fits(QM9_SIZE)
+        cfg.check_fits(self.n_molecules if self.n_molecules is not None and cfg.data is None else cfg.n_molecules)
 
     def resume(self, run_id: int) -> None:
         """Compute the points of a run that are missing (interrupted, cancelled or failed runs).

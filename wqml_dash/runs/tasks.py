@@ -5,7 +5,8 @@ seed): `compute_distances`; per point: `fit_task`, which takes those results as 
 travel to a worker once, not per task (and Dask runs a chain's points where its distances are).
 
 Workers import this module (on a remote cluster, wqml-dash must be installed on every worker)
-and load QM9 once per process from the local cache (`worker_dataset`). Workers never touch the
+and load the data set once per process (`worker_dataset`): QM9 from the local cache, or the run's
+data set file, which a remote worker must see at the same path. Workers never touch the
 store: they return results and the client process writes them.
 """
 
@@ -23,25 +24,45 @@ from ..core.learn.series import Series
 from ..core.progress import Cancelled
 from .config import RunConfig
 
-_dataset = None
+_datasets: dict = {}
 _dataset_lock = threading.Lock()
 
 
-def worker_dataset():
-    """QM9, loaded once per process (the worker's threads share it)."""
-    global _dataset
-    with _dataset_lock:
-        if _dataset is None:
-            from ..core.data import load_qm9
+def worker_dataset(cfg: RunConfig | None = None):
+    """The run's data set, loaded once per process (the worker's threads share it).
 
-            _dataset = load_qm9()
-        return _dataset
+    QM9 from the local cache, or the data set file `RunConfig.data` names, which must still hold
+    what was submitted (same content hash).
+
+    Raises
+    ------
+    DataError
+        if the file is gone, unreadable, or has changed since the run was submitted.
+    """
+    data = None if cfg is None else cfg.data
+    key = None if data is None else (data["path"], data["sha256"], cfg.target, data.get("unit"))
+    with _dataset_lock:
+        if key not in _datasets:
+            from ..core.data import DataError, load_dataset, load_qm9
+
+            if data is None:
+                _datasets[key] = load_qm9()
+            else:
+                dataset = load_dataset(data["path"], target=data.get("energy_key") or cfg.target,
+                                       unit=data.get("unit") or None, csv=data.get("csv"),
+                                       references=data.get("references"))
+                if dataset.content_hash != data["sha256"]:
+                    raise DataError(f"{dataset.name} has changed since the run was submitted (content hash "
+                                    f"{dataset.content_hash[:12]}, the run's {data['sha256'][:12]})")
+                _datasets[key] = dataset
+        return _datasets[key]
 
 
 def test_set(config: dict, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """One seed's test set: (QM9 indices (n_test,) int64, reference values (n_test,))."""
+    """One seed's test set: (the data set's molecule numbers (n_test,) int64: QM9 indices or frame
+    numbers, reference values (n_test,))."""
     cfg = RunConfig.from_dict(config)
-    dataset = worker_dataset()
+    dataset = worker_dataset(cfg)
     cfg.check_fits(len(dataset))
     _, test_rows = split_rows(len(dataset), max(cfg.sizes), cfg.n_test, seed)
     return np.asarray(dataset.index)[test_rows].astype(np.int64), dataset.target(cfg.target)[test_rows]
@@ -50,7 +71,7 @@ def test_set(config: dict, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def prepare_inputs(config: dict, seed: int, series: str) -> SeriesInputs:
     """Step 1 of the plan: the inputs every chain with ``series``' inputs key shares."""
     cfg = RunConfig.from_dict(config)
-    return prepare_series_inputs(worker_dataset(), cfg.settings_for(seed), series, seed)
+    return prepare_series_inputs(worker_dataset(cfg), cfg.settings_for(seed), series, seed)
 
 
 def distances_task(inputs: SeriesInputs, config: dict, series: str) -> SeriesDistances:

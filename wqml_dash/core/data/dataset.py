@@ -1,13 +1,18 @@
 """The in-memory molecular data set: ragged atoms stored flat, one row of properties per molecule.
 
-This module only describes the container; `wqml_dash.core.qm9` fills it from QM9.
+This module only describes the container: `qm9` fills it from QM9, `ase_datasets` from any file
+ASE reads.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
+
+from .errors import DataError  # noqa: F401  (re-exported: the loaders' error)
 
 #: Hartree to kcal/mol (the conversion DESIGN.md fixes).
 HARTREE_TO_KCAL = 627.509474
@@ -16,6 +21,15 @@ HARTREE_TO_KCAL = 627.509474
 ATOM_REFERENCE_U0 = {1: -0.500273, 6: -37.846772, 7: -54.583861, 8: -75.064579, 9: -99.718730}
 
 ELEMENT_SYMBOLS = {1: "H", 6: "C", 7: "N", 8: "O", 9: "F"}
+
+
+def element_symbol(z: int) -> str:
+    """The symbol of nuclear charge ``z`` (any element ASE knows), e.g. 17 -> 'Cl'."""
+    if z in ELEMENT_SYMBOLS:
+        return ELEMENT_SYMBOLS[z]
+    from ase.data import chemical_symbols
+
+    return chemical_symbols[z] if 0 < z < len(chemical_symbols) else f"Z{z}"
 SYMBOL_TO_Z = {"H": 1, "He": 2, "Li": 3, "Be": 4, "B": 5, "C": 6, "N": 7, "O": 8, "F": 9,
                "Ne": 10, "Na": 11, "Mg": 12, "Al": 13, "Si": 14, "P": 15, "S": 16,
                "Cl": 17, "Ar": 18, "K": 19, "Ca": 20, "Br": 35, "I": 53}
@@ -90,9 +104,13 @@ class MolecularDataset:
     charges : (n_atoms_total,) int8, nuclear charges Z
     coordinates : (n_atoms_total, 3) float64, Angstrom
     offsets : (n_molecules + 1,) int64
-    index : (n_molecules,) int64, the data set's own molecule numbers (QM9: 1..133885)
-    smiles : (n_molecules,) str
-    properties : dict name -> (n_molecules,) float64, units as in `PROPERTIES`
+    index : (n_molecules,) int64, the data set's own molecule numbers (QM9: 1..133885; a file: its
+        frame numbers from 0)
+    smiles : (n_molecules,) str ('' where unknown)
+    properties : dict name -> (n_molecules,) float64, units as in `units`, else `PROPERTIES`
+    name : a label for the user ('QM9', or the file's name)
+    units : dict property -> unit, for properties `PROPERTIES` does not describe ('' = not given)
+    index_name : what `index` counts: 'qm9_index' or 'frame'
     """
 
     charges: np.ndarray
@@ -101,6 +119,9 @@ class MolecularDataset:
     index: np.ndarray
     smiles: np.ndarray
     properties: dict[str, np.ndarray] = field(default_factory=dict)
+    name: str = "QM9"
+    units: dict[str, str] = field(default_factory=dict)
+    index_name: str = "qm9_index"
 
     def __post_init__(self):
         n = self.index.shape[0]
@@ -124,6 +145,54 @@ class MolecularDataset:
     def max_atoms(self) -> int:
         """Atoms in the largest molecule: the padded size of its Coulomb matrices."""
         return int(self.n_atoms.max(initial=0))
+
+    def unit(self, name: str) -> str:
+        """The unit of property ``name``, e.g. 'kcal/mol', 'eV'; '' where none is known."""
+        return self.units[name] if name in self.units else unit_of(name)
+
+    @cached_property
+    def content_hash(self) -> str:
+        """SHA-256 (hex) of the atoms, geometries and properties (names and values; not units).
+
+        Two loads of the same data give the same hash whatever the file's format or timestamps;
+        a run records it, so that its results stay attributable to the data they came from.
+        """
+        h = hashlib.sha256()
+        for array in (self.charges.astype(np.int64), self.coordinates.astype(np.float64),
+                      self.offsets.astype(np.int64)):
+            h.update(np.ascontiguousarray(array).tobytes())
+        for name in sorted(self.properties):
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(self.properties[name], dtype=np.float64).tobytes())
+        return h.hexdigest()
+
+    def identity(self, target: str | None = None) -> dict:
+        """What a result records of its data: name, content hash, size, and the target with its unit."""
+        d = {"name": self.name, "sha256": self.content_hash, "molecules": len(self), "max_atoms": self.max_atoms}
+        if target is not None:
+            d.update(target=target, unit=self.unit(target))
+        return d
+
+    @classmethod
+    def from_ase(cls, frames, target: str | None = None, unit: str | None = None, **options) -> MolecularDataset:
+        """A data set of ``ase.Atoms`` frames: see `ase_frames.arrays_from_ase` for the options and checks."""
+        from .ase_frames import arrays_from_ase
+
+        return cls(**arrays_from_ase(frames, target=target, unit=unit, **options))
+
+    def to_ase(self) -> list:
+        """The molecules as a list of ``ase.Atoms`` (Angstrom), properties in each ``info``."""
+        from ase import Atoms
+
+        frames = []
+        for i in range(len(self)):
+            z, xyz = self.molecule(i)
+            info = {k: float(v[i]) for k, v in self.properties.items()}
+            info[self.index_name] = int(self.index[i])
+            if self.smiles[i]:
+                info["smiles"] = str(self.smiles[i])
+            frames.append(Atoms(numbers=z.astype(int), positions=xyz, info=info))
+        return frames
 
     @property
     def energy(self) -> np.ndarray:
@@ -153,7 +222,7 @@ class MolecularDataset:
     def formulas(self) -> np.ndarray:
         """(n_molecules,) Hill formulas, e.g. ``C2H6O`` (C, then H, then the rest by symbol)."""
         elements, counts = self.element_counts()
-        symbols = [ELEMENT_SYMBOLS.get(int(z), f"Z{int(z)}") for z in elements]
+        symbols = [element_symbol(int(z)) for z in elements]
         order = sorted(range(len(symbols)), key=lambda k: ({"C": 0, "H": 1}.get(symbols[k], 2), symbols[k]))
         out = np.full(len(self), "", dtype=object)
         for k in order:
@@ -170,15 +239,16 @@ class MolecularDataset:
         """Summary numbers: molecules, atoms, largest molecule, mean and std of ``target``."""
         y = self.target(target)
         return {"molecules": len(self), "atoms": int(self.charges.size),
-                "max_atoms": self.max_atoms, "target": target, "unit": PROPERTIES[target][0],
+                "max_atoms": self.max_atoms, "target": target, "unit": self.unit(target),
                 "mean": float(y.mean()) if y.size else float("nan"),
                 "std": float(y.std()) if y.size else float("nan")}
 
     def to_frame(self, properties: tuple[str, ...] = (DEFAULT_TARGET, "gap")):
-        """A pandas DataFrame, one row per molecule: qm9_index, smiles, formula, atoms, properties."""
+        """A pandas DataFrame, one row per molecule: qm9_index (or frame), smiles, formula, atoms,
+        properties."""
         import pandas as pd
 
-        columns = {"qm9_index": self.index, "smiles": self.smiles, "formula": self.formulas(),
+        columns = {self.index_name: self.index, "smiles": self.smiles, "formula": self.formulas(),
                    "atoms": self.n_atoms}
         columns.update({p: self.properties[p] for p in properties if p in self.properties})
         return pd.DataFrame(columns)
@@ -186,7 +256,7 @@ class MolecularDataset:
     def target(self, name: str = DEFAULT_TARGET) -> np.ndarray:
         """(n_molecules,) values of property ``name``; raises ValueError naming the choices."""
         if name not in self.properties:
-            raise ValueError(f"unknown property {name!r}; choose one of {sorted(self.properties)}")
+            raise ValueError(f"{self.name} has no property {name!r}; choose one of {sorted(self.properties)}")
         return self.properties[name]
 
     def atom_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -216,4 +286,5 @@ class MolecularDataset:
             index=self.index[rows],
             smiles=self.smiles[rows],
             properties={k: v[rows] for k, v in self.properties.items()},
+            name=self.name, units=dict(self.units), index_name=self.index_name,
         )

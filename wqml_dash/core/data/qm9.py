@@ -23,6 +23,7 @@ import numpy as np
 
 from ..progress import ProgressCallback, report
 from .dataset import SYMBOL_TO_Z, MolecularDataset, atomization_energy
+from .errors import DataError
 
 #: Bump when the cache layout or parsing changes: older caches are then rebuilt.
 CACHE_SCHEMA = 1
@@ -44,10 +45,6 @@ _QM9PACK_COLUMNS = {
 #: The order of the 15 numbers after "gdb N" on line 2 of an original QM9 xyz file.
 _XYZ_PROPERTIES = ("A", "B", "C", "mu", "alpha", "homo", "lumo", "gap", "r2", "zpve",
                    "U0", "U", "H", "G", "Cv")
-
-
-class DataError(ValueError):
-    """A data source is missing, malformed or inconsistent."""
 
 
 def qm9pack_data_dir() -> Path:

@@ -26,7 +26,7 @@ def run_learning_curve(dataset: MolecularDataset, settings: LearningCurveSetting
 
     Parameters
     ----------
-    dataset : the molecules (QM9 from `data.load_qm9`)
+    dataset : the molecules (QM9 from `data.load_qm9`, a file from `data.load_dataset`)
     settings : what to run
     progress : ``progress(done, total, message)``, one unit per (series, size) point
     cancel : a `CancelToken`; raises `Cancelled` soon after it is set
@@ -80,4 +80,5 @@ def run_learning_curve(dataset: MolecularDataset, settings: LearningCurveSetting
 
     return LearningCurveResult(config=settings.to_dict(), points=points, test_rows=inputs.test_rows,
                                y_test=inputs.y_test, distance_seconds=distance_seconds,
-                               wall_seconds=time.perf_counter() - start)
+                               wall_seconds=time.perf_counter() - start,
+                               data=dataset.identity(settings.target))

@@ -75,6 +75,7 @@ class LearningCurveResult:
     y_test : (n_test,) their reference values
     distance_seconds : series -> seconds spent on representations and distance matrices
     wall_seconds : total
+    data : the data set's `MolecularDataset.identity` (name, content hash, size, target and unit)
     """
 
     config: dict
@@ -83,7 +84,8 @@ class LearningCurveResult:
     y_test: np.ndarray
     distance_seconds: dict[str, float]
     wall_seconds: float
+    data: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return {"config": self.config, "points": [p.to_json() for p in self.points],
+        return {"config": self.config, "data": self.data, "points": [p.to_json() for p in self.points],
                 "distance_seconds": self.distance_seconds, "wall_seconds": self.wall_seconds}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import param
 
-from ..data.dataset import DEFAULT_TARGET, PROPERTIES
+from ..data.dataset import DEFAULT_TARGET
 from .backends import DEVICES
 from .cv import DEFAULT_LAMBDAS, DEFAULT_SIGMA_FACTORS
 from .series import REPRESENTATIONS, Series
@@ -27,8 +27,9 @@ class LearningCurveSettings(param.Parameterized):
     n_test = param.Integer(default=2000, bounds=(1, None), doc="Held-out test molecules")
     folds = param.Integer(default=5, bounds=(2, 20), doc="Cross-validation folds")
     seed = param.Integer(default=0, bounds=(0, None), doc="Seed of every random choice")
-    target = param.Selector(default=DEFAULT_TARGET, objects=list(PROPERTIES),
-                            doc="QM9 property to learn")
+    target = param.String(default=DEFAULT_TARGET,
+                          doc="Property to learn: a QM9 property (see PROPERTIES) or a number every "
+                              "molecule of your data set has (checked against the data set when it runs)")
     sigma_factors = param.List(default=list(DEFAULT_SIGMA_FACTORS), item_type=float,
                                bounds=(1, None),
                                doc="Sigma grid as multiples of the median training distance")

@@ -113,7 +113,7 @@ class RunForm(pn.viewable.Viewer):
         self.seeds = pn.widgets.TextInput(label="Seeds", width=160,
                                           description="One or more, comma separated: several seeds give a mean "
                                                       "and a spread (error bars)")
-        targets = {label: key for label, key in TARGET_LABELS.items() if key in defaults.target.objects}
+        targets = {label: key for label, key in TARGET_LABELS.items() if key in PROPERTIES}
         self.target = pn.widgets.Select(label="Target", options=targets, width=330,
                                         description=_param_doc("target"))
         self.representation = pn.widgets.RadioButtonGroup(
