@@ -174,3 +174,12 @@ def test_a_stored_run_on_a_data_file_records_it_by_name_and_content_hash(data_fi
     maes = sorted(p["mae"] for p in json.loads(local.read_text())["points"])
     assert sorted(p["mae"] for p in run["points"]) == pytest.approx(maes, rel=1e-9)
     assert data["sha256"] == json.loads(local.read_text())["data"]["sha256"]
+
+
+def test_runs_list_names_the_data_set_of_a_run(data_file, tmp_path, capsys):
+    db = tmp_path / "runs.sqlite"
+    assert main(["learning-curve", "--data", str(data_file), "--series", "sorted:w1", *FAST, "--store", str(db),
+                 "--name", "mine"]) == 0
+    capsys.readouterr()
+    assert main(["runs", "list", "--store", str(db)]) == 0
+    assert "mine [mols.extxyz]" in capsys.readouterr().out

@@ -228,7 +228,10 @@ def run_list(args) -> int:
     else:
         print(f"{'id':>4}  {'status':<12}{'points':>11}  {'created':<24}name")
     for r in runs.itertuples(index=False):
-        line = f"{r.id:>4}  {r.status:<12}{f'{r.n_done}/{r.n_total}':>11}  {_when(r.created):<24}{r.name}"
+        data = (r.config or {}).get("data") if isinstance(getattr(r, "config", None), dict) else None
+        data_name = str(data.get("name") or data.get("path")) if data else ""
+        name = f"{r.name} [{data_name}]" if data_name and data_name not in r.name else r.name
+        line = f"{r.id:>4}  {r.status:<12}{f'{r.n_done}/{r.n_total}':>11}  {_when(r.created):<24}{name}"
         if r.error:
             line += f"  [{r.error.splitlines()[0][:70]}]"
         print(line)
