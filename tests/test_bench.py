@@ -26,11 +26,25 @@ def test_bench_rows_agree_and_are_complete():
     assert "W1 kernel matrix 12x12" in format_rows(rows)
 
 
+def test_bench_ratios_are_like_for_like_and_single_runs_say_so():
+    rows = run_bench(n=64, n_peer=12, n_fit=80, repeats=3)
+    l1 = {r.implementation: r for r in rows if r.task == "L1 distances 64x64 (symmetric)"}
+    pdist = l1["scipy.spatial.distance.pdist cityblock"]
+    assert pdist.like_for_like and pdist.max_rel_diff < 1e-12 and "each pair once" in pdist.note
+    cdist = l1["scipy.spatial.distance.cdist cityblock"]
+    assert not cdist.like_for_like and "not like for like" in cdist.note
+    assert all(r.statistic == "median of 3 runs" for r in rows if r.median_s is not None)
+    single = run_bench(n=16, n_peer=6, n_fit=20, repeats=1)
+    assert all(r.statistic == "single run" for r in single if r.median_s is not None)
+    assert "single run, not a median" in format_rows(single)
+
+
 def test_bench_cli_json_and_errors(tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert main(["bench", "--n", "32", "--n-peer", "8", "--n-fit", "40", "--repeats", "1", "--json", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["settings"]["n"] == 32 and data["machine"]["cpus"] >= 1
+    assert data["wqml_dash_version"] and data["rows"][0]["statistic"] == "single run"
     assert any(r["implementation"].startswith("wqml-dash") for r in data["rows"])
     assert main(["bench", "--n", "1"]) == 2
     assert "--n must be at least 2" in capsys.readouterr().err

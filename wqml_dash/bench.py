@@ -5,6 +5,10 @@ Every implementation runs in the same process on the same real QM9 Coulomb matri
 runs. Peers that are not installed are skipped with a note. Slow per-pair peers (qmllib, scipy's
 `wasserstein_distance`, POT) run on a smaller set (``n_peer`` molecules), against ours on exactly
 that set; fast ones on ``n`` molecules.
+
+Ratios are like for like: ours computes each pair of a symmetric matrix once, so its peer is
+``scipy.spatial.distance.pdist`` (each pair once); ``cdist`` and ``torch.cdist`` compute every pair
+twice and are listed with that note. A row timed once says so (``statistic``): it is not a median.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ class BenchRow:
     element_pairs_per_s : rows * columns * entries / median_s (distance tasks)
     ratio : this implementation's median / ours on the same input (peers); 1 for ours
     max_rel_diff : largest relative difference to ours (peers)
-    note : anything to know (skipped, a subset, the device)
+    note : anything to know (skipped, a subset, the device, not like for like)
+    like_for_like : whether the peer computes what ours computes (False: e.g. every pair twice)
     """
 
     task: str
@@ -50,6 +55,12 @@ class BenchRow:
     ratio: float | None = None
     max_rel_diff: float | None = None
     note: str = ""
+    like_for_like: bool = True
+
+    @property
+    def statistic(self) -> str:
+        """'median of N runs', or 'single run' where only one run was timed."""
+        return "single run" if len(self.runs_s) == 1 else f"median of {len(self.runs_s)} runs"
 
 
 def _time(fn: Callable[[], object], repeats: int) -> tuple[float, list[float], object]:
@@ -126,7 +137,7 @@ def run_bench(n: int = 2000, n_peer: int = 300, n_fit: int = 4000, repeats: int 
                              element_pairs_per_s=(pairs * d / med) if pairs else None, ratio=1.0, note=note))
         return med, out
 
-    def peer_row(task, impl, shape, fn, ours_med, ours_out, repeats_=None, pairs=None, note=""):
+    def peer_row(task, impl, shape, fn, ours_med, ours_out, repeats_=None, pairs=None, note="", like=True):
         say(f"{task}: {impl}")
         try:
             med, runs, out = _time(fn, repeats_ or repeats)
@@ -135,7 +146,8 @@ def run_bench(n: int = 2000, n_peer: int = 300, n_fit: int = 4000, repeats: int 
             return
         rows.append(BenchRow(task, impl, shape, med, runs,
                              element_pairs_per_s=(pairs * d / med) if pairs else None,
-                             ratio=med / ours_med, max_rel_diff=_rel(out, ours_out), note=note))
+                             ratio=med / ours_med, max_rel_diff=_rel(out, ours_out), note=note,
+                             like_for_like=like))
 
     # 1. W1 kernel matrix on n_peer molecules: the paper authors' code and per-pair peers.
     Xp = X_all[:n_peer]
@@ -169,7 +181,7 @@ def run_bench(n: int = 2000, n_peer: int = 300, n_fit: int = 4000, repeats: int 
     peer_row(task, "qmllib.kernels.wasserstein_kernel (Fortran, OpenMP)", (n_peer, n_peer), qmllib_kernel,
              med, K, repeats_=min(repeats, 3))
     peer_row(task, "scipy.stats.wasserstein_distance per pair", (n_peer, n_peer), scipy_kernel, med, K,
-             repeats_=1)
+             repeats_=min(repeats, 3))
     peer_row(task, "POT ot.wasserstein_1d, all pairs in one call", (n_peer, n_peer), pot_kernel, med, K,
              repeats_=min(repeats, 3))
 
@@ -180,6 +192,11 @@ def run_bench(n: int = 2000, n_peer: int = 300, n_fit: int = 4000, repeats: int 
     say(f"{task}: wqml-dash")
     med, D = ours_row(task, "wqml-dash (numba, CPU)", (n, n), lambda: l1_distances(X), pairs=n * (n - 1) // 2,
                       note="each pair once")
+
+    def pdist_l1():
+        from scipy.spatial.distance import pdist
+
+        return pdist(X, "cityblock")
 
     def cdist_l1():
         from scipy.spatial.distance import cdist
@@ -196,8 +213,13 @@ def run_bench(n: int = 2000, n_peer: int = 300, n_fit: int = 4000, repeats: int 
             torch.cuda.synchronize()
         return out.cpu().numpy()
 
-    peer_row(task, "scipy.spatial.distance.cdist cityblock", (n, n), cdist_l1, med, D, pairs=n * n)
-    peer_row(task, "torch.cdist p=1", (n, n), torch_cdist, med, D, pairs=n * n)
+    iu = np.triu_indices(n, 1)
+    peer_row(task, "scipy.spatial.distance.pdist cityblock", (n, n), pdist_l1, med, D[iu], pairs=n * (n - 1) // 2,
+             note="each pair once: the like-for-like peer")
+    twice = "every pair twice: not like for like"
+    peer_row(task, "scipy.spatial.distance.cdist cityblock", (n, n), cdist_l1, med, D, pairs=n * n, note=twice,
+             like=False)
+    peer_row(task, "torch.cdist p=1", (n, n), torch_cdist, med, D, pairs=n * n, note=twice, like=False)
     if cuda_available():
         def ours_cuda():
             import torch
@@ -253,8 +275,9 @@ def format_rows(rows: list[BenchRow]) -> str:
         else:
             ratio = f"{r.ratio:>10,.1f}x slower" if r.ratio >= 1 else f"{1 / r.ratio:>10,.1f}x faster"
         diff = "" if r.max_rel_diff is None else f"  diff {r.max_rel_diff:.0e}"
+        notes = [n for n in (r.note, "single run, not a median" if len(r.runs_s) == 1 else "") if n]
         lines.append(f"  {r.implementation:<52} {_seconds(r.median_s):>10} {rate} {ratio}{diff}"
-                     + (f"  ({r.note})" if r.note else ""))
+                     + (f"  ({'; '.join(notes)})" if notes else ""))
     return "\n".join(lines).lstrip("\n")
 
 
@@ -263,4 +286,8 @@ def _seconds(s: float) -> str:
 
 
 def to_json(rows: list[BenchRow], settings: dict) -> dict:
-    return {"machine": machine(), "settings": settings, "rows": [asdict(r) for r in rows]}
+    """Machine, settings and rows (each with its ``statistic``), with the wqml-dash version."""
+    from . import __version__
+
+    return {"wqml_dash_version": __version__, "machine": machine(), "settings": settings,
+            "rows": [asdict(r) | {"statistic": r.statistic} for r in rows]}
