@@ -153,7 +153,6 @@ def test_runs_bad_input_exits_2(stored, argv, message, capsys):
 
 @pytest.mark.parametrize("argv,message", [
     (["runs", "list", "--store", "/no/such/folder/runs.sqlite"], "no run store at"),
-    (["learning-curve", *FAST, "--seeds", "1,2"], "need --store"),
     (["learning-curve", *FAST, "--seeds", "1,x", "--store", "x.sqlite"], "comma-separated integers"),
     (["learning-curve", *FAST, "--seed", "1", "--seeds", "1,2", "--store", "x.sqlite"], "not both"),
     (["learning-curve", *FAST, "--representation", "soap"], "invalid choice"),

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
-from .common import UsageError
+from .common import UsageError, check_json_destination, human_output, write_json
 
 
 def add_parser(sub) -> None:
@@ -23,7 +21,8 @@ def add_parser(sub) -> None:
     bench.add_argument("--n-fit", type=int, default=4000,
                        help="training molecules of the KRR fit (default %(default)s)")
     bench.add_argument("--repeats", type=int, default=5, help="timed runs per implementation (default %(default)s)")
-    bench.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
+    bench.add_argument("--json", metavar="PATH", help="write the results as JSON ('-' for standard output; the "
+                                                     "table then goes to standard error)")
     bench.set_defaults(func=run)
 
 
@@ -35,15 +34,10 @@ def run(args) -> int:
             raise UsageError(f"--{name.replace('_', '-')} must be at least {2 if name != 'repeats' else 1}")
     if max(args.n, args.n_fit) + args.n_peer > 130_000:
         raise UsageError("--n/--n-fit plus --n-peer exceed QM9's 130,831 molecules")
-    if args.json is not None and not args.json.parent.exists():
-        raise UsageError(f"folder of --json does not exist: {args.json.parent}")
+    check_json_destination(args.json)
     rows = run_bench(n=args.n, n_peer=args.n_peer, n_fit=args.n_fit, repeats=args.repeats,
                      progress=lambda msg: print(f"bench: {msg}", file=sys.stderr))
-    print(format_rows(rows))
+    print(format_rows(rows), file=human_output(args.json))
     if args.json is not None:
-        settings = {k: getattr(args, k) for k in ("n", "n_peer", "n_fit", "repeats")}
-        try:
-            args.json.write_text(json.dumps(to_json(rows, settings), indent=2))
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.json}: {exc.strerror}") from None
+        write_json(args.json, to_json(rows, {k: getattr(args, k) for k in ("n", "n_peer", "n_fit", "repeats")}))
     return 0

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
+from pathlib import Path
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -68,3 +70,29 @@ def float_list(text: str) -> list[float]:
     return values
 
 
+
+
+def check_json_destination(dest: str | None) -> None:
+    """Refuse a ``--json`` file in a folder that does not exist (``-`` is standard output)."""
+    if dest not in (None, "-") and not Path(dest).parent.exists():
+        raise UsageError(f"folder of --json does not exist: {Path(dest).parent}")
+
+
+def human_output(dest: str | None):
+    """Where tables and notes go: standard error when ``--json -`` takes standard output."""
+    return sys.stderr if dest == "-" else sys.stdout
+
+
+def write_json(dest: str | None, payload: dict) -> None:
+    """Write ``payload`` to the ``--json`` destination: a file, or standard output for ``-``."""
+    if dest is None:
+        return
+    text = json.dumps(payload, indent=2) + "\n"
+    if dest == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        Path(dest).write_text(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {dest}: {exc.strerror}") from None

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from pathlib import Path
 
+from .. import __version__
 from ..core.data import PROPERTIES
 from ..core.features.coulomb_matrix import ORDERS
 from ..core.learn.backends import resolve_device
 from ..core.learn.learning_curve import run_learning_curve
 from ..core.learn.metrics import METRICS
-from ..core.learn.series import REPRESENTATIONS, parse_series, series_product
+from ..core.learn.series import REPRESENTATIONS, distinct_series, parse_series, series_product
 from ..core.learn.settings import PAPER_SERIES, LearningCurveSettings
-from .common import EXIT_INTERRUPTED, UsageError, float_list, int_list, seed_list
+from .common import (EXIT_INTERRUPTED, UsageError, check_json_destination, float_list, human_output, int_list,
+                     seed_list, write_json)
 from .data import add_data_arguments, load_user_data
 from .runs import add_scheduler_argument, add_store_argument
 
@@ -38,7 +38,8 @@ def add_parser(sub) -> None:
     lc.add_argument("--folds", type=int, default=defaults.folds, help="cross-validation folds (default %(default)s)")
     lc.add_argument("--seed", type=int, help=f"seed (default {defaults.seed})")
     lc.add_argument("--seeds", type=seed_list, metavar="SEEDS",
-                    help="several seeds, comma-separated, for mean and spread (with --store or --scheduler)")
+                    help="several seeds, comma-separated, for mean and spread (recorded in the run store: --store, "
+                         "else $WQML_STORE, else the user data folder's)")
     lc.add_argument("--target", metavar="KEY",
                     help=f"property to learn: a QM9 property ({', '.join(sorted(PROPERTIES))}; default "
                          f"{defaults.target}) or, with --data, a number every frame has (default: energy)")
@@ -54,24 +55,34 @@ def add_parser(sub) -> None:
                     help="cpu (numba + LAPACK), cuda (PyTorch on a GPU) or auto: the GPU where there is one "
                          "(default %(default)s)")
     add_data_arguments(lc)
-    lc.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
+    lc.add_argument("--json", metavar="PATH", help="write the results as JSON ('-' for standard output; the table "
+                                                  "then goes to standard error)")
     add_store_argument(lc)
     add_scheduler_argument(lc)
-    lc.add_argument("--name", help="with --store/--scheduler: a label for the run")
+    lc.add_argument("--name", help="a label for the run (records it in the run store, as --seeds does)")
     lc.add_argument("--quiet", action="store_true", help="no progress bar")
     lc.set_defaults(func=run)
 
 
 def _series_from_args(args) -> list[str]:
+    """The series to compute: one of each group that gives identical results (noted on stderr)."""
     if args.series and (args.order or args.metric):
         raise UsageError("give either --series or --order/--metric, not both")
     if args.series:
-        return [":".join(parse_series(spec)) for spec in args.series]
-    if not args.order and not args.metric:
-        return list(PAPER_SERIES)
-    orders = args.order or ["random", "sorted"]
-    metrics = args.metric or list(METRICS)
-    return series_product(dict.fromkeys(orders), dict.fromkeys(metrics))
+        asked = [":".join(parse_series(spec)) for spec in args.series]
+    elif not args.order and not args.metric:
+        asked = list(PAPER_SERIES)
+    else:
+        orders = args.order or ["random", "sorted"]
+        metrics = args.metric or list(METRICS)
+        asked = series_product(dict.fromkeys(orders), dict.fromkeys(metrics))
+    kept, merged = distinct_series(asked, args.representation)
+    why = "Bag of Bonds does not depend on the atom order" if args.representation == "bob" else \
+        "W1 compares sorted entries: the atom order does not change it"
+    for dropped, into in merged:
+        print(f"wqml: {dropped} gives the same results as {into} ({why}): computed once, as {into}",
+              file=sys.stderr)
+    return kept
 
 
 class _ProgressBar:
@@ -142,9 +153,8 @@ def describe_data(dataset, target: str) -> str:
 def run(args) -> int:
     from ..core.data import load_qm9
 
-    through_store = args.store is not None or args.scheduler is not None
-    if not through_store and (args.seeds or args.name):
-        raise UsageError("--seeds and --name need --store or --scheduler (runs through the run store)")
+    # --seeds and --name record the run: in --store, else the default store ($WQML_STORE, ...)
+    through_store = args.store is not None or args.scheduler is not None or bool(args.seeds or args.name)
     if args.seeds and args.seed is not None:
         raise UsageError("give either --seed or --seeds, not both")
     seed = LearningCurveSettings.seed if args.seed is None else args.seed
@@ -163,8 +173,7 @@ def run(args) -> int:
                   device=args.device,
                   **({"sigma_factors": args.sigma_factors} if args.sigma_factors else {}),
                   **({"lambdas": args.lambdas} if args.lambdas else {}))
-    if args.json is not None and not args.json.parent.exists():
-        raise UsageError(f"folder of --json does not exist: {args.json.parent}")
+    check_json_destination(args.json)
     if through_store:
         return _run_through_store(args, values, [seed] if not args.seeds else args.seeds, dataset, data_ref)
     try:
@@ -189,14 +198,11 @@ def run(args) -> int:
         print("wqml: interrupted; the points above had finished", file=sys.stderr)
         return EXIT_INTERRUPTED
     bar.close()
-    print(describe_data(dataset, target))
-    print(format_table(result.points))
-    print(f"total {result.wall_seconds:.1f} s")
-    if args.json is not None:
-        try:
-            args.json.write_text(json.dumps(result.to_json(), indent=2))
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.json}: {exc.strerror}") from None
+    out = human_output(args.json)
+    print(describe_data(dataset, target), file=out)
+    print(format_table(result.points), file=out)
+    print(f"total {result.wall_seconds:.1f} s", file=out)
+    write_json(args.json, {"wqml_dash_version": __version__, **result.to_json()})
     return 0
 
 
@@ -227,15 +233,12 @@ def _run_through_store(args, values: dict, seeds: list[int], dataset, data_ref: 
     if code != 0:
         return code
     points = store.points(run_id)
-    if dataset is not None:
-        print(describe_data(dataset, values["target"]))
-    print(format_points(points))
+    out = human_output(args.json)
+    print(describe_data(dataset, values["target"]) if dataset is not None else
+          f"{config.target} ({config.unit or 'unit not given'}) of {config.data_name}", file=out)
+    print(format_points(points), file=out)
     if len(seeds) > 1:
-        print(format_summary(points))
-    print(f"run {run_id}, total {time.perf_counter() - start:.1f} s")
-    if args.json is not None:
-        try:
-            args.json.write_text(json.dumps(run_json(store, run_id), indent=2))
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.json}: {exc.strerror}") from None
+        print(format_summary(points), file=out)
+    print(f"run {run_id}, total {time.perf_counter() - start:.1f} s", file=out)
+    write_json(args.json, run_json(store, run_id))
     return 0

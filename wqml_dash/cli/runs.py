@@ -202,7 +202,10 @@ def run_json(store, run_id: int) -> dict:
 
         info["id"] = _tag(run_id)
         info["provenance"] = {**reference_provenance(), **info["provenance"]}
-    return {"run": info, "store": where, "points": points.to_dict(orient="records")}
+    from .. import __version__
+
+    return {"wqml_dash_version": __version__, "run": info, "store": where,
+            "points": points.to_dict(orient="records")}
 
 
 # --- subcommands ---------------------------------------------------------------------------

@@ -96,3 +96,29 @@ def series_product(orders, metrics) -> list[str]:
                 continue
             out.append(Series(order, metric).key)
     return out
+
+
+def distinct_series(specs, representation: str = "cm") -> tuple[list[str], list[tuple[str, str]]]:
+    """One series of each group that gives identical results, and what was merged into what.
+
+    W1 compares sorted entries, so ``random:w1`` and ``sorted:w1`` are the same model; with Bag of
+    Bonds no order matters. The sorted member of a group is kept (else the first), in the order
+    the groups first appear.
+
+    Returns
+    -------
+    kept : series keys to compute
+    merged : ``(dropped key, kept key)`` pairs, for telling the user
+    """
+    parsed = [Series.parse(spec, representation) for spec in specs]
+    groups: dict[tuple, list[Series]] = {}
+    for s in parsed:
+        members = groups.setdefault((s.features_key(), s.metric), [])
+        if s.key not in [m.key for m in members]:
+            members.append(s)
+    kept, merged = [], []
+    for members in groups.values():
+        keep = next((m for m in members if m.order == "sorted"), members[0])
+        kept.append(keep.key)
+        merged += [(m.key, keep.key) for m in members if m is not keep]
+    return kept, merged

@@ -1,0 +1,66 @@
+"""What the command line writes: ``--json -`` on standard output everywhere, the version in every JSON,
+one computation per distinct series, and ``--seeds`` with the default store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from wqml_dash import __version__
+from wqml_dash.cli import main
+
+FAST = ["--sizes", "30,60", "--test", "50", "--folds", "3", "--seed", "1", "--sigma-factors", "1,4,16",
+        "--lambdas", "1e-8,1e-4", "--quiet"]
+
+
+def test_learning_curve_json_to_standard_output_and_the_table_to_standard_error(capsys):
+    assert main(["learning-curve", "--series", "sorted:w1", *FAST, "--json", "-"]) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)  # nothing else on standard output
+    assert data["wqml_dash_version"] == __version__
+    assert data["data"]["name"] == "QM9" and data["data"]["unit"] == "kcal/mol"
+    assert "atomization_energy (kcal/mol) of QM9" in err and "MAE" in err
+
+
+def test_bench_json_to_standard_output(capsys):
+    assert main(["bench", "--n", "16", "--n-peer", "6", "--n-fit", "20", "--repeats", "1", "--json", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["wqml_dash_version"] == __version__ and "L1 distances" in err
+
+
+def test_identical_series_are_computed_once_and_the_user_is_told(tmp_path, capsys):
+    out = tmp_path / "w1.json"
+    assert main(["learning-curve", "--series", "random:w1", "--series", "sorted:w1", "--series", "random:l1",
+                 *FAST, "--json", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "random:w1 gives the same results as sorted:w1" in err
+    assert json.loads(out.read_text())["config"]["series"] == ["sorted:w1", "random:l1"]
+
+
+def test_bag_of_bonds_computes_each_metric_once(tmp_path, capsys):
+    out = tmp_path / "bob.json"
+    assert main(["learning-curve", "--representation", "bob", *FAST, "--json", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "random:l1 gives the same results as sorted:l1 (Bag of Bonds does not depend on the atom order)" in err
+    data = json.loads(out.read_text())
+    assert data["config"]["series"] == ["sorted:l1", "sorted:l2", "sorted:w1"]
+    assert len(data["points"]) == 6
+
+
+def test_seeds_use_the_default_store_when_none_is_given(tmp_path, monkeypatch, capsys):
+    store = tmp_path / "default.sqlite"
+    monkeypatch.setenv("WQML_STORE", str(store))
+    assert main(["learning-curve", "--series", "sorted:w1", *[a for a in FAST if a not in ("--seed", "1")],
+                 "--seeds", "0,1", "--json", "-"]) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert data["wqml_dash_version"] == __version__ and data["run"]["config"]["seeds"] == [0, 1]
+    assert store.exists() and len(data["points"]) == 4
+    assert "atomization_energy (kcal/mol) of QM9" in err
+
+
+@pytest.mark.parametrize("argv", [["learning-curve", "--json", "/no/such/folder/x.json"],
+                                  ["bench", "--json", "/no/such/folder/x.json"]])
+def test_a_json_file_in_a_missing_folder_is_refused(argv, capsys):
+    assert main(argv) == 2 and "folder of --json does not exist" in capsys.readouterr().err
