@@ -9,9 +9,23 @@ import json
 import numpy as np
 import pandas as pd
 
-from ..core.data.dataset import unit_of
+from ..core.data.dataset import DEFAULT_TARGET, unit_of
 from .reference import is_reference
 from .summary import curves_table, run_tag
+
+
+def run_unit(config: dict) -> str:
+    """The unit of a stored run's target (its `RunConfig.to_dict`): the data set's for a data-set run
+    ('' where it was not given), QM9's table otherwise (`RunConfig.unit`, read from the dict)."""
+    config = config or {}
+    data = config.get("data")
+    return str(data.get("unit") or "") if data else unit_of(config.get("target", DEFAULT_TARGET))
+
+
+def run_data_name(config: dict) -> str:
+    """'QM9', or the file name of a data-set run's data (`RunConfig.data_name`, read from the dict)."""
+    data = (config or {}).get("data")
+    return "QM9" if not data else str(data.get("name") or data.get("path"))
 
 
 def points_csv(points: pd.DataFrame, runs: pd.DataFrame) -> str:
@@ -28,15 +42,16 @@ def points_csv(points: pd.DataFrame, runs: pd.DataFrame) -> str:
         configs = {int(r.id): r.config for r in runs.itertuples()}
         settings = {key: [_setting(configs.get(int(r), {}), key) for r in pts["run_id"]]
                     for key in _CSV_SETTINGS}
-        units = [unit_of(configs.get(int(r), {}).get("target", "atomization_energy")) for r in pts["run_id"]]
-        unit = units[0] if len(set(units)) == 1 else "target units"
+        units = {run_unit(configs.get(int(r), {})) for r in pts["run_id"]}
+        unit = (units.pop() or "unit not given") if len(units) == 1 else "target units"
         pts = pts.assign(run_tag=[run_tag(int(r)) for r in pts["run_id"]],
+                         data=[run_data_name(configs.get(int(r), {})) for r in pts["run_id"]],
                          reference=[is_reference(int(r)) for r in pts["run_id"]], **settings,
                          finished=pts["finished"].astype(str))
         pts = pts.rename(columns={"lam": "lambda", "mae": f"mae ({unit})", "rmse": f"rmse ({unit})",
                                   "cv_mae": f"cv_mae ({unit})", "fit_seconds": "fit (s)",
                                   "predict_seconds": "predict (s)", "seconds": "total (s)"})
-        first = ["run_id", "run_tag", "run", "reference", *_CSV_SETTINGS, "series", "order", "metric", "size",
+        first = ["run_id", "run_tag", "run", "reference", "data", *_CSV_SETTINGS, "series", "order", "metric", "size",
                  "seed"]
         pts = pts[first + [c for c in pts.columns if c not in first]]
     pts.to_csv(buf, index=False)

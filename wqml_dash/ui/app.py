@@ -13,6 +13,7 @@ import param
 from .access import refusal_message
 from .curves.learning_curves_tab import LearningCurvesTab
 from .data.data_overview import DataOverview
+from .data.data_sets import catalogue
 from .data.data_source import DataSource
 from .explorer.displacement_explorer import DisplacementExplorer
 from .navigation import Navigation, connect
@@ -174,9 +175,13 @@ def create_app() -> pn.viewable.Viewable:
     source = DataSource()
     navigation = Navigation()  # "open in explorer" requests from the other tabs
     explorer = DisplacementExplorer(data_source=source)
+    data_sets = catalogue()  # QM9 and the files of $WQML_DATA_DIR (names only: nothing is read yet)
     tabs = PageTabs(("Displacement explorer", explorer),
-                    ("Learning curves", LazyPage(lambda: _learning_curves(navigation=navigation))),
-                    ("QM9 data", LazyPage(lambda: DataOverview(source=source, navigation=navigation))), active=0,
+                    ("Learning curves", LazyPage(lambda: _learning_curves(navigation=navigation,
+                                                                          data_sets=data_sets))),
+                    ("QM9 data" if len(data_sets) == 1 else "Data sets",
+                     LazyPage(lambda: DataOverview(source=source, navigation=navigation, choices=data_sets))),
+                    active=0,
                     sizing_mode="stretch_width", name="main-tabs")
     connect(navigation, explorer.state, tabs, explorer_tab=0)
     template = _Template(

@@ -32,8 +32,9 @@ from ...runs.reference import (
     reference_runs,
     reference_test_set,
 )
-from ...runs.export import curves_json, points_csv
+from ...runs.export import curves_json, points_csv, run_data_name, run_unit
 from ...runs.summary import run_tag, summarize
+from ..data.data_sets import unit_text
 from ..navigation import Navigation
 from .curve_plots import (
     learning_curve_layers,
@@ -45,7 +46,7 @@ from .curve_plots import (
 from .parity_plots import error_histogram, parity_plot
 from .run_form import RunForm
 from .runs_service import runs_executor
-from .runs_table import RunsTable
+from .runs_table import RunsTable, run_title, same_quantity
 
 HELP = """
 **Learning curves** (the paper's Fig. 3): test error against training-set size, log-log.
@@ -86,6 +87,8 @@ class LearningCurvesTab(pn.viewable.Viewer):
     show_reference = param.Boolean(default=True, doc="Whether a new session shows the default reference run")
     parity_molecule = param.Integer(default=None, allow_None=True,
                                     doc="QM9 index of the test molecule picked in the parity plot")
+    data_sets = param.Dict(default=None, allow_None=True, precedence=-1,
+                           doc="Name -> file of the data sets the form offers (default: `data_sets.catalogue`)")
 
     def __init__(self, **params):
         store, executor = params.get("store"), params.get("executor")
@@ -107,7 +110,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
         self._own_runs: list[int] = []  # launched from this session: other users' runs don't take over its plot
         self._point_chosen = False  # the user picked the inspected point; until then it follows the largest size
         self._setting_point = False
-        self.form = RunForm(submit=self._submit, n_molecules=QM9_SIZE)
+        self.form = RunForm(submit=self._submit, n_molecules=QM9_SIZE, data_sets=self.data_sets)
         self.runs_table = RunsTable(store=self.store, executor=self.executor)
         self.run_chooser = pn.widgets.MultiChoice(label="Runs to show (they stay until you remove them)",
                                                   options={}, value=[], sizing_mode="stretch_width",
@@ -225,7 +228,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
     def _run_label(self, run) -> str:
         if is_reference(run.id):
             return f"{run_tag(int(run.id))} {run.name} (reference, precomputed)"
-        return f"#{int(run.id)} {run.name}"
+        return f"#{int(run.id)} {run_title(run.name, run.config)}"
 
     def _update_run_options(self, runs: pd.DataFrame) -> None:
         """Offer every stored run (newest first) and the reference runs.
@@ -248,6 +251,9 @@ class LearningCurvesTab(pn.viewable.Viewer):
                     shown = [run_id, *shown]
         if self._follow_newest and len(runs) and all(is_reference(r) for r in shown):
             shown = [int(runs["id"].max()), *shown]
+        if shown and shown[0] not in self.shown_runs:  # a run added here: only curves of its target and unit
+            configs = {int(r.id): r.config for frame in (runs, reference_runs()) for r in frame.itertuples()}
+            shown = same_quantity(shown, shown[0], configs)
         self.shown_runs = shown  # first: the chooser's watcher ignores values equal to it
         self.run_chooser.options = options
         self.run_chooser.value = shown
@@ -287,7 +293,7 @@ class LearningCurvesTab(pn.viewable.Viewer):
         runs = self.runs_table.runs
         names = {int(r.id): self._run_label(r) for r in reference_runs().itertuples()}
         if runs is not None:
-            names.update({int(r.id): f"#{int(r.id)} {r.name}" for r in runs.itertuples()})
+            names.update({int(r.id): self._run_label(r) for r in runs.itertuples()})
         return names
 
     def _run_representations(self) -> dict[int, str]:
@@ -329,10 +335,12 @@ class LearningCurvesTab(pn.viewable.Viewer):
     def _unit(self) -> str:
         runs = self.runs_table.runs
         every = pd.concat([reference_runs(), runs]) if runs is not None else reference_runs()
-        targets = {r.config.get("target", "atomization_energy") for r in every.itertuples() if r.id in self.shown_runs}
-        if not targets:
+        # Runs share an axis unit only when their target and its unit match (a data set's unit is its own).
+        keys = {(r.config.get("target", "atomization_energy"), run_unit(r.config))
+                for r in every.itertuples() if r.id in self.shown_runs}
+        if not keys:
             return unit_of("atomization_energy")
-        return unit_of(targets.pop()) if len(targets) == 1 else "target units"
+        return unit_text(keys.pop()[1]) if len(keys) == 1 else "target units"
 
     def _make_curves(self) -> None:
         """The live plot: lines and points are separate DynamicMaps so that the tap stream attaches
@@ -476,23 +484,28 @@ class LearningCurvesTab(pn.viewable.Viewer):
         self._parity_molecules = molecules
         self.parity_molecule = None
         run = self._run(run_id)
-        unit = unit_of(run["config"].get("target", "atomization_energy"))
+        unit, data = unit_text(run_unit(run["config"])), run_data_name(run["config"])
         stats = error_stats(y_true, y_pred)
         color = series_color(series)
         title = (f"{run_tag(run_id)} {Series.parse(series, run['config'].get('representation', 'cm')).label}, "
                  f"n = {size:,}, seed {seed}")
-        text = (f"**{title}**: {y_true.size:,} test molecules · MAE **{stats['mae']:.3g}** · RMSE "
+        of = "" if data == "QM9" else f" of {data}"
+        text = (f"**{title}**: {y_true.size:,} test molecules{of} · MAE **{stats['mae']:.3g}** · RMSE "
                 f"{stats['rmse']:.3g} · largest error {stats['max']:.3g} · mean error {stats['bias']:+.3g} "
                 f"({unit})")
         parity = parity_plot(y_true, y_pred, unit, color=color, title="Predicted vs reference (test set)",
-                             molecules=molecules)
-        if molecules is not None:
+                             molecules=molecules, index_label="QM9 index" if data == "QM9" else "Frame",
+                             tappable=data == "QM9")  # the explorer opens QM9 molecules, not a file's frames
+        choice = (pn.Row(self._parity_choice, self.open_molecule, sizing_mode="stretch_width") if data == "QM9" else
+                  pn.pane.Markdown(f"Test molecules are frames of {data} (the hover gives their numbers).",
+                                   margin=(8, 10), css_classes=["wqml-hint"]))
+        if molecules is not None and data == "QM9":
             scatter = next(el for el in parity if isinstance(el, hv.Scatter))
             self._parity_tap = hv.streams.Selection1D(source=scatter)
             self._parity_tap.add_subscriber(self._on_parity_tap)
         return pn.Column(
             pn.pane.Markdown(text, margin=(0, 10), css_classes=["wqml-point-stats"]),
-            pn.Row(self._parity_choice, self.open_molecule, sizing_mode="stretch_width"),
+            choice,
             pn.Row(pn.pane.HoloViews(parity, sizing_mode="stretch_width", css_classes=["wqml-parity-plot"]),
                    pn.pane.HoloViews(error_histogram(y_true, y_pred, unit, color=color),
                                      sizing_mode="stretch_width"),
@@ -500,13 +513,13 @@ class LearningCurvesTab(pn.viewable.Viewer):
             sizing_mode="stretch_width")
 
     def _test_molecules(self, run_id: int, seed: int) -> np.ndarray | None:
-        """QM9 indices (n_test,) of a point's test set, None where they were not recorded."""
+        """QM9 indices (a data-set run: frame numbers) (n_test,) of a point's test set, None where not recorded."""
         try:
             rows = (reference_test_set(run_id, seed)[1] if is_reference(run_id)
                     else self.store.test_set(run_id, seed)[1])
         except KeyError:
             return None
-        return rows  # runs learn QM9 only: the executor records the test set's QM9 indices
+        return rows
 
     def _on_parity_tap(self, index):
         molecules = getattr(self, "_parity_molecules", None)

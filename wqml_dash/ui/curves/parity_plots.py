@@ -10,7 +10,8 @@ import pandas as pd
 
 def parity_plot(y_true: np.ndarray, y_pred: np.ndarray, unit: str = "kcal/mol", *, color: str = "#0072B2",
                 title: str = "Predicted vs reference", height: int = 360,
-                molecules: np.ndarray | None = None) -> hv.Overlay:
+                molecules: np.ndarray | None = None, index_label: str = "QM9 index",
+                tappable: bool = True) -> hv.Overlay:
     """Predicted against reference values of the test set, with the diagonal.
 
     Parameters
@@ -18,8 +19,10 @@ def parity_plot(y_true: np.ndarray, y_pred: np.ndarray, unit: str = "kcal/mol", 
     y_true, y_pred : (n_test,) reference and predicted values, target units
     unit : for the axis labels
     color : marker colour (the series' colour)
-    molecules : (n_test,) QM9 indices of the test molecules, shown in the hover and tappable; None:
-        the hover numbers the molecules by their position in the test set
+    molecules : (n_test,) the test molecules' numbers in their data set (QM9 indices, or a file's
+        frames), shown in the hover; None: the hover numbers them by their position in the test set
+    index_label : what ``molecules`` are, for the hover ('QM9 index', 'Frame')
+    tappable : whether a click selects a molecule (to open it in the explorer: QM9 molecules only)
 
     Returns
     -------
@@ -40,9 +43,10 @@ def parity_plot(y_true: np.ndarray, y_pred: np.ndarray, unit: str = "kcal/mol", 
     diagonal = hv.Curve([(lo - pad, lo - pad), (hi + pad, hi + pad)], ref, pred, label="y = x").opts(
         color="#555555", line_dash="dashed", line_width=1)
     points = hv.Scatter(frame, ref, [pred, "error", "molecule"]).opts(
-        color=color, alpha=0.55, size=5, line_color=None, tools=["hover"] if molecules is None else ["hover", "tap"],
+        color=color, alpha=0.55, size=5, line_color=None,
+        tools=["hover", "tap"] if molecules is not None and tappable else ["hover"],
         nonselection_alpha=0.25, selection_color="black", selection_alpha=1.0,
-        hover_tooltips=[("QM9 index" if molecules is not None else "Test molecule", "@molecule"),
+        hover_tooltips=[(index_label if molecules is not None else "Test molecule", "@molecule"),
                         ("Reference", "@reference{0.00}"),
                         ("Predicted", "@predicted{0.00}"), ("Error", "@error{+0.00}")])
     return (diagonal * points).opts(

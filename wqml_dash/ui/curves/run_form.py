@@ -2,7 +2,8 @@
 
 Defaults, bounds and allowed values come from `RunConfig` (one definition, in core/runs);
 the form only turns text into lists, shows what `RunConfig` says is wrong, and hands a valid
-configuration to ``submit``.
+configuration to ``submit``. The data set is QM9 or a file of the server's data folder
+(`ui.data.data_sets`); the targets, the size checks and the submitted configuration follow it.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import re
 import panel as pn
 import param
 
-from ...core.data import PROPERTIES
+from ...core.data import DEFAULT_TARGET, PROPERTIES, default_target
 from ...core.features.coulomb_matrix import ORDERS
 from ...core.learn.metrics import METRICS
 from ...core.learn.series import REPRESENTATIONS
-from ...runs.config import PRESETS, RunConfig
+from ...runs.config import PRESETS, RunConfig, data_reference
+from ..data.data_sets import QM9_NAME, DataSetLoader, catalogue, property_options
 
 #: Shown in the preset chooser when the fields no longer match a preset.
 CUSTOM = "Custom"
@@ -75,7 +77,9 @@ class RunForm(pn.viewable.Viewer):
     ----------
     submit : called with a valid `RunConfig` when the user presses *Launch*; returns a message
         for the user (e.g. the new run's id) or raises ValueError with one
-    n_molecules : size of the data set, to check that training and test sets fit (None: unknown)
+    n_molecules : size of QM9 (or of the data set it stands for in a test), to check that training and
+        test sets fit (None: unknown); a file data set's own size replaces it while that is chosen
+    data_sets : name -> file of the data sets offered (default: `data_sets.catalogue`, QM9 first)
     """
 
     submit = param.Callable(default=None, doc="submit(config) -> message; ValueError for the user")
@@ -83,10 +87,18 @@ class RunForm(pn.viewable.Viewer):
     message = param.String(default="", doc="What is wrong with the settings, or what launching did")
     message_type = param.Selector(default="danger", objects=["danger", "success", "info", "warning"])
     valid = param.Boolean(default=False, doc="Whether the fields describe a valid run")
+    data_sets = param.Dict(default=None, allow_None=True, doc="Name -> file of the data sets offered (QM9: None)")
 
     def __init__(self, **params):
         super().__init__(**params)
         self._applying = False
+        if self.data_sets is None:
+            self.data_sets = catalogue()
+        self._qm9_size = self.n_molecules
+        self.loader = DataSetLoader()
+        self.data_set = pn.widgets.Select(label="Data set", options=list(self.data_sets), value=QM9_NAME, width=330,
+                                          description="QM9, or a data set of the server's data folder",
+                                          css_classes=["wqml-data-set"])
         defaults = RunConfig.param
         self.preset = pn.widgets.Select(label="Start from", options=[CUSTOM, *PRESETS], value=CUSTOM,
                                         width=330, description="Fill every field from a preset")
@@ -131,6 +143,8 @@ class RunForm(pn.viewable.Viewer):
         for widget in self._fields:
             widget.param.watch(self._on_edit, "value")
         self.preset.param.watch(self._on_preset, "value")
+        self.data_set.param.watch(self._on_data_set, "value")
+        self.loader.param.watch(self._apply_data_set, ["dataset", "error", "loading"])
         self.grid_button.on_click(self._fill_grid)
         self.launch.on_click(self._on_launch)
         self.param.watch(lambda *_: self.validate(), "n_molecules")
@@ -153,7 +167,8 @@ class RunForm(pn.viewable.Viewer):
             self.n_test.value = int(values["n_test"])
             self.folds.value = int(values["folds"])
             self.seeds.value = _join(values["seeds"])
-            self.target.value = values["target"]
+            if values["target"] in self.target.options.values():  # a file's targets are its own
+                self.target.value = values["target"]
             self.representation.value = values["representation"]
             self.sigma_factors.value = _join(values["sigma_factors"])
             self.lambdas.value = _join(values["lambdas"])
@@ -184,14 +199,65 @@ class RunForm(pn.viewable.Viewer):
         return out
 
     def config(self) -> RunConfig:
-        """A validated `RunConfig` from the fields; ValueError with a message for the user."""
+        """A validated `RunConfig` from the fields (with the chosen file's `data_reference`); ValueError
+        with a message for the user."""
+        loader = self.loader
+        if loader.error:
+            raise ValueError(loader.error)
+        if not loader.is_qm9 and loader.dataset is None:
+            raise ValueError(f"reading {loader.chosen} ...")
+        values = self.values()
+        if not loader.is_qm9:
+            if values["target"] not in loader.dataset.properties:
+                raise ValueError(f"{loader.chosen} has no number to learn: no property is given for every frame")
+            values["data"] = data_reference(loader.dataset, loader.path, values["target"])
         try:
-            cfg = RunConfig.from_dict(self.values())
+            cfg = RunConfig.from_dict(values)
         except ValueError as exc:
             raise ValueError(_clean(exc)) from None
-        if self.n_molecules is not None:
-            cfg.check_fits(self.n_molecules)
+        n = self.n_molecules if loader.is_qm9 else cfg.n_molecules
+        if n is not None and max(cfg.sizes) + cfg.n_test > n:
+            raise ValueError(f"largest training size {max(cfg.sizes)} plus {cfg.n_test} test molecules exceeds "
+                             f"the {n} molecules of {cfg.data_name}")
         return cfg
+
+    # -- the data set --------------------------------------------------------------------
+    async def choose_data_set(self, name: str) -> None:
+        """Choose data set ``name`` (a key of ``data_sets``): read it off the event loop, then offer
+        its properties as targets."""
+        if self.data_set.value != name:
+            self._applying = True  # the widget's watcher would choose it a second time
+            try:
+                self.data_set.value = name
+            finally:
+                self._applying = False
+        await self.loader.choose(name, self.data_sets)
+
+    async def _on_data_set(self, event) -> None:
+        if not self._applying:
+            await self.loader.choose(event.new, self.data_sets)
+
+    def _apply_data_set(self, *_) -> None:
+        """Targets and size of the chosen data set (QM9's when it is QM9), then check the fields."""
+        loader, dataset = self.loader, self.loader.dataset
+        if loader.is_qm9:
+            options, default, size = TARGET_LABELS, DEFAULT_TARGET, self._qm9_size
+        elif dataset is not None:
+            options, size = property_options(dataset), len(dataset)
+            default = default_target(dataset) or next(iter(dataset.properties), None)
+        else:  # reading, or failed: validate says so
+            self.validate()
+            return
+        keep = self.target.value if self.target.value in options.values() else default
+        self._applying = True
+        try:
+            self.target.options = options
+            self.target.value = keep
+        finally:
+            self._applying = False
+        with param.parameterized.discard_events(self):
+            self.n_molecules = size
+        self.validate()
 
     # -- events --------------------------------------------------------------------------
     def _on_edit(self, *_):
@@ -220,7 +286,8 @@ class RunForm(pn.viewable.Viewer):
         try:
             cfg = self.config()
         except ValueError as exc:
-            self.param.update(valid=False, message=str(exc), message_type="danger")
+            kind = "info" if self.loader.loading else "danger"
+            self.param.update(valid=False, message=str(exc), message_type=kind)
             self.summary.object = ""
             self.launch.disabled = True
             return False
@@ -228,7 +295,8 @@ class RunForm(pn.viewable.Viewer):
         n_tasks = len(cfg.tasks())
         self.summary.object = (f"{len(cfg.series)} series x {len(set(cfg.sizes))} sizes x {seeds} "
                                f"seed{'s' if seeds > 1 else ''} = **{n_tasks} points**, "
-                               f"largest training set {max(cfg.sizes):,}")
+                               f"largest training set {max(cfg.sizes):,}"
+                               + ("" if cfg.data is None else f" of {cfg.data_name} ({cfg.n_molecules:,} molecules)"))
         self.param.update(valid=True, message="")
         self.launch.disabled = False
         return True
@@ -284,6 +352,7 @@ class RunForm(pn.viewable.Viewer):
             pn.Row(self.grid_from, self.grid_to, self.grid_count, self.grid_button),
             pn.Row(self.n_test, self.folds),
             pn.Row(self.seeds),
+            self.data_set,
             self.target,
             pn.pane.Markdown("**Representation**", margin=(5, 10, 0, 10)),
             self.representation,

@@ -11,17 +11,19 @@ import panel as pn
 import param
 from bokeh.models import Tooltip
 
+from ...runs.export import run_data_name, run_unit
 from ...runs.store import ACTIVE_STATUSES
 
 STATUS_COLORS = {"queued": "#6c757d", "running": "#0b5ed7", "finished": "#198754", "failed": "#dc3545",
                  "cancelled": "#b35900", "interrupted": "#6f42c1"}
 
 #: Columns of the displayed frame (`RunsTable.frame`); the button columns are added by Tabulator.
-COLUMNS = ["id", "name", "status", "progress", "created", "settings", "message"]
+COLUMNS = ["id", "name", "data", "status", "progress", "created", "settings", "message"]
 #: Shown in the table; the settings and latest message of the selected run are shown below it.
-VISIBLE = ["id", "name", "status", "progress", "created"]
-_TITLES = {"id": "#", "name": "Name", "status": "Status", "progress": "Progress (points, time left)",
-           "created": "Created (UTC)", "settings": "Settings", "message": "Latest",
+VISIBLE = ["id", "name", "data", "status", "progress", "created"]
+_TITLES = {"id": "#", "name": "Name", "data": "Data set", "status": "Status",
+           "progress": "Progress (points, time left)", "created": "Created (UTC)", "settings": "Settings",
+           "message": "Latest",
            "cancel": "", "resume": "", "delete": ""}
 #: Actions on the selected run: button label, tooltip, and the statuses for which it is offered.
 ACTIONS = {"cancel": ("Cancel", "Stop the selected run; its finished points are kept", ACTIVE_STATUSES),
@@ -74,7 +76,25 @@ def settings_summary(config: dict) -> str:
     target = config.get("target")
     if target and target != "atomization_energy":
         parts.append(target)
+    if config.get("data"):
+        parts.append(run_data_name(config))
     return " · ".join(str(p) for p in parts)
+
+
+def same_quantity(run_ids: list[int], first: int, configs: dict[int, dict]) -> list[int]:
+    """``run_ids`` less the runs whose target or its unit differ from run ``first``'s (configs: id ->
+    config): the curves one axis can show."""
+    def key(run_id):
+        config = configs.get(run_id) or {}
+        return config.get("target", "atomization_energy"), run_unit(config)
+
+    return [r for r in run_ids if key(r) == key(first)]
+
+
+def run_title(name: str, config: dict) -> str:
+    """A run's name, with its data set's when that is not QM9 and the name does not say it already."""
+    data = run_data_name(config)
+    return name if data == "QM9" or data in str(name) else f"{name} · {data}"
 
 
 class RunsTable(pn.viewable.Viewer):
@@ -104,7 +124,7 @@ class RunsTable(pn.viewable.Viewer):
             sizing_mode="stretch_width", layout="fit_data_fill",
             configuration={"maxHeight": "290px", "columnDefaults": {"headerSort": False, "tooltip": True}},
             formatters={"status": {"type": "html"}, "progress": {"type": "html"}},
-            widths={"progress": 190, "name": 150}, header_align="left",
+            widths={"progress": 190, "name": 150, "data": 120}, header_align="left",
             hidden_columns=[c for c in COLUMNS if c not in VISIBLE],
             css_classes=["wqml-runs-table"])
         # Tooltips open below their button: Panel's default (to the right) covered the next button.
@@ -145,7 +165,8 @@ class RunsTable(pn.viewable.Viewer):
                     pass
             created = run.created.strftime("%m-%d %H:%M") if pd.notna(run.created) else ""
             eta_text = format_eta(eta) if run.status == "running" else ""
-            rows.append({"id": int(run.id), "name": run.name, "status": status_badge(run.status),
+            rows.append({"id": int(run.id), "name": run.name, "data": run_data_name(run.config),
+                         "status": status_badge(run.status),
                          "progress": progress_bar(int(run.n_done), int(run.n_total), eta_text, run.status),
                          "created": created,
                          "settings": settings_summary(run.config), "message": message})
@@ -285,6 +306,11 @@ class RunsTable(pn.viewable.Viewer):
                  f"test {cfg.get('n_test')}; {cfg.get('folds')} folds; seeds "
                  f"{', '.join(map(str, cfg.get('seeds', [])))}; target {cfg.get('target')}; "
                  f"representation {cfg.get('representation', 'cm')}"]
+        if cfg.get("data"):
+            data = cfg["data"]
+            lines.append(f"Data set {html.escape(run_data_name(cfg))} ({data.get('molecules')} molecules, content "
+                         f"`{str(data.get('sha256', ''))[:12]}`), {cfg.get('target')} in "
+                         f"{html.escape(run_unit(cfg) or 'unit not given')}")
         latest = self.table.value["message"].get(self.selected_run, "") if len(self.table.value) else ""
         if run["error"]:
             lines.append(f"Error: `{run['error']}`")

@@ -1,5 +1,8 @@
-"""The data tab: what is in the loaded data set (counts, a property histogram) and a table of every
-molecule to search, filter and open in the displacement explorer."""
+"""The data tab: what is in the chosen data set (counts, a property histogram) and a table of every
+molecule to search, filter and, for QM9, open in the displacement explorer.
+
+The data sets are QM9 and the files of the server's data folder (`data_sets.catalogue`); a file's
+view is `file_overview.FileOverview`."""
 
 from __future__ import annotations
 
@@ -12,7 +15,9 @@ from ...core.data import DEFAULT_TARGET, PROPERTIES
 from ...core.data.names import browse
 from ...core.scan.molecule import search_qm9
 from ..navigation import Navigation
+from .data_sets import QM9_NAME, DataSetLoader, catalogue
 from .data_source import DataSource
+from .file_overview import FileOverview
 
 _TABLE_COLUMNS = {"qm9_index": "QM9 index", "smiles": "SMILES", "formula": "Formula", "atoms": "Atoms",
                   "atomization_energy": "E_at (kcal/mol)", "gap": "HOMO-LUMO gap (Ha)", "open": ""}
@@ -42,10 +47,30 @@ class DataOverview(pn.viewable.Viewer):
     prop_range = param.Range(default=None, allow_None=True, doc="Inclusive range of `prop`, None: all")
     matches = param.DataFrame(default=None, allow_None=True, doc="The table's rows after search and filters")
     how = param.String(default="", doc="How the search was read, for the page")
+    data_set = param.Selector(default=QM9_NAME, objects=[QM9_NAME], label="Data set",
+                              doc="The data set shown: QM9 or a file of the server's data folder")
+    loader = param.ClassSelector(class_=DataSetLoader, doc="Reads the chosen file off the event loop")
 
-    def __init__(self, **params):
+    def __init__(self, choices: dict | None = None, **params):
         params.setdefault("navigation", Navigation())
+        params.setdefault("loader", DataSetLoader())
         super().__init__(**params)
+        self._choices = catalogue() if choices is None else choices
+        self.param.data_set.objects = list(self._choices)
+
+    async def choose(self, name: str) -> None:
+        """Show data set ``name`` (a key of the choices), read off the event loop if it is a file."""
+        self._choosing = True  # the chooser's watcher would read it a second time
+        try:
+            self.data_set = name
+        finally:
+            self._choosing = False
+        await self.loader.choose(name, self._choices)
+
+    @param.depends("data_set", watch=True)
+    async def _on_data_set(self) -> None:
+        if not getattr(self, "_choosing", False):
+            await self.loader.choose(self.data_set, self._choices)
 
     # -- search and filters -------------------------------------------------------------
     @param.depends("query", "atoms", "prop_range", "prop", "source.table", watch=True)
@@ -174,5 +199,20 @@ class DataOverview(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
 
+    @param.depends("loader.chosen", "loader.loading", "loader.error", "loader.dataset")
+    def _chosen(self):
+        loader = self.loader
+        if loader.is_qm9:
+            return self._body
+        if loader.error:
+            return pn.pane.Alert(loader.error, alert_type="danger", css_classes=["wqml-data-error"])
+        if loader.dataset is None:
+            return pn.pane.Markdown(f"**Reading {loader.chosen} ...**", css_classes=["wqml-data-loading"])
+        return FileOverview(dataset=loader.dataset, table=loader.table)
+
     def __panel__(self):
-        return pn.Column(self._body, sizing_mode="stretch_width")
+        chooser = pn.widgets.Select.from_param(self.param.data_set, width=300, css_classes=["wqml-data-choice"])
+        hint = ("QM9 is embedded; the other data sets are the files of the server's data folder."
+                if len(self._choices) > 1 else "")
+        return pn.Column(pn.Row(chooser, pn.pane.Markdown(hint, css_classes=["wqml-hint"], margin=(30, 10, 0, 10))),
+                         self._chosen, sizing_mode="stretch_width")
