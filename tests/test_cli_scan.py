@@ -89,8 +89,57 @@ def test_bad_file_content_exit_2(tmp_path, capsys):
     assert "broken.sdf" in capsys.readouterr().err
     other = tmp_path / "m.cif"
     other.write_text("data_x\n")
-    assert main(["scan", "--file", str(other), "--atom", "0"]) == 2
-    assert "unknown extension '.cif'" in capsys.readouterr().err
+    assert main(["scan", "--file", str(other), "--atom", "0"]) == 2  # ASE reads CIF: this one has no structure
+    assert "m.cif: ASE found no structure" in capsys.readouterr().err
+    notes = tmp_path / "m.abc"
+    notes.write_text("data_x\n")
+    assert main(["scan", "--file", str(notes), "--atom", "0"]) == 2
+    assert "unknown extension '.abc'" in capsys.readouterr().err
+
+
+def _three_frames(path):
+    """Water, methane and ethanol, each with an energy, written by ASE to ``path``; returns the frames."""
+    from ase.build import molecule
+    from ase.calculators.singlepoint import SinglePointCalculator
+    import ase.io
+
+    frames = []
+    for k, name in enumerate(("H2O", "CH4", "CH3CH2OH")):
+        atoms = molecule(name)
+        atoms.calc = SinglePointCalculator(atoms, energy=-1.5 * k)
+        frames.append(atoms)
+    ase.io.write(path, frames)
+    return frames
+
+
+def test_scan_a_frame_of_a_trajectory(tmp_path, capsys):
+    path = tmp_path / "three.extxyz"
+    frames = _three_frames(path)
+    assert main(["scan", "--file", str(path), "--frame", "2", "--atom", "0", "--models", "w1", "--n-train", "5",
+                 "--json", "-"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["molecule"]["source"] == "file:three.extxyz@2"
+    np.testing.assert_allclose(data["molecule"]["coords"], frames[2].positions)
+    assert main(["scan", "--file", str(path), "--frame", "-1", "--atom", "0", "--models", "w1", "--n-train", "5",
+                 "--json", "-"]) == 0  # from the end, as ASE counts
+    assert json.loads(capsys.readouterr().out)["molecule"]["source"] == "file:three.extxyz@2"
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--frame", "3"], "three.extxyz: there is no frame 3; it has 3 frames, 0 to 2"),
+    (["--frame", "-4"], "there is no frame -4"),
+])
+def test_a_frame_out_of_range_exit_2(tmp_path, capsys, argv, message):
+    path = tmp_path / "three.extxyz"
+    _three_frames(path)
+    assert main(["scan", "--file", str(path), "--atom", "0", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("wqml: error:") and message in err, err
+
+
+def test_frame_needs_a_file(capsys):
+    assert main(["scan", "--smiles", "CCO", "--atom", "0", "--frame", "1"]) == 2
+    assert "--frame chooses a frame of a --file" in capsys.readouterr().err
 
 
 def test_scan_subprocess(tmp_path):

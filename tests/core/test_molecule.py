@@ -94,7 +94,8 @@ def test_pdb_file(ethanol):
     (b"\xff\xfe\x00binary", "a.sdf", "not a text file"),
     (b"this is not a molfile", "a.sdf", "MOL/SDF"),
     (b"HEADER nothing here\nEND\n", "a.pdb", "no atoms"),
-    (b"1\n\nC 0 0 0\n", "molecule.cif", "unknown extension '.cif'"),
+    (b"1\n\nC 0 0 0\n", "molecule.abc", "unknown extension '.abc'"),
+    (b"1\n\nC 0 0 0\n", "molecule.cif", "molecule.cif: ASE cannot read it as cif"),
     (b"1\n\nC 0 0 0\n", "molecule", "unknown extension"),
 ])
 def test_bad_files(data, name, message):

@@ -33,12 +33,16 @@ def add_parser(sub) -> None:
     src = scan.add_mutually_exclusive_group(required=True)
     src.add_argument("--smiles", metavar="S", help="a molecule from SMILES (3D embedding, seed 0, MMFF94)")
     src.add_argument("--qm9", metavar="INDEX", type=int, help="QM9 molecule by its QM9 index")
-    src.add_argument("--file", metavar="PATH", help="an .xyz, .sdf/.mol or .pdb file")
+    src.add_argument("--file", metavar="PATH", help="an .xyz, .sdf/.mol or .pdb file, or any molecule file ASE "
+                                                    "reads (.extxyz, .traj, .db, .json, Gaussian/ORCA outputs, ...)")
     src.add_argument("--example", choices=list(TEACHING_EXAMPLES),
                      help="a teaching example (its atom and axis are the defaults)")
     src.add_argument("--example-file", choices=list(example_files()), metavar="NAME",
                      help="an example file shipped with wqml-dash, read as --file reads one: "
                           + ", ".join(example_files()))
+    scan.add_argument("--frame", type=int, metavar="K", default=None,
+                      help="with --file: frame K of a file of several (a trajectory, a multi-frame XYZ, an SDF's "
+                           "record K), 0-based, negative from the end (default 0)")
     scan.add_argument("--atom", type=int, metavar="I", help="index of the moving atom, 0-based (required "
                                                             "except with --example)")
     scan.add_argument("--axis", choices=list(AXES), default=None,
@@ -74,6 +78,8 @@ def _molecule(args):
     from ..core.scan.molecule_files import molecule_from_file
     from ..core.scan.molecule import molecule_from_qm9, molecule_from_smiles
 
+    if args.frame is not None and args.file is None:
+        raise UsageError("--frame chooses a frame of a --file")
     if args.smiles is not None:
         return molecule_from_smiles(args.smiles)
     if args.example is not None:
@@ -92,7 +98,7 @@ def _molecule(args):
         if len(data) > MAX_FILE_BYTES:
             raise UsageError(f"{path.name}: the file is larger than {MAX_FILE_BYTES:,} bytes "
                              f"({MAX_FILE_BYTES / 2**20:g} MiB), the most that is read")
-        return molecule_from_file(data, path.name)
+        return molecule_from_file(data, path.name, frame=args.frame or 0)
     from ..core.data import DataError, load_qm9
 
     try:

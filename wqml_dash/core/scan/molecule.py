@@ -133,6 +133,20 @@ class Molecule:
             conf.SetAtomPosition(i, Point3D(float(x), float(y), float(z)))
         return mol
 
+    def to_ase(self, coords: np.ndarray | None = None):
+        """An ``ase.Atoms`` of the molecule at ``coords`` (default: own), Angstrom, no cell, not periodic.
+
+        ``info`` carries ``name``, ``source`` and (when known) ``smiles``; `molecule_files.molecule_from_file`
+        reads such atoms back (written as extended XYZ, .traj, an ASE database, ...).
+        """
+        from ase import Atoms
+
+        xyz = self.coords if coords is None else np.asarray(coords, dtype=np.float64)
+        info = {"name": self.name, "source": self.source}
+        if self.smiles:
+            info["smiles"] = self.smiles
+        return Atoms(numbers=np.array(self.charges), positions=np.array(xyz), info=info)
+
     def bonded_partners(self, atom: int) -> list[int]:
         """The atoms bonded to ``atom``, ascending."""
         return sorted({int(j) for i, j in self.bonds if i == atom} | {int(i) for i, j in self.bonds if j == atom})

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 
 import panel as pn
 import param
 
+from ...core.scan.ase_files import ASE_EXTENSIONS
 from ...core.scan.examples import TEACHING_EXAMPLES
-from ...core.scan.molecule import MAX_FILE_BYTES, search_qm9
+from ...core.scan.molecule import MAX_FILE_BYTES, MoleculeError, search_qm9
+from ...core.scan.molecule_files import frames_in_file
 from .scan_state import ExplorerState
 from .texts import SOURCE_LABELS
 from .upload_box import UploadBox
+
+#: Files of more frames than this get a number box instead of a list of frames.
+MAX_LISTED_FRAMES = 500
+#: What the file picker offers: RDKit's formats and the common ones ASE reads (any file can still be chosen).
+ACCEPT = ",".join((".xyz", ".sdf", ".mol", ".pdb", *ASE_EXTENSIONS))
 
 
 class MoleculePicker(pn.viewable.Viewer):
@@ -39,9 +47,15 @@ class MoleculePicker(pn.viewable.Viewer):
         # No bounds in the browser (see DisplacementExplorer._number_input): the server names the valid indices.
         self.qm9_index = pn.widgets.IntInput(label="QM9 index", value=1, width=120)
         self.qm9_button = pn.widgets.Button(label="Load", color="primary", align="end")
-        self.file_input = UploadBox(accept=".xyz,.sdf,.mol,.pdb", max_bytes=MAX_FILE_BYTES,
-                                    label="Upload an XYZ, SDF/MOL or PDB file", sizing_mode="stretch_width",
-                                    height=40)
+        self.file_input = UploadBox(accept=ACCEPT, max_bytes=MAX_FILE_BYTES,
+                                    label="Upload a molecule file (XYZ, SDF/MOL, PDB or any file ASE reads)",
+                                    sizing_mode="stretch_width", height=40)
+        # Shown only for a file of several frames (a trajectory, an optimisation, a multi-record SDF).
+        self.frame_select = pn.widgets.Select(label="Frame", options={}, visible=False, sizing_mode="stretch_width")
+        self.frame_number = pn.widgets.IntInput(label="Frame", value=0, width=140, visible=False)
+        self._file: tuple[str, bytes, list[str]] | None = None  # (name, data, frame labels) of the last upload
+        self._file_serial = 0  # counts uploads: a background read applies only if still the newest
+        self._echo = False
         self.molecule_info = pn.pane.Markdown("", margin=(0, 10), css_classes=["wqml-molinfo"])
 
         self.source_picker.param.watch(self._on_source, "value")
@@ -53,15 +67,20 @@ class MoleculePicker(pn.viewable.Viewer):
         self.qm9_results.param.watch(lambda e: e.new is not None and self._load_qm9(e.new), "value")
         self.qm9_button.on_click(lambda e: self._load_qm9(self.qm9_index.value))
         self.file_input.param.watch(self._on_file, "received")
+        self.frame_select.param.watch(lambda e: self._on_frame(e.new), "value")
+        self.frame_number.param.watch(lambda e: self._on_frame(e.new), "value")
 
         self._source_widgets = {
             "example": pn.Column(self.example_select, self.example_text, sizing_mode="stretch_width"),
             "qm9": pn.Column(self.qm9_query, self.qm9_results, pn.Row(self.qm9_index, self.qm9_button),
                              sizing_mode="stretch_width"),
             "smiles": pn.Column(self.smiles_input, self.smiles_button, sizing_mode="stretch_width"),
-            "file": pn.Column(pn.pane.Markdown(f"XYZ, SDF/MOL or PDB, at most {MAX_FILE_BYTES // 2**20} MiB; read in "
-                                               "memory, nothing is stored.", css_classes=["wqml-note"]),
-                              self.file_input,
+            "file": pn.Column(pn.pane.Markdown(f"XYZ, SDF/MOL, PDB or a file ASE reads (extended XYZ, .traj, "
+                                               ".db, Gaussian/ORCA outputs, POSCAR, …), at most "
+                                               f"{MAX_FILE_BYTES // 2**20} MiB; read in memory, nothing is kept. "
+                                               "A file of several frames offers a choice of frame.",
+                                               css_classes=["wqml-note"]),
+                              self.file_input, self.frame_select, self.frame_number,
                               sizing_mode="stretch_width"),
         }
         self._source_panel = pn.Column(self._source_widgets[self.state.source], sizing_mode="stretch_width")
@@ -106,8 +125,7 @@ class MoleculePicker(pn.viewable.Viewer):
         Served, it is built in a worker thread while the server goes on with every other session;
         elsewhere (a notebook, a test) it is built at once.
         """
-        doc = pn.state.curdoc
-        if doc is not None and doc.session_context is not None and doc.session_context.server_context is not None:
+        if _served():
             pn.state.execute(partial(self.state.choose_in_background, source, key, data))
         else:
             self.state.choose(source, key, data)
@@ -139,8 +157,65 @@ class MoleculePicker(pn.viewable.Viewer):
         name, data, size = event.new
         if data is None:  # over the limit: refused in the browser, only its name and size came
             self.state.refuse_upload(name, size)
+            return
+        self._file_serial += 1
+        if _served():  # counting the frames parses the file: in a worker thread, as the molecule is built
+            pn.state.execute(partial(self._read_file_in_background, name, data, self._file_serial))
+            return
+        try:
+            labels = frames_in_file(data, name)
+        except (MoleculeError, ValueError, OSError) as exc:
+            self.state.error = f"Could not load the molecule: {exc}"
+            return
+        self._show_frames(name, data, labels)
+        self.state.choose("file", name, data)
+
+    async def _read_file_in_background(self, name: str, data: bytes, serial: int) -> None:
+        self.state.busy = f"Reading {name} …"
+        try:
+            labels = await asyncio.get_running_loop().run_in_executor(None, frames_in_file, data, name)
+        except (MoleculeError, ValueError, OSError) as exc:
+            if serial == self._file_serial:
+                self.state.param.update(error=f"Could not load the molecule: {exc}", busy="")
+            return
+        if serial != self._file_serial:
+            return
+        self._show_frames(name, data, labels)
+        await self.state.choose_in_background("file", name, data)
+
+    def _show_frames(self, name: str, data: bytes, labels: list[str]) -> None:
+        """The frame chooser of a new upload: hidden for one frame, a list for a few, a number for many."""
+        self._file = (name, data, labels)
+        many = len(labels) > MAX_LISTED_FRAMES
+        self._echo = True
+        try:
+            self.frame_select.options = {} if many or len(labels) < 2 else {lab: k for k, lab in enumerate(labels)}
+            self.frame_select.value = None if many or len(labels) < 2 else 0
+            # No bounds in the browser (as the QM9 index): `_on_frame` names the valid frames.
+            self.frame_number.param.update(value=0, name=f"Frame (0 to {len(labels) - 1:,})")
+        finally:
+            self._echo = False
+        self.frame_select.visible = 1 < len(labels) <= MAX_LISTED_FRAMES
+        self.frame_number.visible = many
+
+    def _on_frame(self, k) -> None:
+        """Load frame ``k`` of the last upload (from the frame chooser)."""
+        if self._echo or self._file is None or k is None:
+            return
+        name, data, labels = self._file
+        if not 0 <= int(k) < len(labels):
+            self.state.error = f"Could not load the molecule: {name} has frames 0 to {len(labels) - 1}"
+            return
+        if _served():
+            pn.state.execute(partial(self.state.choose_in_background, "file", name, data, int(k)))
         else:
-            self._choose_slow("file", name, data)
+            self.state.choose("file", name, data, int(k))
 
     def __panel__(self):
         return self._card
+
+
+def _served() -> bool:
+    """Whether this runs in a served session (else: a notebook or a test, where work is done at once)."""
+    doc = pn.state.curdoc
+    return doc is not None and doc.session_context is not None and doc.session_context.server_context is not None

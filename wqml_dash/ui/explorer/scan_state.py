@@ -132,7 +132,7 @@ class ExplorerState(param.Parameterized):
         self.engine: ScanEngine | None = None
         self._started = False
         self._quiet = False
-        self._upload: tuple[bytes, str] | None = None
+        self._upload: tuple[bytes, str, int] | None = None  # (data, file name, frame)
         self._choice = 0  # counts molecule choices: a background build applies only if still the newest
         self._zero_entries: np.ndarray | None = None  # sorted CM entries of the undisplaced molecule
         self._shared: dict | None = None  # this scan's entry in SHARED_SCANS, if it is shared
@@ -190,13 +190,13 @@ class ExplorerState(param.Parameterized):
         if self.result is not None:
             self.error = f"{problem}. The link's settings make no scan: the defaults are shown."
 
-    def choose(self, source: str, key: str, data: bytes | None = None) -> bool:
+    def choose(self, source: str, key: str, data: bytes | None = None, frame: int = 0) -> bool:
         """Switch to another molecule (from a widget); on error keep the current one and say why.
 
-        Returns whether the molecule changed.
+        ``frame``: which frame of an uploaded file of several (a trajectory). Returns whether the molecule changed.
         """
         key = str(key).strip()
-        upload = (data or b"", key) if source == "file" else self._upload
+        upload = (data or b"", key, int(frame)) if source == "file" else self._upload
         self._choice += 1  # a later background choice must not override this one
         try:
             mol = self._make_molecule(source, key, upload)
@@ -206,7 +206,7 @@ class ExplorerState(param.Parameterized):
         self._apply_choice(source, key, upload, mol)
         return True
 
-    async def choose_in_background(self, source: str, key: str, data: bytes | None = None) -> bool:
+    async def choose_in_background(self, source: str, key: str, data: bytes | None = None, frame: int = 0) -> bool:
         """`choose`, with the molecule built in a worker thread.
 
         Embedding a large SMILES or perceiving the bonds of a large file can take seconds; on the
@@ -214,7 +214,7 @@ class ExplorerState(param.Parameterized):
         of overlapping choices is applied; `busy` says what is being built meanwhile.
         """
         key = str(key).strip()
-        upload = (data or b"", key) if source == "file" else self._upload
+        upload = (data or b"", key, int(frame)) if source == "file" else self._upload
         self._choice += 1
         ticket = self._choice
         self.busy = f"Building the molecule ({'upload' if source == 'file' else source}) …"
@@ -251,14 +251,14 @@ class ExplorerState(param.Parameterized):
         self.param.update(source=source, key=key)
         self._set_molecule(mol, apply_defaults=True, keep_train=False)
 
-    def _make_molecule(self, source: str, key: str, upload: tuple[bytes, str] | None = None) -> Molecule:
+    def _make_molecule(self, source: str, key: str, upload: tuple[bytes, str, int] | None = None) -> Molecule:
         mol = self._read_molecule(source, key, upload)
         if len(mol) < 2:
             raise MoleculeError(f"{mol.name} is a single atom, which has nothing to move against: "
                                 "choose a molecule with at least two atoms")
         return mol
 
-    def _read_molecule(self, source: str, key: str, upload: tuple[bytes, str] | None = None) -> Molecule:
+    def _read_molecule(self, source: str, key: str, upload: tuple[bytes, str, int] | None = None) -> Molecule:
         key = key.strip()
         if source == "example":  # the same molecule for every session: embedded once per process
             cache = SHARED_SCANS.molecules
