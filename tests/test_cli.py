@@ -48,7 +48,7 @@ def test_series_flag_and_default_paper_series(tmp_path):
     (["learning-curve", "--sizes", "200000"], "exceeds"),
     (["learning-curve", "--series", "sorted"], "ORDER:METRIC"),
     (["learning-curve", "--series", "sorted:l1", "--order", "random"], "not both"),
-    (["learning-curve", "--target", "colour"], "QM9 has no property 'colour'"),
+    (["learning-curve", "--target", "colour"], "--target 'colour' is not a QM9 property"),
     (["learning-curve", "--lambdas", "nan"], "finite"),
     (["learning-curve", "--json", "/no/such/folder/x.json"], "does not exist"),
     (["learning-curve", "--device", "tpu"], "invalid choice"),

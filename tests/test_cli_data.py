@@ -119,7 +119,7 @@ def test_bad_data_exits_2_with_one_line_and_stores_nothing(tmp_path, capsys, mut
 @pytest.mark.parametrize("argv,message", [
     (["learning-curve", "--unit", "eV", "--quiet"], "--unit applies to --data only"),
     (["learning-curve", "--data", "/no/such/file.extxyz", "--quiet"], "/no/such/file.extxyz: no such file"),
-    (["learning-curve", "--target", "energy", "--quiet"], "QM9 has no property 'energy'"),
+    (["learning-curve", "--target", "energy", "--quiet"], "--target 'energy' is not a QM9 property"),
     (["data", "--target", "gap"], "--target applies to --data only"),
 ])
 def test_data_options_misused_exit_2(argv, message, capsys):

@@ -115,7 +115,7 @@ def test_scan_files(tmp_path, content, name, match, capsys):
     (["--lambdas", "-1"], "lambdas"), (["--lambdas", "x"], "--lambdas"), (["--series", "foo"], "ORDER:METRIC"),
     (["--series", "sorted:l3"], "ORDER:METRIC"), (["--series", "sorted:l1", "--order", "random"], "either"),
     (["--target", "colour"], "--target"), (["--device", "tpu"], "--device"),
-    (["--seeds", "1,2"], "--store"), (["--seeds", "-1"], "--seeds"), (["--seed", "1", "--seeds", "1,2", "--store", "x"],
+    (["--seeds", "-1"], "--seeds"), (["--seed", "1", "--seeds", "1,2", "--store", "x"],
                                                                        "either --seed or --seeds"),
 ])
 def test_learning_curve_arguments(argv, match, capsys):

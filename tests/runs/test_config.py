@@ -65,7 +65,7 @@ def test_presets():
 
 
 def test_a_qm9_run_refuses_a_target_qm9_lacks_and_a_data_set_run_names_its_file():
-    with pytest.raises(ValueError, match="QM9 has no property 'energy'"):
+    with pytest.raises(ValueError, match="target 'energy' is not a QM9 property"):
         RunConfig(target="energy")
     ref = {"path": "/data/c.extxyz", "name": "c.extxyz", "sha256": "ab" * 32, "molecules": 200, "unit": "eV"}
     cfg = RunConfig(target="energy", data=ref, sizes=[50], n_test=100)

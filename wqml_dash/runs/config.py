@@ -70,7 +70,7 @@ class RunConfig(LearningCurveSettings):
     @param.depends("seeds", "series", "data", "target", watch=True, on_init=True)
     def _validate_run(self):
         if self.data is None and self.target not in PROPERTIES:
-            raise ValueError(f"QM9 has no property {self.target!r}; choose one of {sorted(PROPERTIES)}")
+            raise ValueError(f"target {self.target!r} is not a QM9 property; choose one of {sorted(PROPERTIES)}")
         if self.data is not None:
             unknown = set(self.data) - set(DATA_KEYS)
             if unknown or not self.data.get("path") or not self.data.get("sha256"):
