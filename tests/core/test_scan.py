@@ -134,7 +134,9 @@ def test_w1_invariant_to_input_atom_order(formic_acid):
 
 
 def test_collisions_flagged_and_left_out():
-    settings = settings_for_example("ethylene_bond", models=["l1_sorted", "w1", "l1_sorted_large"])
+    # a fixed collision distance and no energy ceiling: only the 0.5 A rule (the chemical default: test_chemical_scans)
+    settings = settings_for_example("ethylene_bond", models=["l1_sorted", "w1", "l1_sorted_large"], min_distance=0.5,
+                                    max_energy=None)
     mol = molecule_from_example("ethylene_bond")
     engine = ScanEngine(mol, settings)
     r = engine.result()

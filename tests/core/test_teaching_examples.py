@@ -11,7 +11,7 @@ import pytest
 
 from wqml_dash.core.scan.engine import ScanEngine, settings_for_example
 from wqml_dash.core.scan.settings import ScanSettings
-from wqml_dash.core.scan.swaps import tie_points
+from wqml_dash.core.scan.swaps import JUMP_THRESHOLD, step_ratios, tie_points
 from wqml_dash.core.scan.examples import TEACHING_EXAMPLES, molecule_from_example
 from wqml_dash.core.scan.molecule import Molecule
 
@@ -117,17 +117,21 @@ def test_benzene_no_swap_no_tie_no_jump(scans):
     assert r.jump_ratio["l1_sorted"] < 1.2 and r.jump_ratio["w1"] < 1.2
 
 
-def test_ethylene_tie_and_crossing_at_zero_collision_beyond_0_83(scans):
+def test_ethylene_tie_and_crossing_at_zero_left_out_beyond_0_27(scans):
     mol, engine, r = scans("ethylene_bond")
     np.testing.assert_array_equal(r.tie_points, [0.0])
     i = int(r.tie_index[0])
     assert [i - 1, i + 1] in r.swap_intervals.tolist() and 0.0 in r.swap_points  # crosses at the tie
     before, after = engine.permutations[i - 1], engine.permutations[i + 1]
     assert before[:2].tolist() == [0, 1] and after[:2].tolist() == [1, 0]  # the carbons change places
-    step_ref = np.nanmax(np.abs(np.diff(r.reference[: i + 10])))
-    assert abs(spike(r.models["l1_sorted"], i)) > 10 * step_ref
-    assert r.d[~r.valid].min() == pytest.approx(0.84) and r.valid[r.d <= 0.83].all()
-    assert 1e6 < np.nanmax(r.reference) < 1e8 and "C0 and C1 are 0.51 Å apart" in r.notice
+    ratios = step_ratios(r.models["l1_sorted"], r.reference, r.valid)  # L1 sorted spikes there: its largest jump
+    assert np.nanargmax(ratios) in (i - 1, i) and ratios[i - 1: i + 1].max() > JUMP_THRESHOLD
+    assert r.d[~r.valid].min() == pytest.approx(0.28) and r.valid[r.d <= 0.27].all()
+    cc = np.linalg.norm(mol.coords[0] - mol.coords[1])  # carbon 0 moves towards carbon 1
+    too_close = (cc - r.d) < 0.6 * 2 * 0.76  # 0.6 of the sum of the covalent radii: 0.91 A
+    assert r.d[too_close].min() == pytest.approx(0.43) and not r.valid[too_close].any()
+    assert np.nanmax(r.reference) - np.nanmin(r.reference) <= 1000  # the energy ceiling
+    assert "15 with the reference more than 1,000 kcal/mol above its minimum" in r.notice
 
 
 def chain(mover_last: bool):

@@ -66,11 +66,20 @@ def add_parser(sub) -> None:
                       help="kernel width for every model (default: leave-one-out CV)")
     scan.add_argument("--lam", type=float, metavar="L", help="regularisation lambda (default: leave-one-out CV)")
     scan.add_argument("--min-distance", type=float, metavar="ANGSTROM", default=p.min_distance.default,
-                      help="Angstrom; geometries with atoms closer than this are left out (default 0.5)")
+                      help="Angstrom; geometries with atoms closer than this are left out (default: the "
+                           "chemical collision distance, 0.6 of the sum of the two atoms' covalent radii)")
+    scan.add_argument("--max-energy", type=_ceiling, metavar="KCAL", default=p.max_energy.default,
+                      help="kcal/mol; geometries whose reference lies more than this above its minimum over the "
+                           f"scan are left out ('none': no ceiling; default {p.max_energy.default:g})")
     scan.add_argument("--json", metavar="PATH", help="write the scan as JSON ('-' for standard output)")
     scan.add_argument("--csv", metavar="PATH", help="write the scan as CSV: a '#' header with the setup, then "
                                                     "one row per grid point, units in the column names")
     scan.set_defaults(func=run)
+
+
+def _ceiling(text: str) -> float | None:
+    """``--max-energy``: a number of kcal/mol, or 'none' for no energy ceiling."""
+    return None if text.strip().lower() in ("none", "off") else float(text)
 
 
 def _molecule(args):
@@ -125,7 +134,7 @@ def _settings(args):
     values = dict(atom=atom, axis=axis, partner=partner, d_min=args.range[0], d_max=args.range[1],
                   step=args.step, n_train=args.n_train, n_train_large=args.n_train_large, seed=args.seed,
                   models=models, reference=args.reference, sigma=args.sigma, lam=args.lam,
-                  min_distance=args.min_distance)
+                  min_distance=args.min_distance, max_energy=args.max_energy)
     if args.vector is not None:
         if len(args.vector) != 3:
             raise UsageError("--vector needs three numbers: X,Y,Z")
@@ -142,7 +151,8 @@ def _param_message(exc: ValueError) -> str:
     text = str(exc).splitlines()[0]
     for name, flag in (("step", "--step"), ("n_train_large", "--n-train-large"), ("n_train", "--n-train"),
                        ("atom", "--atom"), ("min_distance", "--min-distance"), ("lam", "--lam"),
-                       ("sigma", "--sigma"), ("seed", "--seed"), ("partner", "--partner")):
+                       ("sigma", "--sigma"), ("seed", "--seed"), ("partner", "--partner"),
+                       ("max_energy", "--max-energy")):
         if f"'{name}'" in text or f".{name}" in text:
             return f"{flag}: {text}"
     return text
@@ -191,8 +201,8 @@ def _summary(mol, settings, result, labels, out) -> None:
     print(f"moving atom  {settings.atom} ({sym}) along {settings.axis} = ({ax})", file=out)
     print(f"grid         d from {result.d[0]:+.3f} to {result.d[-1]:+.3f} Å, {result.d.size} points, "
           f"{int(result.valid.sum())} valid; reference {result.reference_name}", file=out)
-    if result.notice:
-        print(f"notice       {result.notice}", file=out)
+    for notice in result.notices:
+        print(f"notice       {notice}", file=out)
     swaps = ", ".join(f"{v:+.3f}" for v in result.swap_points)
     print(f"swap points  {swaps + ' Å' if swaps else 'none'}", file=out)
     ties = ", ".join(f"{v:+.3f}" for v in result.tie_points)

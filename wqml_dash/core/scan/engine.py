@@ -1,10 +1,12 @@
 """Displacement scans (the paper's Fig. 2): move one atom along an axis, compare KRR models.
 
 Atom ``a`` moves along the unit axis ``u``: ``R_a(d) = R_a + d u`` for d on a grid (default
-[-1, 1] Angstrom in steps of 0.01). Geometries where two atoms come closer than
-``min_distance`` are flagged and never reach the Coulomb matrix. Along the valid grid we
-compute a reference energy, draw ``n_train`` training points (seeded), fit KRR models on
-Coulomb matrices with different metrics and atom orders, and predict the whole curve.
+[-1, 1] Angstrom in steps of 0.01). Geometries where two atoms collide (closer than
+``min_distance``; by default closer than 0.6 of the sum of their covalent radii) or where the
+reference rises more than ``max_energy`` (default 1,000 kcal/mol) above its minimum over the scan
+are flagged and never reach the Coulomb matrix or a model. Along the valid grid we draw ``n_train``
+training points (seeded), fit KRR models on Coulomb matrices with different metrics and atom orders,
+and predict the whole curve.
 
 `ScanEngine` does the geometry-dependent work once (geometries, Coulomb matrices per order,
 reference energies, swap points); `ScanEngine.result` only fits and predicts, which for
@@ -20,8 +22,8 @@ import numpy as np
 from ..features.coulomb_matrix import coulomb_vectors, vector_length, vectorize
 from ..learn.cv import select_by_loo
 from ..learn.metrics import distances, prepare
-from .grid import (displaced_coords, draw_training_sets, is_linear, min_pair_distances, nearest_index,
-                   normalize_displacement, normalize_energy, scan_axis, scan_grid)
+from .grid import (below_ceiling, collision_free, collision_text, displaced_coords, draw_training_sets, is_linear,
+                   left_out_notices, nearest_index, normalize_displacement, normalize_energy, scan_axis, scan_grid)
 from .models import MODEL_LABELS, SCAN_MODELS, fit_predict, single_threaded
 from .molecule import Molecule
 from .reference_energies import REFERENCE_HELP, REFERENCES, ReferenceError, reference_energies, steep_reference_notice
@@ -43,7 +45,8 @@ class ScanResult:
     Attributes
     ----------
     d : (g,) displacements, Angstrom (whole grid)
-    valid : (g,) bool; False where two atoms are closer than ``min_distance``
+    valid : (g,) bool; False where two atoms collide (`grid.collision_free`) or the reference lies more
+        than ``max_energy`` above its minimum (`grid.below_ceiling`)
     reference : (g,) kcal/mol (NaN where invalid)
     models : model name -> (g,) predictions, kcal/mol (NaN where invalid)
     train_index : (n_train,) grid indices of the training points
@@ -54,10 +57,14 @@ class ScanResult:
     tie_points : (t,) d of the grid points where rows tie and the sorted order differs from both
         neighbours' (a one-point spike of sorted-CM models; see `tie_points`)
     tie_index : (t,) their grid indices
-    jump_ratio : model -> largest jump between neighbours / the reference's largest jump
+    jump_ratio : model -> its largest step between neighbouring grid points over the local change of the
+        model and the reference there (`swaps.step_ratios`): about 1 when smooth, above
+        `swaps.JUMP_THRESHOLD` (3) where it jumps
     hyperparameters : model -> (sigma, lambda) used
     axis : (3,) unit vector
-    notice : a message for the user (left-out geometries), or None
+    notice : the notices joined by '; ' (None if there are none)
+    notices : messages for the user: left-out geometries, a linear molecule, ties, a reference spanning
+        more than `reference_energies.STEEP_REFERENCE` kcal/mol, a large training set of every point
     atom : the moving atom
     reference_name : which reference (`REFERENCES`)
     """
@@ -79,6 +86,7 @@ class ScanResult:
     loo_mae: dict[str, float] = field(default_factory=dict)
     tie_points: np.ndarray = field(default_factory=lambda: np.zeros(0))
     tie_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    notices: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """Plain JSON-able dict, the ``wqml scan --json`` schema; NaN (invalid points) as null."""
@@ -103,6 +111,7 @@ class ScanResult:
             "atom": int(self.atom),
             "axis": floats(self.axis),
             "notice": self.notice,
+            "notices": list(self.notices),
             "units": {"d": "Angstrom", "energy": "kcal/mol"},
         }
 
@@ -151,8 +160,10 @@ class ScanEngine:
             raise ScanError("a single atom has nothing to move against: the scan needs at least two atoms")
         self.mol = mol
         self.settings = settings
-        if not np.isfinite(settings.min_distance):
+        if settings.min_distance is not None and not np.isfinite(settings.min_distance):
             raise ScanError(f"the collision distance must be a finite number of Angstrom, got {settings.min_distance}")
+        if settings.max_energy is not None and not settings.max_energy > 0:
+            raise ScanError(f"the energy ceiling must be a positive number of kcal/mol, got {settings.max_energy}")
         self.atom = int(settings.atom)
         self.axis = scan_axis(mol, settings)
         self.d = scan_grid(settings.d_min, settings.d_max, settings.step)
@@ -162,22 +173,24 @@ class ScanEngine:
                             f"(at most {MAX_REPRESENTATION_SIZE // vector_length(len(mol))}): use a larger step "
                             "or a shorter range")
         self.geometries = displaced_coords(mol, self.atom, self.axis, self.d)
-        closest = min_pair_distances(self.geometries, self.atom)
-        self.valid = (closest >= settings.min_distance) & (closest > 0)  # coinciding atoms: no CM at all
-        n_bad = int((~self.valid).sum())
-        if not self.valid.any():
-            raise ScanError(f"every geometry of the scan has two atoms closer than {settings.min_distance:g} Å "
-                            "(the collision distance): shorten the range, choose another axis or lower the "
-                            "collision distance")
+        apart = collision_free(mol, self.atom, self.geometries, settings.min_distance)
+        if not apart.any():
+            limit = collision_text(settings.min_distance)
+            raise ScanError(f"every geometry of the scan has two atoms closer than {limit} (the collision "
+                            "distance): shorten the range, choose another axis or lower the collision distance")
+        self.reference_name = settings.reference
+        reference = np.full(self.d.size, np.nan)
+        reference[apart] = reference_energies(settings.reference, mol, self.geometries[apart])
+        if not np.isfinite(reference[apart]).all():
+            raise ReferenceError("the reference energy is not finite along the scan")
+        self.valid = apart & below_ceiling(reference, settings.max_energy)
+        reference[~self.valid] = np.nan
+        self.reference = reference
         notices = []
         if settings.axis == "normal" and is_linear(mol.coords):
             notices.append("The molecule is linear and has no molecular plane: the atom moves perpendicular "
                            f"to the line, along ({', '.join(f'{v:+.2f}' for v in self.axis)})")
-        if n_bad:
-            lo, hi = self.d[~self.valid].min(), self.d[~self.valid].max()
-            why = (f"atoms closer than {settings.min_distance:g} Å" if settings.min_distance > 0
-                   else "atoms on top of each other")
-            notices.append(f"{n_bad} of {self.d.size} geometries left out (d from {lo:+.2f} to {hi:+.2f} Å): {why}")
+        notices += left_out_notices(self.d, apart, self.valid, settings.min_distance, settings.max_energy)
         self.rows = np.flatnonzero(self.valid)
         good = self.geometries[self.rows]
         cms = ScanCoulombMatrices(mol.charges, mol.coords, self.atom, self.geometries)
@@ -201,15 +214,10 @@ class ScanEngine:
             notices.append(f"Tie at d = {where} Å: rows with equal norms ({atoms} at d = {self.d[i]:+.2f} Å, as "
                            "at a symmetric geometry) are sorted there in another order than on either side, so "
                            "sorted-CM models show a one-point spike (a tie, marked apart from the swap points)")
-        self.reference_name = settings.reference
-        reference = np.full(self.d.size, np.nan)
-        reference[self.rows] = reference_energies(settings.reference, mol, good)
-        if not np.isfinite(reference[self.rows]).all():
-            raise ReferenceError("the reference energy is not finite along the scan")
-        self.reference = reference
         steep = steep_reference_notice(settings.reference, mol, self.d, self.geometries, reference)
         if steep:
             notices.append(steep)
+        self.notices = notices
         self.notice = "; ".join(notices) or None
         self._charges = mol.charges
         self._good = good
@@ -259,10 +267,10 @@ class ScanEngine:
             if value is not None and not np.isfinite(value):
                 raise ScanError(f"{label} must be a finite number (or empty: chosen automatically), got {value}")
         n_large = s.n_train_large if "l1_sorted_large" in models else 0
-        notice = self.notice
+        notices = list(self.notices)
         if n_large > self.rows.size:  # a coarse grid: the large set takes every valid point
             n_large = self.rows.size
-            notice = "; ".join(filter(None, [notice, f"the large training set has all {n_large} valid grid points"]))
+            notices.append(f"the large training set has all {n_large} valid grid points")
         small, large = draw_training_sets(self.valid, s.n_train if train_index is None else 2, n_large, seed)
         if train_index is not None:
             small = self._check_train_index(train_index)
@@ -276,7 +284,8 @@ class ScanEngine:
         return ScanResult(d=self.d, valid=self.valid, reference=self.reference, models=out,
                           train_index=small, train_index_large=large if n_large else np.zeros(0, dtype=np.int64),
                           swap_points=self.swap_points, swap_intervals=self.swap_intervals,
-                          jump_ratio=ratios, hyperparameters=hyper, axis=self.axis, notice=notice,
+                          jump_ratio=ratios, hyperparameters=hyper, axis=self.axis, notice="; ".join(notices) or None,
+                          notices=notices,
                           atom=self.atom, reference_name=self.reference_name, loo_mae=loo,
                           tie_points=self.tie_points, tie_index=self.tie_index)
 
@@ -414,7 +423,11 @@ def scan_csv(result: ScanResult, mol: Molecule, settings: ScanSettings) -> str:
         f"axis: {settings.axis}{partner}, unit vector ({axis})",
         f"range: d from {result.d[0]:g} to {result.d[-1]:g} Angstrom, step {step:g} Angstrom, "
         f"{result.d.size} grid points ({int(result.valid.sum())} valid)",
-        f"collision distance: {settings.min_distance:g} Angstrom (closer geometries left out: valid = False)",
+        f"collision distance: {collision_text(settings.min_distance).replace('Å', 'Angstrom')} (closer "
+        "geometries left out: valid = False)",
+        "energy ceiling: " + ("none" if settings.max_energy is None else
+                              f"{settings.max_energy:g} kcal/mol above the reference's minimum (higher geometries "
+                              "left out: valid = False)"),
         f"reference energy: {result.reference_name} (kcal/mol)",
         f"training points: {len(result.train_index)}, seed {settings.seed}"
         + (f"; large training set: {len(result.train_index_large)}" if len(result.train_index_large) else ""),

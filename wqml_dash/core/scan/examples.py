@@ -47,11 +47,12 @@ class TeachingExample:
     partner: int | None = None
 
 
-# Chosen by measuring jump ratios (largest jump between neighbouring grid points / the
+# Chosen by measuring jump ratios (then: largest jump between neighbouring grid points / the
 # reference's) for every heavy atom of 14 planar candidates, seeds 0-9, default scan settings.
-# Default, formic acid's carbonyl oxygen, seed 0: L1 sorted (10 points) 14.3, W1 1.03,
-# L1 sorted (80 points) 2.2; over seeds 0-9 the 10-point L1 ratio is 5.5 to 14.3 (median 10.3)
-# and W1 at most 1.03. One pair of swap points (d = +-0.495 A) makes two plain, symmetric jumps.
+# Default, formic acid's carbonyl oxygen, seed 0, with today's jump ratio (`swaps.step_ratios`):
+# L1 sorted (10 points) 18.3, W1 1.01, L1 sorted (80 points) 2.8; over seeds 0-9 the 10-point
+# L1 ratio is 7.0 to 28.6 (median 13.1) and W1 at most 1.01. One pair of swap points
+# (d = +-0.495 A) makes two plain, symmetric jumps.
 # Each description states the swap points, ties and largest jumps its plot shows (default settings,
 # seed 0); tests/core/test_teaching_examples.py checks every claim.
 TEACHING_EXAMPLES: dict[str, TeachingExample] = {
@@ -92,9 +93,10 @@ TEACHING_EXAMPLES: dict[str, TeachingExample] = {
         TeachingExample(
             "ethylene_bond", "Ethylene: along the C=C bond", "C=C", None, 0, "bond",
             "One carbon moves along the C=C bond towards the other. At d = 0 the two carbons' rows tie and "
-            "then cross (tie and swap at one point): L1 sorted spikes there. Beyond d = +0.83 Å the carbons "
-            "would be closer than 0.5 Å and those geometries are left out; just before, the Lennard-Jones "
-            "reference climbs steeply to about 1e7 kcal/mol (zoom in on d below 0.5 Å to see the rest).",
+            "then cross (tie and swap at one point): L1 sorted spikes there. Beyond d = +0.27 Å the geometries "
+            "are left out: the Lennard-Jones reference would rise more than 1,000 kcal/mol above its minimum "
+            "(the energy ceiling), and beyond +0.42 Å the carbons would be closer than 0.6 of the sum of their "
+            "covalent radii (0.91 Å).",
             partner=1),
     )
 }

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from .molecule import Molecule
-from .settings import AXES, MAX_GRID_POINTS, ScanError, ScanSettings
+from .settings import AXES, COLLISION_FRACTION, MAX_GRID_POINTS, ScanError, ScanSettings
+
 
 def scan_axis(mol: Molecule, settings: ScanSettings) -> np.ndarray:
     """The unit vector (3,) along which ``settings.atom`` moves.
@@ -132,6 +133,81 @@ def min_pair_distances(geometries: np.ndarray, atom: int | None = None) -> np.nd
     moving = np.linalg.norm(geometries[:, atom, None, :] - geometries[:, others, :], axis=-1).min(axis=1)
     return np.minimum(moving, fixed)
 
+def covalent_radii(charges: np.ndarray) -> np.ndarray:
+    """Covalent radii (n,), Angstrom, of nuclear charges (n,): RDKit's periodic table (Cordero et al. 2008)."""
+    from rdkit import Chem
+
+    table = Chem.GetPeriodicTable()
+    return np.array([table.GetRcovalent(int(z)) for z in np.asarray(charges)], dtype=np.float64)
+
+
+def collision_distances(mol: Molecule, atom: int, fraction: float = COLLISION_FRACTION) -> np.ndarray:
+    """The chemical collision distance (n,), Angstrom, of the moving ``atom`` to every atom.
+
+    ``fraction`` of the sum of the two covalent radii, or the pair's distance in the input geometry
+    where that is shorter (the input geometry always stays in the scan); 0 for ``atom`` itself.
+    """
+    rc = covalent_radii(mol.charges)
+    r0 = np.linalg.norm(mol.coords - mol.coords[atom], axis=1)
+    out = np.minimum(fraction * (rc[atom] + rc), r0)
+    out[atom] = 0.0
+    return out
+
+
+def collision_free(mol: Molecule, atom: int, geometries: np.ndarray, min_distance: float | None) -> np.ndarray:
+    """Which geometries (g, n, 3) of a scan moving ``atom`` have no two atoms too close: (g,) bool.
+
+    ``min_distance`` in Angstrom: every pair at least that far apart (and none on one spot). None:
+    the chemical cut-off, the moving atom at least `collision_distances` from every other atom
+    (the other pairs do not change along the scan).
+    """
+    if min_distance is not None:
+        closest = min_pair_distances(geometries, atom)
+        return (closest >= min_distance) & (closest > 0)  # coinciding atoms: no CM at all
+    limit = collision_distances(mol, atom)
+    r = np.linalg.norm(geometries[:, atom, None, :] - geometries, axis=-1)  # (g, n)
+    r[:, atom] = np.inf
+    return ((r >= limit) & (r > 0)).all(axis=1) & (min_pair_distances(geometries, atom) > 0)
+
+
+def below_ceiling(reference: np.ndarray, max_energy: float | None) -> np.ndarray:
+    """Grid points (g,) whose reference (g,), kcal/mol, NaN where left out, is at most ``max_energy`` above its
+    minimum over the scan (all finite points when ``max_energy`` is None): (g,) bool."""
+    finite = np.isfinite(reference)
+    if max_energy is None or not finite.any():
+        return finite
+    with np.errstate(invalid="ignore"):
+        return finite & (reference - np.nanmin(reference) <= max_energy)
+
+
+def collision_text(min_distance: float | None) -> str:
+    """How the collision distance reads in a message: '0.5 Å' or the chemical rule."""
+    if min_distance is None:
+        return f"{COLLISION_FRACTION:g} of the sum of their covalent radii"
+    return f"{min_distance:g} Å"
+
+
+def left_out_notices(d: np.ndarray, apart: np.ndarray, valid: np.ndarray, min_distance: float | None,
+                     max_energy: float | None) -> list[str]:
+    """The notice on geometries left out of a scan (an empty list when none is).
+
+    ``d`` (g,) Angstrom; ``apart`` (g,) no collision (`collision_free`); ``valid`` (g,) also below the
+    energy ceiling (`below_ceiling`).
+    """
+    bad = ~valid
+    if not bad.any():
+        return []
+    close, high = int((~apart).sum()), int((apart & ~valid).sum())
+    reasons = []
+    if close:
+        why = f"atoms closer than {collision_text(min_distance)}" if min_distance != 0 else "atoms on top of each other"
+        reasons.append(why if not high else f"{close} with {why}")
+    if high:
+        why = f"the reference more than {max_energy:,.0f} kcal/mol above its minimum (the energy ceiling)"
+        reasons.append(why if not close else f"{high} with {why}")
+    lo, hi = d[bad].min(), d[bad].max()
+    return [f"{int(bad.sum())} of {d.size} geometries left out (d from {lo:+.2f} to {hi:+.2f} Å): "
+            + " and ".join(reasons)]
 
 
 def draw_training_sets(valid: np.ndarray, n_train: int, n_large: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

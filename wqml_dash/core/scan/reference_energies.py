@@ -196,10 +196,11 @@ def _force_field_energies(rd, geometries, field, label):
     return np.array([ff.CalcEnergy(row.tolist()) for row in flat])
 
 
-#: A reference that changes by more than this along a scan (kcal/mol) is explained in a notice: a
-#: scan of a small molecule spans about 50 to 500; a near-collision in a Lennard-Jones reference
-#: reaches 1e7 (C40H82's end carbon 0.58 Angstrom from its neighbour: (1.52 / 0.58)^12 x 100).
-STEEP_REFERENCE = 1e4
+#: A reference that spans more than this along a scan (kcal/mol) gets a notice: the scans of the teaching
+#: examples span 63 to 196, the default energy ceiling (`settings.MAX_ENERGY`) keeps every scan within
+#: it, and a Lennard-Jones reference without the ceiling reaches 1e5 to 1e7 where an atom approaches
+#: another (C40H82's end carbon 0.58 Angstrom from its neighbour: (1.52 / 0.58)^12 x 100).
+STEEP_REFERENCE = 1000.0
 
 
 def steepest_pair(name: str, mol, geometry: np.ndarray) -> tuple[int, int, float, float, float] | None:
@@ -234,20 +235,25 @@ def steepest_pair(name: str, mol, geometry: np.ndarray) -> tuple[int, int, float
 def steep_reference_notice(name: str, mol, d: np.ndarray, geometries: np.ndarray, energies: np.ndarray) -> str | None:
     """Why the reference spans more than `STEEP_REFERENCE` kcal/mol along a scan (None if it does not).
 
+    The notice states the span and the threshold, then where the reference is highest and, for the
+    Lennard-Jones references, which pair of atoms makes it so.
+
     ``d`` (g,) Angstrom, ``geometries`` (g, n, 3), ``energies`` (g,) kcal/mol, NaN where left out.
     """
     if not np.isfinite(energies).any() or np.nanmax(energies) - np.nanmin(energies) <= STEEP_REFERENCE:
         return None
     top = int(np.nanargmax(energies))
-    text = f"The reference reaches {energies[top]:,.0f} kcal/mol at d = {d[top]:+.2f} Å"
+    span = np.nanmax(energies) - np.nanmin(energies)
+    text = (f"The reference reaches {energies[top]:,.0f} kcal/mol at d = {d[top]:+.2f} Å and spans "
+            f"{span:,.0f} kcal/mol, more than {STEEP_REFERENCE:,.0f}")
+    zoom = "lower the energy ceiling, shorten the range or raise the collision distance to zoom in"
     pair = steepest_pair(name, mol, geometries[top])
     if pair is None:
-        return f"{text}, where atoms come close: shorten the range or raise the collision distance to zoom in"
+        return f"{text}, where atoms come close: {zoom}"
     i, j, r, r0, _ = pair
     sym = [mol.symbols[k] for k in (i, j)]
     return (f"{text}: {sym[0]}{i} and {sym[1]}{j} are {r:.2f} Å apart there ({r0:.2f} Å in the input) and the "
-            "Lennard-Jones repulsion grows as (r0/r)^12, so the rest of the curve looks flat; shorten the range "
-            "or raise the collision distance to zoom in")
+            f"Lennard-Jones repulsion grows as (r0/r)^12, so the rest of the curve looks flat; {zoom}")
 
 
 def reference_energies(name: str, mol, geometries: np.ndarray) -> np.ndarray:

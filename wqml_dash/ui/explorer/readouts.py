@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .scan_plots import LABELS, STYLE
+from .texts import JUMP_RATIO_TIP
 
 
 def fmt(value: float, digits: int = 2, signed: bool = False) -> str:
@@ -32,5 +33,5 @@ def readout_html(frame, result, training_note: str) -> str:
             f"<b>W1 {fmt(frame.w1, 4)}</b>, L1 sorted {fmt(frame.l1_sorted, 2)}</div>"
             f"<div class='wqml-train'>{len(result.train_index)} training points, {training_note}</div>"
             "<table><thead><tr><th>Curve</th><th>E at d (kcal/mol)</th><th>Error</th>"
-            "<th title='largest step between neighbouring grid points / the reference&#39;s'>Jump ratio</th>"
+            f"<th title='{JUMP_RATIO_TIP}'>Jump ratio</th>"
             f"</tr></thead><tbody>{body}</tbody></table>")

@@ -207,7 +207,7 @@ class ScanPlot:
         series : "reference" and the shown models -> (g,) display values (NaN where invalid)
         train, train_large : grid indices of the training points
         swaps : (k,) display abscissae of the swap points
-        invalid : (start, end) display intervals left out because atoms collide
+        invalid : (start, end) display intervals left out (atoms collide, or the reference is above the energy ceiling)
         ties : (t,) display abscissae of the tie points (equal row norms; a one-point spike)
         """
         x = np.asarray(x, dtype=float)

@@ -5,6 +5,9 @@ from __future__ import annotations
 SOURCE_LABELS = {"Example": "example", "QM9": "qm9", "SMILES": "smiles", "File": "file"}
 AXIS_LABELS = {"normal": "Normal to the molecular plane", "x": "x axis", "y": "y axis", "z": "z axis",
                "bond": "Along a bond (choose the partner)", "custom": "Custom vector"}
+#: The readouts' tooltip on "Jump ratio" (the page's own readout, frame_player, should say the same).
+JUMP_RATIO_TIP = ("largest step between neighbouring grid points over the change around it (the curve&#39;s "
+                  "steps on either side, the reference&#39;s step there): about 1 smooth, above 3 a jump")
 REFERENCE_LABELS = {"lj": "Lennard-Jones model (default)", "lj_uff": "Lennard-Jones, UFF parameters",
                     "uff": "UFF force field (RDKit)", "mmff94": "MMFF94 force field (RDKit)"}
 
@@ -29,8 +32,11 @@ Move the slider (or use the arrow keys on it) and watch the **sorted CM**: at a 
 labels trade places. The **CDF** view shows why W1 is smooth: the shaded area between the
 distributions at d and at d = 0 *is* W1, and it grows gradually.
 
-**Jump ratio**: the largest step between neighbouring points of a curve divided by the reference's
-largest step; about 1 is smooth, much more is a jump. Click the plot to add or remove a training point.
+**Jump ratio**: how far a curve's largest step between neighbouring points stands out against the
+change around it (the curve's own steps on either side and the reference's step there): about 1 is
+smooth, even along a steep wall; above 3 is a jump. Geometries where atoms collide or the reference
+rises more than 1,000 kcal/mol above its minimum are left out (shaded bands). Click the plot to add or
+remove a training point.
 
 **Presentation mode** (top of the sidebar, or `presentation=true` in the link): larger fonts and
 thicker lines for a projector.
