@@ -93,7 +93,8 @@ def test_the_csv_states_the_setup_and_units(explorer):
     for expected in (f"molecule: {mol.name} ({mol.formula}, 10 atoms", "SMILES C=CC=C", "moving atom: 0 (C)",
                      "axis: normal, unit vector (",
                      "range: d from -1 to 1 Angstrom, step 0.01 Angstrom, 201 grid points",
-                     "collision distance: 0.5 Angstrom", "reference energy: lj (kcal/mol)",
+                     "collision distance: 0.6 of the sum of their covalent radii",
+                     "energy ceiling: 1000 kcal/mol above the reference's minimum", "reference energy: lj (kcal/mol)",
                      "training points: 10, seed 3; large training set: 80", "tie points: +0.000 Angstrom",
                      "swap points: -0.305, +0.305 Angstrom", "units: d in Angstrom, energies in kcal/mol"):
         assert expected in setup, expected
