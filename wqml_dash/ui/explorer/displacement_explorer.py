@@ -39,7 +39,7 @@ from .readouts import readout_html
 from .scan_plots import LABELS, MOVING, STYLE, ScanPlot, covering_intervals
 from .scan_state import URL_STATE, ExplorerState, atom_label, display_transform
 from .links import URL_MOLECULE_KEY, apply_link, apply_molecule_key, link_parts, link_query, query_values
-from .texts import AXIS_LABELS, ELEMENT_NAMES, HELP, READOUT_CSS, REFERENCE_LABELS, SVG_EXPORT_JS
+from .texts import COLLISION_TIP, AXIS_LABELS, ELEMENT_NAMES, HELP, READOUT_CSS, REFERENCE_LABELS, SVG_EXPORT_JS
 
 OPTIONAL_MODELS = [m for m in MODEL_LABELS if m not in DEFAULT_MODELS]
 
@@ -100,7 +100,7 @@ class DisplacementExplorer(pn.viewable.Viewer):
         self.lam = self._number_input(pn.widgets.FloatInput, "lam", "λ (empty: automatic)", width=120)
         self.n_large = self._number_input(pn.widgets.IntInput, "n_train_large", "Large training set", width=120)
         self.min_distance = self._number_input(pn.widgets.FloatInput, "min_distance", "Collision distance (Å)",
-                                               step=0.05, width=120)
+                                               step=0.05, width=120, placeholder="covalent", description=COLLISION_TIP)
         self.hyper_text = pn.pane.Markdown("", css_classes=["wqml-note"], margin=(0, 10))
 
         # --- displacement, readouts, downloads, messages

@@ -192,7 +192,8 @@ function readout(M, i, G) {
     `<b>W1 ${fmt(G.w1[i], 4)}</b>, L1 sorted ${fmt(G.l1[i], 2)}</div>` +
     `<div class='wqml-train'>${M.train_text}</div>` +
     "<table><thead><tr><th>Curve</th><th>E at d (kcal/mol)</th><th>Error</th>" +
-    "<th title='largest step between neighbouring grid points / the reference&#39;s'>Jump ratio</th>" +
+    "<th title='largest step between neighbouring grid points over the change around it (the curve&#39;s " +
+    "steps on either side, the reference&#39;s step there): about 1 smooth, above 3 a jump'>Jump ratio</th>" +
     `</tr></thead><tbody>${body}</tbody></table>`
 }
 function draw() {

@@ -8,6 +8,8 @@ AXIS_LABELS = {"normal": "Normal to the molecular plane", "x": "x axis", "y": "y
 #: The readouts' tooltip on "Jump ratio" (the page's own readout, frame_player, should say the same).
 JUMP_RATIO_TIP = ("largest step between neighbouring grid points over the change around it (the curve&#39;s "
                   "steps on either side, the reference&#39;s step there): about 1 smooth, above 3 a jump")
+COLLISION_TIP = ("Empty: a geometry is left out where the moving atom comes closer to another than 0.6 x the "
+                 "sum of their covalent radii, or the reference rises over 1,000 kcal/mol above its minimum")
 REFERENCE_LABELS = {"lj": "Lennard-Jones model (default)", "lj_uff": "Lennard-Jones, UFF parameters",
                     "uff": "UFF force field (RDKit)", "mmff94": "MMFF94 force field (RDKit)"}
 
