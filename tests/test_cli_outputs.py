@@ -64,3 +64,10 @@ def test_seeds_use_the_default_store_when_none_is_given(tmp_path, monkeypatch, c
                                   ["bench", "--json", "/no/such/folder/x.json"]])
 def test_a_json_file_in_a_missing_folder_is_refused(argv, capsys):
     assert main(argv) == 2 and "folder of --json does not exist" in capsys.readouterr().err
+
+
+def test_scan_json_has_the_version_and_qm9_numbers_count_from_one(capsys):
+    assert main(["scan", "--qm9", "1", "--atom", "1", "--n-train", "5", "--json", "-"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["wqml_dash_version"] == __version__
+    assert data["molecule"]["name"].startswith("QM9 #1 CH4")  # gdb 1 is methane, the library's row 0

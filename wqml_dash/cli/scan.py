@@ -32,7 +32,8 @@ def add_parser(sub) -> None:
                     "points of the sorted Coulomb matrix and each model's jump ratio.")
     src = scan.add_mutually_exclusive_group(required=True)
     src.add_argument("--smiles", metavar="S", help="a molecule from SMILES (3D embedding, seed 0, MMFF94)")
-    src.add_argument("--qm9", metavar="INDEX", type=int, help="QM9 molecule by its QM9 index")
+    src.add_argument("--qm9", metavar="INDEX", type=int,
+                     help="QM9 molecule by QM9's own 1-based number ('gdb INDEX', dataset.index; not a 0-based row)")
     src.add_argument("--file", metavar="PATH", help="an .xyz, .sdf/.mol or .pdb file, or any molecule file ASE "
                                                     "reads (.extxyz, .traj, .db, .json, Gaussian/ORCA outputs, ...)")
     src.add_argument("--example", choices=list(TEACHING_EXAMPLES),
@@ -179,7 +180,9 @@ def run(args) -> int:
             raise UsageError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
         print(f"wrote {args.csv}", file=out)
     if args.json:
-        payload = result.to_json()
+        from .. import __version__
+
+        payload = {"wqml_dash_version": __version__, **result.to_json()}
         payload["molecule"] = {"name": mol.name, "smiles": mol.smiles, "source": mol.source,
                                "symbols": mol.symbols, "coords": mol.coords.tolist()}
         text = json.dumps(payload)
