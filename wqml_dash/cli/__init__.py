@@ -9,11 +9,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from . import bench, data, learning_curve, runs, scan, serve
+from . import bench, data, learning_curve, predict, runs, scan, serve, train
 from .common import EXIT_INTERRUPTED, EXIT_USAGE, Parser, UsageError
 
 #: Subcommand modules, in the order ``wqml --help`` lists them.
-SUBCOMMANDS = (learning_curve, runs, scan, data, bench, serve)
+SUBCOMMANDS = (learning_curve, runs, scan, train, predict, data, bench, serve)
 
 __all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "UsageError", "build_parser", "main"]
 

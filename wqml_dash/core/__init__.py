@@ -19,6 +19,8 @@ _EXPORTS = {
     "dataset_bob_vectors": ".features",
     "distances": ".learn", "KernelRidge": ".learn", "cross_validate": ".learn", "Series": ".learn",
     "LearningCurveSettings": ".learn", "run_learning_curve": ".learn",
+    "KernelRidgeCV": ".learn", "save_model": ".learn", "load_model": ".learn",
+    "CoulombMatrix": ".features", "BagOfBonds": ".features", "dataset_molecules": ".features",
     "ScanEngine": ".scan", "ScanSettings": ".scan", "molecule_from_smiles": ".scan", "molecule_from_qm9": ".scan",
 }
 __all__ = sorted(_EXPORTS)

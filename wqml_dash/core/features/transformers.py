@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .bag_of_bonds import _element_counts, bob_vectors, layout_from_counts
+from .bag_of_bonds import BagLayout, _element_counts, bob_vectors, layout_from_counts
 from .coulomb_matrix import ORDERS, coulomb_vectors
 
 #: Geometry sources a transformer records (`geometry_source`), described for people.
@@ -58,7 +58,7 @@ class Geometry(NamedTuple):
 
 
 def _source_of_label(label: str) -> str:
-    """'qm9:12' -> 'QM9', 'smiles' -> 'SMILES', 'file:a.xyz' -> 'file:a.xyz', 'example:x' -> 'example'."""
+    """'qm9:12' -> 'QM9', 'smiles' -> 'SMILES', 'file:a.xyz@3' -> 'file:a.xyz', 'example:x' -> 'example'."""
     label = str(label)
     head = label.split(":", 1)[0].lower()
     if head == "qm9":
@@ -67,8 +67,9 @@ def _source_of_label(label: str) -> str:
         return "SMILES"
     if head == "example":
         return "example"
-    if head == "file":
-        return label
+    if head == "file":  # 'file:NAME', or 'file:NAME@K' for frame K of a file of several
+        name, _, frame = label.rpartition("@")
+        return name if name and frame.lstrip("-").isdigit() else label
     return label if label in SOURCES else "unknown"
 
 
@@ -270,19 +271,32 @@ class CoulombMatrix(_MoleculeTransformer):
 
 
 class BagOfBonds(_MoleculeTransformer):
-    """Molecules -> Bag-of-Bonds vectors (module `bag_of_bonds`), bags learned from the training molecules.
+    """Molecules -> Bag-of-Bonds vectors (module `bag_of_bonds`).
+
+    Parameters
+    ----------
+    layout : the bags to use, e.g. ``bag_of_bonds.dataset_layout(qm9)`` so that every molecule of
+        the data set fits; None: the bags of the training molecules (a later molecule with another
+        element, or more atoms of one, is then refused)
 
     Attributes
     ----------
-    layout_ : `BagLayout` of the training molecules; ``transform`` refuses a molecule with an
-        element outside it or more entries in a bag than it holds
-    elements_, max_atoms_, sources_, n_molecules_ : as for `CoulombMatrix`
+    layout_ : the `BagLayout` used; ``transform`` refuses a molecule with an element outside it or
+        more entries in a bag than it holds
+    elements_, max_atoms_, sources_, n_molecules_ : of the training molecules, as for `CoulombMatrix`
     """
 
+    def __init__(self, layout: BagLayout | None = None):
+        self.layout = layout
+
     def fit(self, X, y=None) -> BagOfBonds:
-        """Learn the bag layout (and what the molecules were) from molecules X."""
+        """Learn the bag layout (unless given) and what the molecules were from molecules X."""
         batch = molecule_batch(X)
         self._learn_domain(batch)
+        if self.layout is not None:
+            self.layout_ = self.layout
+            self.transform(X)  # the training molecules must fit it
+            return self
         index = np.searchsorted(self.elements_, batch.charges)
         self.layout_ = layout_from_counts(self.elements_, _element_counts(index, batch.offsets, self.elements_.size))
         return self
