@@ -124,7 +124,7 @@ class RunsTable(pn.viewable.Viewer):
             sizing_mode="stretch_width", layout="fit_data_fill",
             configuration={"maxHeight": "290px", "columnDefaults": {"headerSort": False, "tooltip": True}},
             formatters={"status": {"type": "html"}, "progress": {"type": "html"}},
-            widths={"progress": 190, "name": 150, "data": 120}, header_align="left",
+            widths={"progress": 190, "name": 150}, header_align="left",
             hidden_columns=[c for c in COLUMNS if c not in VISIBLE],
             css_classes=["wqml-runs-table"])
         # Tooltips open below their button: Panel's default (to the right) covered the next button.
