@@ -53,6 +53,16 @@ def test_extended_xyz_gives_every_frame_with_energy_and_info_numbers(extxyz):
     assert default_target(ds) == "energy"
 
 
+def test_scalar_results_extended_xyz_files_under_the_calculator_are_properties_too(tmp_path):
+    frames = _frames()
+    for i, a in enumerate(frames):
+        a.info["dipole"] = 1.0 + i  # a name ASE's extended XYZ reader hands to the calculator
+    write(tmp_path / "d.extxyz", frames)
+    ds = load_dataset(tmp_path / "d.extxyz", target="dipole", unit="D")
+    np.testing.assert_allclose(ds.target("dipole"), 1.0 + np.arange(12))
+    assert ds.unit("dipole") == "D" and ds.unit("energy") == "eV"
+
+
 def test_the_unit_is_recorded_and_aliases_are_normalised(extxyz):
     assert load_dataset(extxyz, target="gap", unit="hartree").unit("gap") == "Ha"
     assert load_dataset(extxyz, target="energy", unit="kcal/mol").unit("energy") == "kcal/mol"

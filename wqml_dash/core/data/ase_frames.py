@@ -22,7 +22,7 @@ MAX_DATASET_ATOMS = 150
 #: Closer than this (Angstrom), two atoms are one atom twice: their Coulomb entry Z_i Z_j / r explodes.
 MIN_SEPARATION = 0.1
 
-#: Results of an ASE calculator that are one number per frame, in ASE's units.
+#: The units of an ASE calculator's scalar results (ASE's convention); other scalar results have none given.
 CALCULATOR_RESULTS = {"energy": "eV", "free_energy": "eV"}
 
 #: Spellings of the energy units this field uses, and the name each is shown as.
@@ -105,10 +105,10 @@ def _frame_numbers(atoms) -> dict[str, tuple[float, str]]:
     """A frame's numbers: key -> (value, unit), from its info and its calculator's results."""
     found: dict[str, tuple[float, str]] = {}
     results = getattr(atoms.calc, "results", None) or {}
-    for key, unit in CALCULATOR_RESULTS.items():
-        value = _scalar(results.get(key))
-        if value is not None:
-            found[key] = (value, unit)
+    for key, value in results.items():  # extended XYZ puts the names ASE knows (energy, dipole, ...) here
+        number = _scalar(value)
+        if number is not None:
+            found[str(key)] = (number, CALCULATOR_RESULTS.get(key, ""))
     for key, value in atoms.info.items():
         number = _scalar(value)
         if number is not None and key not in found:
