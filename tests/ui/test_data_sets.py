@@ -180,7 +180,7 @@ def test_a_data_set_run_shows_its_unit_and_data_set_and_opens_no_qm9_molecule(da
     scatter = next(el for el in parity if isinstance(el, hv.Scatter))
     assert "tap" not in scatter.opts.get().kwargs["tools"]
     table = pd.read_csv(io.StringIO(tab.curves_csv().read()))
-    assert "mae (eV)" in table.columns and set(table["data"]) == {NAME}
+    assert set(table["unit"]) == {"eV"} and set(table["data"]) == {NAME}
     # the reference overlaid by hand: the axis no longer claims one unit
     tab.reference_toggle.value = True
     assert tab.shown_runs == [1, DEFAULT_REFERENCE] and tab._unit() == "target units"
@@ -194,4 +194,4 @@ def test_units_of_stored_runs():
                            "size": [10], "seed": [0], "mae": [1.0], "rmse": [1.0], "lam": [1e-8],
                            "finished": ["now"], "run": ["w"]})
     table = pd.read_csv(io.StringIO(points_csv(points, runs)))
-    assert "mae (unit not given)" in table.columns and table["data"].tolist() == ["w.xyz"]
+    assert table["unit"].isna().all() and table["data"].tolist() == ["w.xyz"] and table["n_train"].tolist() == [10]

@@ -149,7 +149,7 @@ def test_series_chooser_filters_the_plot_and_the_export(tab):
     assert [r["id"] for r in doc["runs"]] == [1] and doc["runs"][0]["config"]["seeds"] == [0, 1]
     assert len(doc["curves"]) == 2 and len(doc["points"]) == 4
     assert doc["curves"][0]["mae_std"] == pytest.approx(np.std([p["mae"] for p in doc["points"]
-                                                                if p["size"] == 20], ddof=1))
+                                                                if p["n_train"] == 20], ddof=1))
 
 
 def test_runs_can_be_overlaid_and_stay_until_the_user_removes_them(tab):
@@ -545,16 +545,18 @@ def test_the_csv_export_names_units_and_settings(fresh):
     table = pd.read_csv(fresh.curves_csv())
     ref = reference_points(DEFAULT_REFERENCE)
     assert len(table) == len(ref) and set(table["run_tag"]) == {"R1"} and table["reference"].all()
-    for column in ("mae (kcal/mol)", "rmse (kcal/mol)", "sigma", "lambda", "fit (s)", "representation", "n_test",
+    for column in ("mae", "rmse", "sigma", "lambda", "n_train", "fit_seconds", "unit", "representation", "n_test",
                    "folds", "target", "search", "lambdas"):
         assert column in table.columns, column
+    assert (table["unit"] == "kcal/mol").all()
     config = reference_runs().set_index("id").loc[DEFAULT_REFERENCE, "config"]
     assert (table["n_test"] == config["n_test"]).all() and (table["folds"] == config["folds"]).all()
-    row = table[(table.series == "sorted:w1") & (table["size"] == 100)].iloc[0]
+    row = table[(table.series == "sorted:w1") & (table["n_train"] == 100)].iloc[0]
     expected = ref[(ref.series == "sorted:w1") & (ref["size"] == 100)].iloc[0]
-    assert row["mae (kcal/mol)"] == pytest.approx(expected["mae"]) and row["sigma"] == pytest.approx(expected["sigma"])
+    assert row["mae"] == pytest.approx(expected["mae"]) and row["sigma"] == pytest.approx(expected["sigma"])
     doc = json.loads(fresh.curves_json().read())
     assert doc["runs"][0]["tag"] == "R1" and doc["runs"][0]["provenance"]["wall_seconds"] > 0
+    assert doc["runs"][0]["unit"] == "kcal/mol" and doc["wqml_dash_version"]
 
 
 def test_a_parity_point_opens_its_molecule_in_the_explorer(fresh):

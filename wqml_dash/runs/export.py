@@ -1,5 +1,10 @@
 """Learning-curve results as files: the points as CSV and the runs, curves and points as JSON, as the
-app's download buttons give them."""
+app's download buttons and ``wqml runs export`` give them.
+
+One vocabulary for every file a user gets: the names of ``wqml learning-curve --json`` (`PUBLIC_NAMES`
+renames the store's ``size`` and ``lam``), the target and its unit in columns and fields of their
+own (never in a column's name), and the wqml-dash version in every JSON.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,27 @@ def run_unit(config: dict) -> str:
     return str(data.get("unit") or "") if data else unit_of(config.get("target", DEFAULT_TARGET))
 
 
+#: Store column -> the name every exported file uses (`CurvePoint.to_json`'s).
+PUBLIC_NAMES = {"size": "n_train", "lam": "lambda"}
+
+
+def public_points(points: pd.DataFrame, configs: dict[int, dict]) -> pd.DataFrame:
+    """Stored points in the public vocabulary, with each run's ``target`` and ``unit`` beside them.
+
+    Parameters
+    ----------
+    points : the store's ``points()`` rows (``run_id``, ``size``, ``lam``, ...)
+    configs : run id -> its `RunConfig.to_dict`
+    """
+    pts = points.rename(columns=PUBLIC_NAMES)
+    if len(pts) and "run_id" in pts:
+        cfg = [configs.get(int(r), {}) or {} for r in pts["run_id"]]
+        pts = pts.assign(target=[c.get("target", DEFAULT_TARGET) for c in cfg], unit=[run_unit(c) for c in cfg])
+    if "finished" in pts:
+        pts = pts.assign(finished=pts["finished"].astype(str))
+    return pts
+
+
 def run_data_name(config: dict) -> str:
     """'QM9', or the file name of a data-set run's data (`RunConfig.data_name`, read from the dict)."""
     data = (config or {}).get("data")
@@ -29,48 +55,45 @@ def run_data_name(config: dict) -> str:
 
 
 def points_csv(points: pd.DataFrame, runs: pd.DataFrame) -> str:
-    """Points as CSV: one row per point and seed, with its run's settings and the units in the column names.
+    """Points as CSV: one row per point and seed, with its run's settings, data set, target and unit.
 
     Parameters
     ----------
     points : the store's ``points()`` rows to write, with a ``run`` column naming each run
     runs : the runs' rows (``list_runs()`` and reference runs), for their settings
     """
-    pts = points
     buf = io.StringIO()
+    configs = {int(r.id): r.config for r in runs.itertuples()}
+    pts = public_points(points, configs)
     if len(pts):
-        configs = {int(r.id): r.config for r in runs.itertuples()}
         settings = {key: [_setting(configs.get(int(r), {}), key) for r in pts["run_id"]]
-                    for key in _CSV_SETTINGS}
-        units = {run_unit(configs.get(int(r), {})) for r in pts["run_id"]}
-        unit = (units.pop() or "unit not given") if len(units) == 1 else "target units"
+                    for key in _CSV_SETTINGS if key != "target"}
         pts = pts.assign(run_tag=[run_tag(int(r)) for r in pts["run_id"]],
                          data=[run_data_name(configs.get(int(r), {})) for r in pts["run_id"]],
-                         reference=[is_reference(int(r)) for r in pts["run_id"]], **settings,
-                         finished=pts["finished"].astype(str))
-        pts = pts.rename(columns={"lam": "lambda", "mae": f"mae ({unit})", "rmse": f"rmse ({unit})",
-                                  "cv_mae": f"cv_mae ({unit})", "fit_seconds": "fit (s)",
-                                  "predict_seconds": "predict (s)", "seconds": "total (s)"})
-        first = ["run_id", "run_tag", "run", "reference", "data", *_CSV_SETTINGS, "series", "order", "metric", "size",
-                 "seed"]
-        pts = pts[first + [c for c in pts.columns if c not in first]]
+                         reference=[is_reference(int(r)) for r in pts["run_id"]], **settings)
+        first = ["run_id", "run_tag", "run", "reference", "data", "target", "unit",
+                 *[k for k in _CSV_SETTINGS if k != "target"], "series", "order", "metric", "n_train", "seed"]
+        pts = pts[[c for c in first if c in pts] + [c for c in pts.columns if c not in first]]
     pts.to_csv(buf, index=False)
     return buf.getvalue()
 
 
 def curves_json(runs: pd.DataFrame, summary: pd.DataFrame | None, points: pd.DataFrame) -> str:
-    """JSON of the runs' settings (and a reference run's provenance), the curves of ``summary``
-    (`summary.summarize`: seeds averaged) and every point."""
-    shown, pts = runs, points
+    """JSON of the runs' settings, data set, target and unit (and a reference run's provenance), the
+    curves of ``summary`` (`summary.summarize`: seeds averaged) and every point, in `PUBLIC_NAMES`."""
+    from .. import __version__
+
+    configs = {int(r.id): r.config for r in runs.itertuples()}
     doc = {
+        "wqml_dash_version": __version__,
         "runs": [{"id": int(r.id), "tag": run_tag(int(r.id)), "name": r.name, "status": r.status,
-                  "config": r.config, "created": str(r.created),
+                  "data": run_data_name(r.config), "target": (r.config or {}).get("target", DEFAULT_TARGET),
+                  "unit": run_unit(r.config), "config": r.config, "created": str(r.created),
                   **({"reference": True, "provenance": r.provenance} if is_reference(r.id) else {})}
-                 for r in shown.itertuples()],
-        "curves": json.loads(curves_table(summary).to_json(orient="records")) if summary is not None
-        else [],
-        "points": json.loads(pts.rename(columns={"lam": "lambda"}).assign(
-            finished=pts["finished"].astype(str)).to_json(orient="records")) if len(pts) else [],
+                 for r in runs.itertuples()],
+        "curves": json.loads(public_points(curves_table(summary), configs).to_json(orient="records"))
+        if summary is not None else [],
+        "points": json.loads(public_points(points, configs).to_json(orient="records")) if len(points) else [],
     }
     return json.dumps(doc, indent=1, default=_jsonable)
 
