@@ -19,6 +19,7 @@ from wqml_dash.runs.store import (
     POINT_COLUMNS,
     RUN_COLUMNS,
     SCHEMA_VERSION,
+    SEARCH_COLUMNS,
     STATUSES,
     RunStore,
     StoreError,
@@ -48,7 +49,7 @@ def test_new_store_is_wal_and_versioned(store):
     assert _pragma(store.path, "journal_mode") == "wal"
     assert _pragma(store.path, "user_version") == SCHEMA_VERSION == store.schema_version
     assert list(store.list_runs().columns) == list(RUN_COLUMNS)
-    assert list(store.points().columns) == list(POINT_COLUMNS)
+    assert list(store.points().columns) == [*POINT_COLUMNS, *SEARCH_COLUMNS]  # the search's report after them
     assert len(store.list_runs()) == 0
 
 

@@ -109,13 +109,22 @@ class _ProgressBar:
 
 
 def format_table(points) -> str:
-    """A plain-text table of learning-curve points."""
-    head = f"{'order':<9}{'metric':<7}{'n_train':>8}{'MAE':>10}{'RMSE':>10}{'sigma':>12}{'lambda':>9}{'seconds':>9}"
-    lines = [head, "-" * len(head)]
+    """A plain-text table of learning-curve points: sigma also as a multiple of the median training
+    distance ('sigma/med'), and '*' beside a sigma or lambda at the edge of the searched range, with
+    a footnote (`CurvePoint.at_edge`)."""
+    from .search_flags import edge_marks, edge_note, format_factor
+
+    head = (f"{'order':<9}{'metric':<7}{'n_train':>8}{'MAE':>10}{'RMSE':>10}{'sigma':>12}{'sigma/med':>11} "
+            f"{'lambda':>9} {'seconds':>8}")
+    lines, flags = [head, "-" * len(head)], []
     for p in points:
+        at_edge = getattr(p, "at_edge", "") or ""
+        flags.append(at_edge)
+        s_mark, l_mark = edge_marks(at_edge)
+        factor = format_factor(getattr(p, "sigma_factor", None))
         lines.append(f"{p.order:<9}{p.metric:<7}{p.n_train:>8}{p.mae:>10.3f}{p.rmse:>10.3f}"
-                     f"{p.sigma:>12.4g}{p.lam:>9.0e}{p.seconds:>9.2f}")
-    return "\n".join(lines)
+                     f"{p.sigma:>12.4g}{factor:>11}{s_mark}{p.lam:>9.0e}{l_mark}{p.seconds:>8.2f}")
+    return "\n".join(lines + edge_note(flags))
 
 
 def _data_and_target(args):

@@ -164,14 +164,22 @@ def follow(executor, run_id: int, quiet: bool) -> int:
 
 
 def format_points(df) -> str:
-    """A plain-text table of stored points (a `RunStore.points` frame)."""
-    head = (f"{'series':<11}{'seed':>5}{'n_train':>8}{'MAE':>10}{'RMSE':>10}{'sigma':>12}{'lambda':>9}"
-            f"{'seconds':>9}")
-    lines = [head, "-" * len(head)]
+    """A plain-text table of stored points (a `RunStore.points` frame): sigma also as a multiple of
+    the median training distance ('sigma/med', blank where not recorded), and '*' beside a sigma or
+    lambda at the edge of the searched range, with a footnote (the ``at_edge`` column)."""
+    from .search_flags import edge_marks, edge_note, format_factor
+
+    head = (f"{'series':<11}{'seed':>5}{'n_train':>8}{'MAE':>10}{'RMSE':>10}{'sigma':>12}{'sigma/med':>11} "
+            f"{'lambda':>9} {'seconds':>8}")
+    lines, flags = [head, "-" * len(head)], []
     for r in df.sort_values(["series", "seed", "size"]).itertuples(index=False):
+        at_edge = getattr(r, "at_edge", None)
+        flags.append(at_edge)
+        s_mark, l_mark = edge_marks(at_edge)
+        factor = format_factor(getattr(r, "sigma_factor", None))
         lines.append(f"{r.series:<11}{r.seed:>5}{r.size:>8}{r.mae:>10.3f}{r.rmse:>10.3f}{r.sigma:>12.4g}"
-                     f"{r.lam:>9.0e}{r.seconds:>9.2f}")
-    return "\n".join(lines)
+                     f"{factor:>11}{s_mark}{r.lam:>9.0e}{l_mark}{r.seconds:>8.2f}")
+    return "\n".join(lines + edge_note(flags))
 
 
 def format_summary(df) -> str:

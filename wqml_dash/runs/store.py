@@ -7,7 +7,8 @@ committed one by one as they finish, so a process that dies loses nothing finish
 Predictions (for parity plots) are float64 blobs in a side table.
 
 The file's ``PRAGMA user_version`` is its schema version; a file from a newer wqml-dash is
-refused with `StoreVersionError`. SQLite's WAL needs a local file system (not NFS/SMB).
+refused with `StoreVersionError`, an older one migrated when opened (1 -> 2 adds the points' search
+columns, NULL for older points). SQLite's WAL needs a local file system (not NFS/SMB).
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.learn.results import CurvePoint
+from ..core.learn.results import CurvePoint, cv_table_from_json, cv_table_json
 from ..core.learn.series import parse_series
 from .config import RunConfig
 
-#: Schema version this code writes (``PRAGMA user_version``).
-SCHEMA_VERSION = 1
+#: Schema version this code writes (``PRAGMA user_version``); 2 added `SEARCH_COLUMNS` and cv_table.
+SCHEMA_VERSION = 2
 
 STATUSES: tuple[str, ...] = ("queued", "running", "finished", "failed", "cancelled", "interrupted")
 #: Statuses of a run whose work is (supposed to be) going on.
@@ -41,6 +42,13 @@ RUN_COLUMNS = ("id", "name", "status", "created", "started", "finished", "error"
                "config", "owner")
 POINT_COLUMNS = ("run_id", "series", "order", "metric", "size", "seed", "mae", "rmse", "sigma", "lam",
                  "cv_mae", "fit_seconds", "predict_seconds", "seconds", "finished")
+#: The search's report, after `POINT_COLUMNS` in `RunStore.points` (schema 2; NULL for older points,
+#: absent from the reference points): sigma / median distance, edges the optimum sits on ('' none).
+#: Schema 1 -> 2 adds them and cv_table (JSON text, read by `RunStore.cv_table`).
+SEARCH_COLUMNS = ("sigma_factor", "at_edge")
+_MIGRATE_1_TO_2 = ("ALTER TABLE points ADD COLUMN sigma_factor REAL",
+                   "ALTER TABLE points ADD COLUMN at_edge TEXT",
+                   "ALTER TABLE points ADD COLUMN cv_table TEXT")
 
 _SCHEMA = f"""
 CREATE TABLE runs (
@@ -71,6 +79,9 @@ CREATE TABLE points (
     predict_seconds REAL,
     seconds         REAL,
     finished        TEXT NOT NULL,
+    sigma_factor    REAL,
+    at_edge         TEXT,
+    cv_table        TEXT,
     PRIMARY KEY (run_id, series, size, seed)
 );
 CREATE TABLE predictions (
@@ -227,7 +238,10 @@ class RunStore:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version == 1:
+                for statement in _MIGRATE_1_TO_2:
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _newer_message(self, version: int) -> str:
         return (f"the run store {self.path} has schema version {version}, written by a newer wqml-dash "
@@ -379,17 +393,20 @@ class RunStore:
         """
         order, metric = parse_series(series)
         seconds = point.fit_seconds + point.predict_seconds
+        factor = getattr(point, "sigma_factor", float("nan"))
+        table = cv_table_json(getattr(point, "cv_table", None))
         with self._write() as conn:
             if conn.execute("SELECT 1 FROM runs WHERE id = ?", (int(run_id),)).fetchone() is None:
                 raise KeyError(f"no run {run_id}")
             key = (int(run_id), series, int(size), int(seed))
             conn.execute(
                 'INSERT OR REPLACE INTO points (run_id, series, "order", metric, size, seed, mae, rmse, sigma, lam, '
-                "cv_mae, fit_seconds, predict_seconds, seconds, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, ?, ?)",
+                "cv_mae, fit_seconds, predict_seconds, seconds, finished, sigma_factor, at_edge, cv_table) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (key[0], series, order, metric, key[2], key[3], float(point.mae), float(point.rmse),
                  float(point.sigma), float(point.lam), float(point.cv_mae), float(point.fit_seconds),
-                 float(point.predict_seconds), float(seconds), _now()))
+                 float(point.predict_seconds), float(seconds), _now(), None if factor != factor else float(factor),
+                 getattr(point, "at_edge", None), None if table is None else json.dumps(table)))
             if point.predictions is not None:
                 conn.execute("INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?, ?)",
                              (*key, _blob(point.predictions)))
@@ -420,9 +437,11 @@ class RunStore:
         Returns
         -------
         DataFrame with columns run_id, series, order, metric, size, seed, mae, rmse (target units),
-        sigma, lam, cv_mae, fit_seconds, predict_seconds, seconds, finished (UTC timestamp)
+        sigma, lam, cv_mae, fit_seconds, predict_seconds, seconds, finished (UTC timestamp), then
+        sigma_factor (sigma / median training distance; NaN: not recorded) and at_edge ('' inside
+        the searched range, else e.g. 'sigma-high,lambda-low'; None: not recorded)
         """
-        cols = ", ".join(f'"{c}"' for c in POINT_COLUMNS)
+        cols = ", ".join(f'"{c}"' for c in (*POINT_COLUMNS, *SEARCH_COLUMNS))
         where, params = "", ()
         if run_ids is not None:
             ids = [int(run_ids)] if isinstance(run_ids, int | np.integer) else [int(i) for i in run_ids]
@@ -432,13 +451,26 @@ class RunStore:
         with self._connect() as conn:
             rows = conn.execute(f"SELECT {cols} FROM points {where} ORDER BY run_id, seed, series, size",
                                 params).fetchall()
-        df = pd.DataFrame([tuple(r) for r in rows], columns=list(POINT_COLUMNS))
+        df = pd.DataFrame([tuple(r) for r in rows], columns=[*POINT_COLUMNS, *SEARCH_COLUMNS])
         df["finished"] = pd.to_datetime(df["finished"], utc=True, format="ISO8601")
         for col in ("run_id", "size", "seed"):
             df[col] = df[col].astype("int64")
-        for col in POINT_COLUMNS[6:14]:
+        for col in (*POINT_COLUMNS[6:14], "sigma_factor"):
             df[col] = df[col].astype("float64")
         return df
+
+    def cv_table(self, run_id: int, series: str, size: int, seed: int) -> pd.DataFrame | None:
+        """One point's hyperparameter search: a DataFrame of every evaluated sigma, lam and its cv_mae
+        (target units; inf where the solve failed), the point's (sigma, lam) among them; None for a
+        point stored before the store kept CV tables. KeyError if there is no such point."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT cv_table FROM points WHERE run_id = ? AND series = ? AND size = ? AND seed = ?",
+                               (int(run_id), series, int(size), int(seed))).fetchone()
+        if row is None:
+            raise KeyError(f"no point of run {run_id}, {series}, size {size}, seed {seed}")
+        if row[0] is None:
+            return None
+        return pd.DataFrame(cv_table_from_json(json.loads(row[0])), columns=["sigma", "lam", "cv_mae"])
 
     def predictions(self, run_id: int, series: str, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """``(y_true, y_pred)``, each (n_test,), of one point. KeyError if not stored."""

@@ -118,17 +118,17 @@ def fit_task(inputs: SeriesInputs, config: dict, series: str, size: int, seed: i
              distances: SeriesDistances | None = None) -> CurvePoint:
     """Step 3 of the plan: the point of ``series`` at training size ``size`` with ``seed``'s settings.
 
-    ``start``: the point (or its ``(sigma, lambda)``) of the chain's previous size, where the local
-    hyperparameter search starts (None: the whole grid). ``distances``: the chain's (None: this
-    point computes its own).
+    ``start``: ignored (it used to start the search from the chain's previous point; every point now
+    searches from its own training set, see `core.learn.plan.fit_point`). ``distances``: the chain's
+    (None: this point computes its own).
+
+    Returns the `CurvePoint` with its search's ``sigma_factor``, ``at_edge`` and ``cv_table``.
     """
     cancel = DaskCancel(cancel_event) if cancel_event else None
     if cancel is not None:
         cancel.check()
     cfg = RunConfig.from_dict(config)
     s = Series.parse(series, cfg.representation)
-    if isinstance(start, CurvePoint):
-        start = (start.sigma, start.lam)
     return fit_point(inputs.X_train, inputs.y_train, inputs.X_test, inputs.y_test, s.order, s.metric, int(size),
                      cfg.settings_for(seed), D_train=None if distances is None else distances.train,
-                     D_test=None if distances is None else distances.test, start=start, cancel=cancel)
+                     D_test=None if distances is None else distances.test, cancel=cancel)

@@ -11,14 +11,15 @@ A run is planned as chains (`plan_chains`), one per (series, seed), of three kin
    every series that compares the same vectors (`Series.features_key`: L1 and L2 of one order);
 2. `compute_distances`: the distances of the chain's series, once, for the largest training set
    and the test set; every (nested) size reads its top-left block;
-3. `fit_point`, once per size, smallest first: cross-validate, fit, predict the test set. With
-   ``search="local"`` a point's search starts from the optimum of the chain's previous point
-   (`PointTask.warm_start`), or from the whole grid at the chain's first point.
+3. `fit_point`, once per size, smallest first: cross-validate, fit, predict the test set. Every
+   point's hyperparameter search uses its own training set only (`cv.cross_validate`: a coarse
+   probe and a local search, or the whole grid), so a point does not depend on which other sizes
+   the run has, and the points of a chain may run in any order.
 
 `learning_curve.run_learning_curve` runs the steps one after another; the runs layer
 (`wqml_dash.runs.tasks`, `wqml_dash.runs.executor`) sends each step as a Dask task, with the
-previous steps' futures as its inputs. Both reuse the distances and chain the warm starts the
-same way, because both follow these chains.
+previous steps' futures as its inputs. Both reuse the distances the same way, because both follow
+these chains.
 """
 
 from __future__ import annotations
@@ -84,8 +85,8 @@ class PointTask:
     series : the series key, 'ORDER:METRIC'
     size : training-set size
     seed : the seed whose split and folds it uses
-    warm_start : the task of the same chain whose optimum starts this point's local search
-        (None: the chain's first point, or ``search="grid"``)
+    warm_start : always None: a point's search no longer starts from another point's optimum
+        (kept for callers that still pass the field on)
     """
 
     series: str
@@ -124,8 +125,8 @@ def plan_chains(tasks, representation: str = "cm", search: str = "local") -> lis
     tasks : iterable of ``(series key, size, seed)``: every point of a run, or the ones still
         missing when a run is resumed
     representation : the run's representation ('cm' or 'bob')
-    search : 'local' chains each point's hyperparameter search to the previous size's optimum;
-        'grid' searches every point's whole grid
+    search : the run's hyperparameter search ('local' or 'grid'); neither chains one point's
+        search to another's, so every `PointTask.warm_start` is None
 
     Returns
     -------
@@ -137,11 +138,7 @@ def plan_chains(tasks, representation: str = "cm", search: str = "local") -> lis
     chains = []
     for (series, seed), sizes in grouped.items():
         s = Series.parse(series, representation)
-        points, previous = [], None
-        for size in sorted(set(sizes)):
-            task = PointTask(s.key, size, seed, previous if search == "local" else None)
-            points.append(task)
-            previous = task
+        points = [PointTask(s.key, size, seed) for size in sorted(set(sizes))]
         chains.append(Chain(series=s, seed=seed, inputs_key=(seed, *s.features_key()), points=tuple(points)))
     return chains
 
@@ -233,19 +230,22 @@ def fit_point(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_te
     y_test : (n_test,) test targets
     order, metric : the series
     n : training-set size, <= n_pool
-    settings : folds, seed, search, device and the sigma / lambda grids
+    settings : folds, seed, search ('local': a coarse probe and a local search; 'grid': the whole
+        grid), device and the sigma / lambda grids
     D_train : optional (>= n, >= n) distances of the pool (`compute_distances`; top-left block used)
     D_test : optional (n_test, >= n) test-to-pool distances
-    start : optional (sigma, lambda) to start a local hyperparameter search from (the optimum of
-        the chain's previous point); None, or ``settings.search == "grid"``: the whole grid
+    start : ignored. It used to start the local search from the previous size's optimum, which
+        made a point depend on the other sizes of the run; every point now searches from its own
+        training set (`cv.cross_validate`)
     cancel : checked between solves
     progress : ``progress(done, total, message)`` of the cross-validation
     backend : where to compute (default: ``settings.device``'s)
 
     Returns
     -------
-    CurvePoint
+    CurvePoint, with the search's CV table, sigma / median distance and edge flag
     """
+    del start  # see above
     if not settings.folds <= n <= X_train.shape[0]:
         raise ValueError(f"training size {n} must be between folds={settings.folds} and the pool "
                          f"of {X_train.shape[0]}")
@@ -254,8 +254,7 @@ def fit_point(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_te
     d_nn = D_train[:n, :n] if D_train is not None else backend.distances(metric, X_train[:n], presorted=True)
     cv = cross_validate(d_nn, y_train[:n], metric, folds=settings.folds,
                         sigma_factors=settings.sigma_factors, lambdas=settings.lambdas,
-                        seed=settings.seed, start=start if settings.search == "local" else None,
-                        cancel=cancel, progress=progress, backend=backend)
+                        seed=settings.seed, search=settings.search, cancel=cancel, progress=progress, backend=backend)
     model = KernelRidge(metric, cv.sigma, cv.lam, precomputed=True, device=backend.name).fit(d_nn, y_train[:n])
     t1 = time.perf_counter()
     if D_test is None:

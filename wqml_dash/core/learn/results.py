@@ -3,7 +3,7 @@ error statistics of a test set (`error_stats`), the same in the CLI, the store a
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,7 +28,25 @@ def error_stats(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
 
 @dataclass
 class CurvePoint:
-    """One learning-curve point. Errors in the target's units (kcal/mol for the default)."""
+    """One learning-curve point. Errors in the target's units (kcal/mol for the default).
+
+    Attributes
+    ----------
+    order, metric : the series
+    n_train : training-set size
+    mae, rmse : test-set errors
+    sigma : chosen kernel width, in the metric's distance units
+    lam : chosen regularisation
+    cv_mae : cross-validated MAE at (sigma, lam)
+    fit_seconds, predict_seconds : time spent on the search and fit, and on the test predictions
+    predictions : (n_test,) test-set predictions
+    sigma_factor : sigma as a multiple of the median training distance (NaN when not recorded)
+    at_edge : '' if (sigma, lam) lies inside the searched range, else the edges it sits on
+        ('sigma-low', 'sigma-high', 'lambda-low', 'lambda-high', comma-separated): the CV error
+        was still falling where the search stopped (`cv.CVResult.at_edge`)
+    cv_table : (k, 3) every (sigma, lambda, cross-validated MAE) the search evaluated, the chosen
+        one among them; MAE inf where the solve failed (None when not recorded)
+    """
 
     order: str
     metric: str
@@ -41,6 +59,9 @@ class CurvePoint:
     fit_seconds: float
     predict_seconds: float
     predictions: np.ndarray = field(repr=False, default=None)
+    sigma_factor: float = float("nan")
+    at_edge: str = ""
+    cv_table: np.ndarray | None = field(repr=False, default=None)
 
     @classmethod
     def from_predictions(cls, order: str, metric: str, n_train: int, cv, predictions: np.ndarray,
@@ -49,18 +70,37 @@ class CurvePoint:
         stats = error_stats(y_test, predictions)
         return cls(order=order, metric=metric, n_train=n_train, mae=stats["mae"], rmse=stats["rmse"],
                    sigma=cv.sigma, lam=cv.lam, cv_mae=cv.mae, fit_seconds=fit_seconds,
-                   predict_seconds=predict_seconds, predictions=predictions)
+                   predict_seconds=predict_seconds, predictions=predictions, sigma_factor=cv.sigma_factor,
+                   at_edge=cv.at_edge, cv_table=cv.table())
 
     @property
     def seconds(self) -> float:
         return self.fit_seconds + self.predict_seconds
 
     def to_json(self) -> dict:
-        d = asdict(self)
-        d.pop("predictions")
+        """The point as JSON-able data: every attribute but the predictions, ``lam`` as ``lambda``,
+        ``seconds``, and ``cv_table`` as a list of [sigma, lambda, cv MAE] (MAE null where the solve
+        failed)."""
+        d = {k: v for k, v in vars(self).items() if k not in ("predictions", "cv_table")}
         d["lambda"] = d.pop("lam")
         d["seconds"] = self.seconds
+        d["sigma_factor"] = None if np.isnan(self.sigma_factor) else float(self.sigma_factor)
+        d["cv_table"] = cv_table_json(self.cv_table)
         return d
+
+
+def cv_table_json(table) -> list | None:
+    """A (k, 3) CV table (sigma, lambda, MAE) as a JSON-able list of rows; NaN/inf MAE as None."""
+    if table is None:
+        return None
+    return [[float(s), float(lam), float(m) if np.isfinite(m) else None] for s, lam, m in np.asarray(table)]
+
+
+def cv_table_from_json(rows) -> np.ndarray | None:
+    """The inverse of `cv_table_json`: (k, 3) float64, a None MAE as inf (a failed solve)."""
+    if rows is None:
+        return None
+    return np.array([[s, lam, np.inf if m is None else m] for s, lam, m in rows], dtype=float).reshape(-1, 3)
 
 
 @dataclass
