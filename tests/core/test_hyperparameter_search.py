@@ -129,7 +129,7 @@ def test_above_the_probe_size_the_search_starts_from_its_first_half(pools):
     """Large training sets (above 2,000 by default) start their walks from the ends of the same
     search on their first half (nested): far fewer evaluations, a point better than its evaluated
     neighbours, but not always the probe's optimum: on the Gaussian kernel's diagonal valleys it
-    can stop in another local minimum (here 0.5 % above; sorted L2 at 2,000 from 1,000: 1.7 %)."""
+    can stop in another local minimum (here 0.5 % above)."""
     D, y = pools["sorted:l2"][:2]
     full = cross_validate(D, y, "l2", search="local")
     nested = cross_validate(D, y, "l2", search="local", probe_size=120)
