@@ -71,3 +71,32 @@ def test_scan_json_has_the_version_and_qm9_numbers_count_from_one(capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["wqml_dash_version"] == __version__
     assert data["molecule"]["name"].startswith("QM9 #1 CH4")  # gdb 1 is methane, the library's row 0
+
+
+def test_one_vocabulary_in_the_learning_curve_json_runs_export_and_the_app_download(tmp_path, capsys):
+    import io
+
+    import pandas as pd
+
+    from wqml_dash.runs.export import points_csv
+    from wqml_dash.runs.store import RunStore
+
+    local, stored, db = tmp_path / "local.json", tmp_path / "stored.json", tmp_path / "runs.sqlite"
+    assert main(["learning-curve", "--series", "sorted:w1", *FAST, "--json", str(local)]) == 0
+    assert main(["learning-curve", "--series", "sorted:w1", *FAST, "--store", str(db), "--json", str(stored)]) == 0
+    lc, run = json.loads(local.read_text()), json.loads(stored.read_text())
+    names = {"n_train", "lambda", "mae", "rmse", "sigma", "cv_mae", "fit_seconds", "predict_seconds", "seconds"}
+    assert names <= set(lc["points"][0]) and names <= set(run["points"][0])
+    assert not {"size", "lam"} & (set(lc["points"][0]) | set(run["points"][0]))
+    store = RunStore(db)
+    app_csv = pd.read_csv(io.StringIO(points_csv(store.points(), store.list_runs())))
+    assert names <= set(app_csv.columns) and not {"size", "lam"} & set(app_csv.columns)
+    capsys.readouterr()
+    assert main(["runs", "export", "1", "--store", str(db), "--csv", "-"]) == 0
+    cli_csv = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert names <= set(cli_csv.columns) and set(cli_csv["unit"]) == set(app_csv["unit"]) == {"kcal/mol"}
+    assert lc["data"]["unit"] == run["unit"] == "kcal/mol" and run["wqml_dash_version"] == __version__
+    by_n = {p["n_train"]: p for p in lc["points"]}
+    for p in run["points"]:
+        ref = by_n[p["n_train"]]
+        assert p["mae"] == pytest.approx(ref["mae"], rel=1e-9) and p["lambda"] == ref["lambda"]

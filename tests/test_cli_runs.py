@@ -40,13 +40,13 @@ def test_store_run_matches_in_process_run(stored):
     path, refs, run_json = stored
     assert run_json["run"]["name"] == "cli run" and run_json["run"]["status"] == "finished"
     assert run_json["run"]["config"]["seeds"] == [2, 3]
-    points = {(p["series"], p["size"], p["seed"]): p for p in run_json["points"]}
+    points = {(p["series"], p["n_train"], p["seed"]): p for p in run_json["points"]}
     assert len(points) == 8
     for seed, ref in refs.items():
         for p in ref["points"]:
             stored_point = points[(f"{p['order']}:{p['metric']}", p["n_train"], seed)]
             assert stored_point["mae"] == pytest.approx(p["mae"], rel=1e-9)
-            assert stored_point["lam"] == p["lambda"]
+            assert stored_point["lambda"] == p["lambda"]
 
 
 def test_runs_list_and_show(stored, capsys):
@@ -62,6 +62,7 @@ def test_runs_list_and_show(stored, capsys):
     assert main(["runs", "show", "1", "--store", str(path)]) == 0
     out = capsys.readouterr().out
     assert "run 1: cli run" in out and "seeds          [2, 3]" in out
+    assert "target    atomization_energy (kcal/mol) of QM9" in out
     assert "MAE mean" in out  # several seeds: a summary with the spread
     assert out.count("sorted:w1") >= 6
 
@@ -72,13 +73,15 @@ def test_runs_export_csv_and_json(stored, tmp_path, capsys):
     assert main(["runs", "export", "1", "--store", str(path), "--csv", str(csv_path), "--json", str(json_path)]) == 0
     rows = list(csv.DictReader(csv_path.open()))
     assert len(rows) == 8
-    assert set(rows[0]) >= {"run_id", "series", "order", "metric", "size", "seed", "mae", "rmse", "sigma", "lam",
-                            "seconds", "finished"}
-    by_key = {(p["series"], p["size"], p["seed"]): p["mae"] for p in run_json["points"]}
+    assert set(rows[0]) >= {"run_id", "series", "order", "metric", "n_train", "seed", "mae", "rmse", "sigma",
+                            "lambda", "seconds", "finished", "target", "unit"}
+    assert "size" not in rows[0] and "lam" not in rows[0] and rows[0]["unit"] == "kcal/mol"
+    by_key = {(p["series"], p["n_train"], p["seed"]): p["mae"] for p in run_json["points"]}
     for r in rows:
-        assert float(r["mae"]) == pytest.approx(by_key[(r["series"], int(r["size"]), int(r["seed"]))], rel=1e-12)
+        assert float(r["mae"]) == pytest.approx(by_key[(r["series"], int(r["n_train"]), int(r["seed"]))], rel=1e-12)
     exported = json.loads(json_path.read_text())
     assert exported["points"] == run_json["points"]
+    assert (exported["target"], exported["unit"], exported["data"]) == ("atomization_energy", "kcal/mol", "QM9")
     assert "8 points written" in capsys.readouterr().err
 
 

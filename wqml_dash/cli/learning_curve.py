@@ -135,7 +135,8 @@ def _data_and_target(args):
         load_user_data(args, None)  # refuses data options without --data
         target = args.target or DEFAULT_TARGET
         if target not in PROPERTIES:
-            raise UsageError(f"QM9 has no property {target!r}; choose one of {', '.join(sorted(PROPERTIES))}")
+            raise UsageError(f"--target {target!r} is not a QM9 property; choose one of "
+                             f"{', '.join(sorted(PROPERTIES))}")
         return None, target, None
     from ..runs.config import data_reference
 

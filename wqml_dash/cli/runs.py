@@ -202,8 +202,11 @@ def run_json(store, run_id: int) -> dict:
     run names the package data as its store and carries its provenance."""
     run = _get_run(store, run_id)
     info = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in run.items()}
+    from ..runs.export import public_points, run_data_name, run_unit
+
     points = _points(store, run_id).copy()
     points["finished"] = points["finished"].map(lambda t: t.isoformat())
+    points = public_points(points, {run_id: run["config"]})
     where = "wqml_dash/runs/reference_data (shipped with wqml-dash, read-only)" if run_id < 0 else str(store.path)
     if run_id < 0:
         from ..runs.reference import reference_provenance
@@ -212,7 +215,8 @@ def run_json(store, run_id: int) -> dict:
         info["provenance"] = {**reference_provenance(), **info["provenance"]}
     from .. import __version__
 
-    return {"wqml_dash_version": __version__, "run": info, "store": where,
+    return {"wqml_dash_version": __version__, "run": info, "store": where, "data": run_data_name(run["config"]),
+            "target": (run["config"] or {}).get("target", "atomization_energy"), "unit": run_unit(run["config"]),
             "points": points.to_dict(orient="records")}
 
 
@@ -276,6 +280,10 @@ def run_show(args) -> int:
               f"{shared['machine']['cpu']}, {shared['machine']['nproc']} cores")
     else:
         print(f"  store     {store.path}")
+    from ..runs.export import run_data_name, run_unit
+
+    print(f"  target    {run['config'].get('target', 'atomization_energy')} "
+          f"({run_unit(run['config']) or 'unit not given'}) of {run_data_name(run['config'])}")
     print("settings")
     for key, value in run["config"].items():
         print(f"  {key:<15}{value}")
@@ -309,7 +317,11 @@ def run_export(args) -> int:
     json_path = _writable(args.json) if args.json else None
     try:
         if args.csv:
-            text = _points(store, args.id).to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S.%f%z")
+            from ..runs.export import public_points
+
+            points = _points(store, args.id).copy()
+            points["finished"] = points["finished"].map(lambda t: t.isoformat())
+            text = public_points(points, {args.id: data["run"]["config"]}).to_csv(index=False)
             sys.stdout.write(text) if csv_path is None else csv_path.write_text(text)
         if args.json:
             text = json.dumps(data, indent=2) + "\n"
