@@ -47,6 +47,7 @@ from .parity_plots import error_histogram, parity_plot
 from .run_form import RunForm
 from .runs_service import runs_executor
 from .runs_table import RunsTable, run_title, same_quantity
+from .search_view import search_panel
 
 HELP = """
 **Learning curves** (the paper's Fig. 3): test error against training-set size, log-log.
@@ -510,7 +511,17 @@ class LearningCurvesTab(pn.viewable.Viewer):
                    pn.pane.HoloViews(error_histogram(y_true, y_pred, unit, color=color),
                                      sizing_mode="stretch_width"),
                    sizing_mode="stretch_width"),
+            search_panel(*self._point_search(run_id, series, size, seed), unit, color),
             sizing_mode="stretch_width")
+
+    def _point_search(self, run_id: int, series: str, size: int, seed: int):
+        """(the point's stored row, its CV table or None) for `search_panel`."""
+        points = reference_points(run_id) if is_reference(run_id) else self.store.points(run_id)
+        rows = points[(points.series == series) & (points["size"] == size) & (points.seed == seed)]
+        if rows.empty:
+            return None, None
+        table = None if is_reference(run_id) else self.store.cv_table(run_id, series, size, seed)
+        return rows.iloc[0], table
 
     def _test_molecules(self, run_id: int, seed: int) -> np.ndarray | None:
         """QM9 indices (a data-set run: frame numbers) (n_test,) of a point's test set, None where not recorded."""
