@@ -145,6 +145,11 @@ def follow(executor, run_id: int, quiet: bool) -> int:
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
+        # Stopping a cluster whose workers are mid-task makes the in-process scheduler log each broken
+        # connection with a traceback: expected on Ctrl-C, and not the user's to read.
+        import logging
+
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
         executor.close()
         print(format_points(store.points(run_id)), file=sys.stderr)
         print(f"wqml: interrupted; the points above are stored. Resume with: wqml runs resume {run_id} "

@@ -54,10 +54,13 @@ def connect(scheduler: str | None, n_workers: int, threads_per_worker: int):
     # take longer than the 15 s after which LocalCluster gives the worker up for good.
     dask.config.set({"distributed.deploy.lost-worker-timeout": LOST_WORKER_TIMEOUT})
     saved = {name: os.environ.get(name) for name in _NANNY_VARIABLES}
+    # Logs of the embedded cluster stay quiet below CRITICAL: a task's error reaches the user through the
+    # run's status (describe_task_error), and a worker fetching a result from one that is shutting down
+    # (Ctrl-C, a closed app) logs a traceback that is not the user's to read.
     try:
         with dask.config.set(env):
             cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
-                                   host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
+                                   host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL,
                                    preload=["wqml_dash.runs.worker_setup"])
     finally:
         _restore_environ(saved)  # the nannies set them in this process too before spawning
