@@ -96,3 +96,20 @@ def write_json(dest: str | None, payload: dict) -> None:
         Path(dest).write_text(text)
     except OSError as exc:
         raise UsageError(f"cannot write {dest}: {exc.strerror}") from None
+
+
+def read_molecule_file(name: str) -> tuple[bytes, str]:
+    """(the bytes, the file's name) of a molecule file for ``--file``, read only up to the limit the
+    explorer reads (the path may be a device or a pipe); UsageError for an unreadable or larger file."""
+    from ..core.scan.molecule import MAX_FILE_BYTES
+
+    path = Path(name)
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise UsageError(f"{path.name}: the file is larger than {MAX_FILE_BYTES:,} bytes "
+                         f"({MAX_FILE_BYTES / 2**20:g} MiB), the most that is read")
+    return data, path.name

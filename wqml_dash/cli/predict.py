@@ -9,9 +9,8 @@ and JSON, loaded without pickle. The molecule comes from SMILES (RDKit embedding
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from .common import UsageError, check_json_destination, human_output, write_json
+from .common import UsageError, check_json_destination, human_output, read_molecule_file, write_json
 
 
 def add_parser(sub) -> None:
@@ -35,20 +34,6 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _read_file(name: str) -> tuple[bytes, str]:
-    from ..core.scan.molecule import MAX_FILE_BYTES
-
-    path = Path(name)
-    try:
-        with path.open("rb") as f:  # never more than the limit: the path may be a device or a pipe
-            data = f.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise UsageError(f"{path.name}: the file is larger than {MAX_FILE_BYTES:,} bytes, the most that is read")
-    return data, path.name
-
-
 def _molecule(args) -> tuple[object, dict, float | None]:
     """(molecule, its description for people and JSON, QM9's own value of the target or None)."""
     from ..core.scan.molecule import MoleculeError, molecule_from_smiles
@@ -60,7 +45,7 @@ def _molecule(args) -> tuple[object, dict, float | None]:
         if args.smiles is not None:
             mol = molecule_from_smiles(args.smiles)
         elif args.file is not None:
-            data, name = _read_file(args.file)
+            data, name = read_molecule_file(args.file)
             mol = molecule_from_file(data, name, frame=args.frame or 0)
         else:
             return _qm9_molecule(args.qm9)

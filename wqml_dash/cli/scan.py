@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from .common import UsageError, float_list
+from .common import UsageError, float_list, read_molecule_file
 
 
 def _defaults():
@@ -97,18 +97,8 @@ def _molecule(args):
     if args.example_file is not None:
         return molecule_from_example_file(args.example_file)
     if args.file is not None:
-        from ..core.scan.molecule import MAX_FILE_BYTES
-
-        path = Path(args.file)
-        try:
-            with path.open("rb") as f:  # never more than the limit: the path may be a device or a pipe
-                data = f.read(MAX_FILE_BYTES + 1)
-        except OSError as exc:
-            raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
-        if len(data) > MAX_FILE_BYTES:
-            raise UsageError(f"{path.name}: the file is larger than {MAX_FILE_BYTES:,} bytes "
-                             f"({MAX_FILE_BYTES / 2**20:g} MiB), the most that is read")
-        return molecule_from_file(data, path.name, frame=args.frame or 0)
+        data, name = read_molecule_file(args.file)
+        return molecule_from_file(data, name, frame=args.frame or 0)
     from ..core.data import DataError, load_qm9
 
     try:

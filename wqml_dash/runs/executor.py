@@ -378,7 +378,6 @@ class RunExecutor:
         # The plan's chains (core.learn.plan): shared inputs, one distance matrix per chain, its points by size,
         # each starting its local search from the previous point's future (or, resuming, the stored optimum).
         run_order = {task: i for i, task in enumerate(run.tasks)}
-        stored = self._stored_optima(run_id)
         inputs: dict[tuple, object] = {}
         distances: dict[object, int] = {}  # distance future -> points of its chain not yet back
         points: dict[object, tuple[str, int, int]] = {}
@@ -392,14 +391,11 @@ class RunExecutor:
             dist = client.submit(worker_tasks.distances_task, inputs[chain.inputs_key], config, series, priority=90,
                                  key=f"wqml-distances-{run_id}-{c}-{token}")
             distances[dist] = len(chain.points)
-            futures: dict = {}
             for task in chain.points:
                 i = run_order[task.key]
-                start = futures[task.warm_start] if task.warm_start is not None else stored.get((series, chain.seed))
                 fut = client.submit(worker_tasks.fit_task, inputs[chain.inputs_key], config, series, task.size,
-                                    chain.seed, run.cancel_event, start, dist, priority=-i,
+                                    chain.seed, run.cancel_event, dist, priority=-i,
                                     key=f"wqml-point-{run_id}-{i}-{token}")
-                futures[task] = fut
                 points[fut] = task.key
                 chain_of[fut] = dist
         with run.lock:
@@ -450,15 +446,6 @@ class RunExecutor:
             with run.lock:
                 run.futures = [f for f in run.futures if f is not dist]
             del distances[dist]
-
-    def _stored_optima(self, run_id: int) -> dict[tuple[str, int], tuple[float, float]]:
-        """(series, seed) -> (sigma, lambda) of the largest size already stored (for a resume)."""
-        pts = self.store.points(run_id)
-        out: dict[tuple[str, int], tuple[float, float]] = {}
-        if len(pts):
-            for row in pts.sort_values("size").itertuples():
-                out[(row.series, int(row.seed))] = (float(row.sigma), float(row.lam))
-        return out
 
     def _finish(self, run: _ActiveRun, error: str | None) -> None:
         run_id = run.run_id

@@ -114,13 +114,11 @@ class DaskCancel:
 
 
 def fit_task(inputs: SeriesInputs, config: dict, series: str, size: int, seed: int,
-             cancel_event: str | None = None, start: CurvePoint | tuple[float, float] | None = None,
-             distances: SeriesDistances | None = None) -> CurvePoint:
+             cancel_event: str | None = None, distances: SeriesDistances | None = None) -> CurvePoint:
     """Step 3 of the plan: the point of ``series`` at training size ``size`` with ``seed``'s settings.
 
-    ``start``: ignored (it used to start the search from the chain's previous point; every point now
-    searches from its own training set, see `core.learn.plan.fit_point`). ``distances``: the chain's
-    (None: this point computes its own).
+    Every point searches sigma and lambda on its own training set (`core.learn.plan.fit_point`).
+    ``distances``: the chain's (None: this point computes its own).
 
     Returns the `CurvePoint` with its search's ``sigma_factor``, ``at_edge`` and ``cv_table``.
     """

@@ -57,7 +57,6 @@ def run_learning_curve(dataset: MolecularDataset, settings: LearningCurveSetting
         distances = compute_distances(inputs, chain.series.metric, backend)
         distance_seconds[label] = seconds + distances.seconds
 
-        found: dict[object, CurvePoint] = {}
         for task in chain.points:
             if cancel is not None:
                 cancel.check()
@@ -66,12 +65,9 @@ def run_learning_curve(dataset: MolecularDataset, settings: LearningCurveSetting
             def cv_progress(i, k, msg, _where=f"{label} n={task.size}", _done=done):
                 report(progress, _done, total, f"{_where}: cross-validation {msg}")
 
-            warm = found.get(task.warm_start)
             point = fit_point(inputs.X_train, inputs.y_train, inputs.X_test, inputs.y_test, chain.series.order,
                               chain.series.metric, task.size, settings, D_train=distances.train,
-                              D_test=distances.test, start=None if warm is None else (warm.sigma, warm.lam),
-                              cancel=cancel, progress=cv_progress, backend=backend)
-            found[task] = point
+                              D_test=distances.test, cancel=cancel, progress=cv_progress, backend=backend)
             points.append(point)
             if on_point is not None:
                 on_point(point)
